@@ -1,0 +1,28 @@
+#pragma once
+// Subcommand registry: each cli/cmd_*.cpp defines one static Registrar, so adding a subcommand touches no other file.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace gt::cli {
+
+struct Command {
+  std::string name;
+  std::function<void(CLI::App&)> attach;  // adds the subcommand and its options; sets the callback to run
+};
+
+std::vector<Command>& commands();
+// Runs the subcommand that was selected on the command line; returns the exit code.
+int run_selected(CLI::App& app);
+// A subcommand's job: it returns the process exit code.
+void set_job(CLI::App* sub, std::function<int()> job);
+
+struct Registrar {
+  Registrar(std::string name, std::function<void(CLI::App&)> attach) {
+    commands().push_back({std::move(name), std::move(attach)});
+  }
+};
+
+}  // namespace gt::cli

@@ -1,0 +1,29 @@
+// gemma-tune: one binary, one subcommand per job. Subcommands live in cli/cmd_*.cpp and register themselves.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "autograd/error.h"
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gemma-tune: fine-tune Gemma 4 E2B into a plugin orchestrator (SFT, GRPO, AutoResearch, eval)"};
+  app.set_version_flag("--version", std::string("gemma-tune ") + GT_VERSION);
+  app.require_subcommand(0, 1);
+  for (auto& c : gt::cli::commands()) c.attach(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return 0;
+  }
+  try {
+    return gt::cli::run_selected(app);
+  } catch (const gt::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
