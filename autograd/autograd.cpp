@@ -97,7 +97,10 @@ void record(const char* op, const std::vector<Tensor>& inputs, const std::vector
 
 const Tensor& GradSink::out(size_t i) const {
   Tensor& g = node_->grads.at(i);
+  // Views pass their gradient on as views (a permute's backward is a permute), so densify once here: every
+  // backward closure may then assume a contiguous f32 upstream gradient.
   if (!g.defined()) g = Tensor::zeros(node_->output_shapes[i]);
+  else g = dense_f32(g.contiguous());
   return g;
 }
 

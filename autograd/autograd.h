@@ -40,7 +40,8 @@ struct AutogradMeta {
 // of its inputs (by position in the input list given to record()).
 class GradSink {
  public:
-  const Tensor& out(size_t i = 0) const;  // upstream gradient of output i (zeros if none flowed there)
+  // Upstream gradient of output i: contiguous f32, zeros if none flowed there.
+  const Tensor& out(size_t i = 0) const;
   bool needs(size_t input) const;  // whether input `input` wants a gradient
   void add(size_t input, const Tensor& g);
   // A row-sparse gradient for a 2-D input: accumulated sparsely into leaves that accept it, densified otherwise.

@@ -55,13 +55,15 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   const int64_t M = a_in.size(-2), K = a_in.size(-1), N = b_in.size(-1);
   if (b_in.dim() == 2 && a_in.dim() >= 2) {
     Tensor a = blas_ready(a_in);
-    if (!rows_fold(a)) a = dense_f32(a.contiguous());
+    // A 2-D left operand goes to BLAS as it is (transposed or not); a batched one must fold into [R, K] rows.
+    if (a.dim() > 2 && !rows_fold(a)) a = dense_f32(a.contiguous());
     const Tensor b = blas_ready(b_in);
     Shape out_shape = a.shape();
     out_shape.back() = N;
     Tensor out = Tensor::empty(out_shape);
     const int64_t R = a.numel() / std::max<int64_t>(K, 1);
-    const MatView va = as_blas(R, K, a.strides()[static_cast<size_t>(a.dim() - 2)], 1);
+    const MatView va = a.dim() == 2 ? as_blas(M, K, a.strides()[0], a.strides()[1])
+                                    : as_blas(R, K, a.strides()[static_cast<size_t>(a.dim() - 2)], 1);
     const MatView vb = as_blas(K, N, b.strides()[0], b.strides()[1]);
     if (K == 0) return Tensor::zeros(out_shape);
     gemm_views(a.data<float>(), va, b.data<float>(), vb, out.data<float>(), R, N, K, 0.f);

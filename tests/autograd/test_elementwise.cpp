@@ -76,4 +76,9 @@ TEST(Matmul, Gradcheck) {
   EXPECT_LE(gradcheck1([](auto& v) { return matmul(v[0], v[1]); }, {a, b1}), 1.0);
   EXPECT_LE(gradcheck1([](auto& v) { return matmul(v[0].transpose(1, 2), v[1]); }, {leaf(randn({2, 4, 3}, 19)), leaf(randn({2, 4, 6}, 20))}), 1.0);
   EXPECT_LE(gradcheck1([](auto& v) { return linear(v[0], v[1]); }, {a, w}), 1.0);
+  // A transposed 2-D left operand (passed to BLAS as a transpose), and a non-contiguous upstream gradient.
+  EXPECT_LE(gradcheck1([](auto& v) { return matmul(v[0].transpose(0, 1), v[1]); },
+                       {leaf(randn({4, 3}, 21)), leaf(randn({4, 5}, 22))}),
+            1.0);
+  EXPECT_LE(gradcheck1([](auto& v) { return linear(v[0], v[1]).transpose(0, 2); }, {a, w}), 1.0);
 }
