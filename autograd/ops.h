@@ -80,7 +80,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
 Tensor token_logprobs(const Tensor& logits, const Tensor& targets);
 
 // ---- joining (ops/join.cpp) ----
-Tensor concat(const std::vector<Tensor>& parts, int64_t dim);
+Tensor concat(const std::vector<Tensor>& parts, int64_t dim);  // a copy
+// Views of `a` (of its float32 copy when `a` is bf16), recorded as one node: any subset of them may receive a
+// gradient.
 std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
 
 }  // namespace gt

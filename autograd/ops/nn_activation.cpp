@@ -1,0 +1,67 @@
+// Pointwise activations: tanh-approximated GELU and tanh softcapping (gemma4.md §2.6, §6.1).
+#include <cmath>
+
+#include "autograd/error.h"
+#include "autograd/ops.h"
+#include "autograd/parallel.h"
+
+namespace gt {
+
+namespace {
+
+constexpr float kGeluBeta = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float kGeluKappa = 0.044715f;
+
+// out[i] = f(a[i], b[i]) over two contiguous f32 tensors of the same size (b may be undefined).
+template <class F>
+Tensor pointwise(const Tensor& a, const Tensor& b, F f) {
+  Tensor out = Tensor::empty(a.shape());
+  const float* ap = a.data<float>();
+  const float* bp = b.defined() ? b.data<float>() : nullptr;
+  float* o = out.data<float>();
+  parallel_for(out.numel(), 1 << 14, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) o[i] = f(ap[i], bp ? bp[i] : 0.f);
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor gelu_tanh(const Tensor& x) {
+  GT_CHECK(x.defined() && is_floating(x.dtype()), "gelu_tanh: float tensor expected, got ", x.str());
+  const Tensor xf = dense_f32(x);
+  Tensor out = pointwise(xf, Tensor(), [](float v, float) {
+    const float t = std::tanh(kGeluBeta * (v + kGeluKappa * v * v * v));
+    return 0.5f * v * (1.f + t);
+  });
+  if (any_requires_grad({x})) {
+    record("gelu_tanh", {x}, {out}, [xs = xf.detach()](GradSink& g) {
+      g.add(0, pointwise(g.out(), xs, [](float gy, float v) {
+        const float t = std::tanh(kGeluBeta * (v + kGeluKappa * v * v * v));
+        const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * v * v);
+        return gy * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * slope);
+      }));
+    });
+  }
+  return out;
+}
+
+Tensor softcap(const Tensor& x, double cap) {
+  GT_CHECK(x.defined() && is_floating(x.dtype()), "softcap: float tensor expected, got ", x.str());
+  GT_CHECK(cap > 0 && std::isfinite(cap), "softcap: cap must be positive and finite, got ", cap);
+  const float c = static_cast<float>(cap);
+  Tensor out = pointwise(dense_f32(x), Tensor(), [c](float v, float) { return std::tanh(v / c) * c; });
+  if (any_requires_grad({x})) {
+    // tanh is recovered from the output (y / cap), so the backward keeps no copy of the input: on the logits that
+    // is one [N, V] buffer fewer, and the loss that follows saves this same output.
+    record("softcap", {x}, {out}, [ys = out.detach(), c](GradSink& g) {
+      g.add(0, pointwise(g.out(), ys, [c](float gy, float y) {
+        const float t = y / c;
+        return gy * (1.f - t * t);
+      }));
+    });
+  }
+  return out;
+}
+
+}  // namespace gt

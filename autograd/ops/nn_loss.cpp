@@ -1,0 +1,131 @@
+// Fused log-softmax losses over [N, V] logits: cross_entropy (mean or sum NLL) and per-token log-probabilities.
+// The backward saves only the logits and one log-sum-exp per row and recomputes the softmax: storing it would
+// double the largest activation of the model ([tokens, 262144]).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "autograd/error.h"
+#include "autograd/ops.h"
+#include "autograd/parallel.h"
+
+namespace gt {
+
+namespace {
+
+int64_t row_grain(int64_t V) { return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(V, 1)); }
+
+// Validates the operands and returns the targets as int64.
+std::vector<int64_t> check_operands(const char* op, const Tensor& logits, const Tensor& targets) {
+  GT_CHECK(logits.defined() && targets.defined(), op, ": undefined operand");
+  GT_CHECK(is_floating(logits.dtype()) && logits.dim() == 2, op, ": logits must be float [N, V], got ",
+           logits.str());
+  GT_CHECK(!is_floating(targets.dtype()) && targets.dim() == 1 && targets.size(0) == logits.size(0), op,
+           ": targets ", targets.str(), " do not fit logits ", logits.str(), " (need integer [N])");
+  return targets.to_ids();
+}
+
+void check_target(const char* op, int64_t n, int64_t t, int64_t V) {
+  GT_CHECK(t >= 0 && t < V, op, ": target ", t, " at row ", n, " out of range for ", V, " classes");
+}
+
+// log(sum(exp(x))) of every row, max-subtracted, with the sum of exponentials accumulated in double.
+std::vector<double> row_logsumexp(const Tensor& x) {
+  const int64_t N = x.size(0), V = x.size(1);
+  const float* xp = x.data<float>();
+  std::vector<double> lse(static_cast<size_t>(N));
+  parallel_for(N, row_grain(V), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      const float* r = xp + n * V;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < V; ++j) m = std::max(m, r[j]);
+      double s = 0;
+      for (int64_t j = 0; j < V; ++j) s += std::exp(r[j] - m);
+      lse[n] = m + std::log(s);
+    }
+  });
+  return lse;
+}
+
+// dx[n, :] = scale[n] * (softmax(x[n]) - onehot(target[n])). Rows with scale 0 are zero-filled without reading
+// their target, which for an ignored row is not a valid class.
+Tensor softmax_minus_onehot(const Tensor& x, const std::vector<double>& lse, const std::vector<int64_t>& target,
+                            const std::vector<float>& scale) {
+  const int64_t N = x.size(0), V = x.size(1);
+  Tensor dx = Tensor::empty({N, V});
+  const float* xp = x.data<float>();
+  float* dp = dx.data<float>();
+  parallel_for(N, row_grain(V), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      float* d = dp + n * V;
+      const float f = scale[n];
+      if (f == 0.f) {
+        std::fill(d, d + V, 0.f);
+        continue;
+      }
+      const float* r = xp + n * V;
+      const double l = lse[n];
+      for (int64_t j = 0; j < V; ++j) d[j] = f * std::exp(static_cast<float>(r[j] - l));
+      d[target[n]] -= f;
+    }
+  });
+  return dx;
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, Reduction reduction) {
+  std::vector<int64_t> tv = check_operands("cross_entropy", logits, targets);
+  const int64_t N = logits.size(0), V = logits.size(1);
+  int64_t count = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    if (tv[n] == ignore_index) continue;
+    check_target("cross_entropy", n, tv[n], V);
+    ++count;
+  }
+  const Tensor xf = dense_f32(logits);
+  std::vector<double> lse = row_logsumexp(xf);
+  // Summed in row order on one thread: the loss is bit-identical for any thread count.
+  double total = 0;
+  const float* xp = xf.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    if (tv[n] != ignore_index) total += lse[n] - xp[n * V + tv[n]];
+  const double mean_factor = count ? 1.0 / static_cast<double>(count) : 0.0;
+  const double factor = reduction == Reduction::Mean ? mean_factor : 1.0;
+  Tensor out = Tensor::full({}, total * factor);
+  if (any_requires_grad({logits})) {
+    record("cross_entropy", {logits}, {out},
+           [xs = xf.detach(), lse = std::move(lse), tv = std::move(tv), ignore_index, factor](GradSink& g) {
+             const double go = g.out().item() * factor;
+             std::vector<float> scale(tv.size());
+             for (size_t n = 0; n < tv.size(); ++n) scale[n] = tv[n] == ignore_index ? 0.f : static_cast<float>(go);
+             g.add(0, softmax_minus_onehot(xs, lse, tv, scale));
+           });
+  }
+  return out;
+}
+
+Tensor token_logprobs(const Tensor& logits, const Tensor& targets) {
+  std::vector<int64_t> tv = check_operands("token_logprobs", logits, targets);
+  const int64_t N = logits.size(0), V = logits.size(1);
+  for (int64_t n = 0; n < N; ++n) check_target("token_logprobs", n, tv[n], V);
+  const Tensor xf = dense_f32(logits);
+  std::vector<double> lse = row_logsumexp(xf);
+  Tensor out = Tensor::empty({N});
+  float* op = out.data<float>();
+  const float* xp = xf.data<float>();
+  for (int64_t n = 0; n < N; ++n) op[n] = static_cast<float>(xp[n * V + tv[n]] - lse[n]);
+  if (any_requires_grad({logits})) {
+    record("token_logprobs", {logits}, {out},
+           [xs = xf.detach(), lse = std::move(lse), tv = std::move(tv)](GradSink& g) {
+             // d logp_n / dx_n = onehot - softmax: the shared kernel with the scale negated.
+             const float* go = g.out().data<float>();
+             std::vector<float> scale(tv.size());
+             for (size_t n = 0; n < tv.size(); ++n) scale[n] = -go[n];
+             g.add(0, softmax_minus_onehot(xs, lse, tv, scale));
+           });
+  }
+  return out;
+}
+
+}  // namespace gt
