@@ -122,6 +122,28 @@ void BM_linear_fwd_bwd_cblas(benchmark::State& st) {
   set_flops(st, 3.0 * T, I, D);
 }
 
+// RMSNorm over the residual stream [1024 x 1536] with a weight: bytes moved per second (read x, write y; backward
+// reads x and g, writes dx).
+void BM_rms_norm_fwd(benchmark::State& st) {
+  NoGradGuard ng;
+  Tensor x = random({T, D}, 6), w = random({D}, 7);
+  for (auto _ : st) benchmark::DoNotOptimize(rms_norm(x, w, 1e-6).raw());
+  st.counters["GB/s"] = benchmark::Counter(2.0 * T * D * 4 * static_cast<double>(st.iterations()) / 1e9,
+                                           benchmark::Counter::kIsRate);
+}
+void BM_rms_norm_fwd_bwd(benchmark::State& st) {
+  Tensor x = random({T, D}, 6), w = random({D}, 7), g = random({T, D}, 8);
+  x.requires_grad_();
+  w.requires_grad_();
+  for (auto _ : st) {
+    x.zero_grad();
+    w.zero_grad();
+    rms_norm(x, w, 1e-6).backward(g);
+  }
+  st.counters["GB/s"] = benchmark::Counter(5.0 * T * D * 4 * static_cast<double>(st.iterations()) / 1e9,
+                                           benchmark::Counter::kIsRate);
+}
+
 // The tape's own cost: a chain of N ops on a 1-element tensor, recorded and backpropagated, minus nothing: with
 // one element the arithmetic is negligible, so time per op is bookkeeping (allocation, node, closure, engine).
 void BM_tape_per_op(benchmark::State& st) {
@@ -164,6 +186,8 @@ BENCHMARK(BM_matmul_dw_ours)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_matmul_dw_cblas)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_linear_fwd_bwd_ours)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_linear_fwd_bwd_cblas)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_rms_norm_fwd)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_rms_norm_fwd_bwd)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_tape_per_op)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_untaped_per_op)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_MAIN();
