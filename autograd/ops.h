@@ -58,7 +58,8 @@ Tensor softcap(const Tensor& x, double cap);  // cap * tanh(x / cap)
 struct AttentionOptions {
   double scale = 1.0;
   bool causal = true;
-  // Sliding window: a query at absolute position p sees keys at p - window < s <= p. 0 means no window.
+  // Sliding window: a query at absolute position p sees keys at p - window < s <= p. 0 means no window; a window
+  // needs causal (the bound above includes s <= p).
   int64_t window = 0;
   // Absolute position of query row 0 (keys start at 0): T queries decoding after S - T cached keys use S - T.
   int64_t q_offset = 0;

@@ -3,7 +3,6 @@
 
 #include <iostream>
 
-#include "autograd/error.h"
 #include "cli/command.h"
 
 int main(int argc, char** argv) {
@@ -22,7 +21,8 @@ int main(int argc, char** argv) {
   }
   try {
     return gt::cli::run_selected(app);
-  } catch (const gt::Error& e) {
+  } catch (const std::exception& e) {
+    // gt::Error and data::DataError alike: `data` stands alone, so it has its own error type.
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
