@@ -61,6 +61,9 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
   sub->add_option("--ids", *ids, "Comma-separated token ids, e.g. 2,17,9")->required();
   sub->add_option("--out", *out, "Output .safetensors with logits [T, V] f32 and loss [1] f32")->required();
   sub->add_option("--dtype", *dtype, "Parameter storage: keep (as on disk), f32 or bf16");
+  auto hidden = std::make_shared<bool>(false);
+  sub->add_flag("--hidden-states", *hidden,
+                "Also write hidden.0 (scaled embeddings) and hidden.N (output of layer N-1, before the final norm)");
   gt::cli::set_job(sub, [=] {
     const std::vector<int64_t> tokens = parse_ids(*ids);
     const auto t0 = Clock::now();
@@ -73,11 +76,17 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
     gt::NoGradGuard no_grad;
     const int64_t T = static_cast<int64_t>(tokens.size());
     const gt::Tensor id = gt::Tensor::from_ids(tokens, {1, T});
-    const gt::Tensor logits = m.logits(id);
+    std::vector<gt::Tensor> states;
+    gt::ForwardOptions fo;
+    if (*hidden) fo.hidden_states = &states;
+    const gt::Tensor logits = m.logits(id, fo);
     const gt::Tensor loss = gt::causal_lm_loss(logits, id);
     std::cerr << "forward: " << T << " tokens in " << seconds_since(t1) << " s, loss " << loss.item()
               << ", peak RSS " << peak_rss_mib() << " MiB\n";
-    gt::save_safetensors(*out, {{"logits", logits.reshape({T, m.config().vocab_size})}, {"loss", loss.reshape({1})}});
+    std::vector<std::pair<std::string, gt::Tensor>> tensors{{"logits", logits.reshape({T, m.config().vocab_size})},
+                                                             {"loss", loss.reshape({1})}};
+    for (size_t i = 0; i < states.size(); ++i) tensors.emplace_back("hidden." + std::to_string(i), states[i].reshape({T, -1}));
+    gt::save_safetensors(*out, tensors);
     return 0;
   });
 });

@@ -84,6 +84,7 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
              ids.str());
 
   Tensor h = scale(embedding(embed_tokens, ids, c.pad_token_id), embed_scale(c.hidden_size, embed_tokens.dtype()));
+  if (options.hidden_states) options.hidden_states->push_back(h);
 
   std::vector<Tensor> pli(static_cast<size_t>(L));
   if (P) {
@@ -144,6 +145,7 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
       out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask);
     }
     h = out.h;
+    if (options.hidden_states) options.hidden_states->push_back(h);
     if (is_source[static_cast<size_t>(l)]) kv[static_cast<size_t>(l)] = {out.k, out.v};
   }
   return rms_norm(h, norm, c.rms_norm_eps);

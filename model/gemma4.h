@@ -31,6 +31,9 @@ struct ForwardOptions {
   bool checkpoint_layers = false;
   // Optional [B, T] integer mask, 0 for padding keys (left padding). Positions stay 0..T-1, as in transformers.
   Tensor attention_mask;
+  // When set, receives the scaled embeddings and then every layer's output (before the final norm): what
+  // transformers returns as hidden_states, for comparing runs layer by layer.
+  std::vector<Tensor>* hidden_states = nullptr;
 };
 
 // Handles of one decoder layer's tensors (entries of Gemma4::state()); k_proj/v_proj/k_norm are undefined on
