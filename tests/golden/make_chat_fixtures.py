@@ -254,11 +254,18 @@ def main():
     def render(messages, tools=None, **kw):
         return template.render(messages=messages, tools=tools, bos_token="<bos>", eos_token="<eos>", **kw)
 
-    weather = render([{"role": "user", "content": "Weather in SF for 3 days?"}], tools=[WEATHER_TOOL],
-                     add_generation_prompt=True)
-    if weather != WEATHER_SPEC:
-        sys.exit("this template does not render gemma4.md §5.3's tool declaration; is it the E2B revision?\n"
-                 + repr(weather))
+    # gemma4.md §5.2/§5.3 renders, which tell the E2B revision from the older and the 26B/31B ones.
+    hi = [{"role": "user", "content": "Hi"}]
+    checks = [
+        (render(hi, add_generation_prompt=True), "<bos><|turn>user\nHi<turn|>\n<|turn>model\n"),
+        (render(hi, add_generation_prompt=True, enable_thinking=True),
+         "<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n"),
+        (render([{"role": "user", "content": "Weather in SF for 3 days?"}], tools=[WEATHER_TOOL],
+                add_generation_prompt=True), WEATHER_SPEC),
+    ]
+    for got, want in checks:
+        if got != want:
+            sys.exit(f"not the E2B revision of gemma4.md §5.2/§5.3:\n got  {got!r}\n want {want!r}")
 
     out = {"generator": "tests/golden/make_chat_fixtures.py", "jinja2": jinja2.__version__,
            "template_sha256": hashlib.sha256(source.encode("utf-8")).hexdigest(), "conversations": [],
