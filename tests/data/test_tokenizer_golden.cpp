@@ -63,7 +63,10 @@ std::string show(const std::string& s) {
 
 std::string show(const Ids& ids, size_t from) {
   std::string out = "[";
-  for (size_t i = from; i < ids.size() && i < from + 12; ++i) out += (i > from ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = from; i < ids.size() && i < from + 12; ++i) {
+    if (i > from) out += ',';
+    out += std::to_string(ids[i]);
+  }
   return out + (ids.size() > from + 12 ? ",...]" : "]");
 }
 
