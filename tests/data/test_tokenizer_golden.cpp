@@ -46,7 +46,10 @@ Shell run(const std::string& cmd) {
 
 // The cached tokenizer's path, fetching it on first use; "" with `why` set when that is impossible.
 std::string gemma3_tokenizer(std::string& why) {
-  Shell r = run("'" + (kRepo / "scripts" / "fetch_gemma_tokenizer.sh").string() + "'");
+  std::string cmd = "'";  // appended piecewise: GCC 12 warns (-Wrestrict, falsely) on "'" + std::string&&
+  cmd += (kRepo / "scripts" / "fetch_gemma_tokenizer.sh").string();
+  cmd += "'";
+  Shell r = run(cmd);
   while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
   std::string path = r.out.substr(r.out.rfind('\n') + 1);
   if (r.status != 0 || !fs::exists(path)) {
