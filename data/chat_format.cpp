@@ -34,8 +34,8 @@ bool space_at(std::string_view s, std::size_t i, std::size_t& len) {
   } else {
     return false;  // four-byte characters hold no spaces
   }
-  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 // Jinja's `trim` (Python's str.strip()).
@@ -105,13 +105,20 @@ std::string py_repr_string(const std::string& s) {
 // Python's str() of a value, which is what `{{ value }}` prints.
 std::string py_str(const json& v) {
   switch (v.type()) {
-    case json::value_t::string: return v.get<std::string>();
-    case json::value_t::null: return "None";
-    case json::value_t::boolean: return v.get<bool>() ? "True" : "False";
-    case json::value_t::number_integer: return std::to_string(v.get<std::int64_t>());
-    case json::value_t::number_unsigned: return std::to_string(v.get<std::uint64_t>());
-    case json::value_t::number_float: return py_float(v.get<double>());
-    default: return py_repr(v);
+    case json::value_t::string:
+      return v.get<std::string>();
+    case json::value_t::null:
+      return "None";
+    case json::value_t::boolean:
+      return v.get<bool>() ? "True" : "False";
+    case json::value_t::number_integer:
+      return std::to_string(v.get<std::int64_t>());
+    case json::value_t::number_unsigned:
+      return std::to_string(v.get<std::uint64_t>());
+    case json::value_t::number_float:
+      return py_float(v.get<double>());
+    default:
+      return py_repr(v);
   }
 }
 
@@ -135,13 +142,20 @@ std::string py_repr(const json& v) {
 bool truthy(const json* v) {
   if (!v) return false;
   switch (v->type()) {
-    case json::value_t::null: return false;
-    case json::value_t::boolean: return v->get<bool>();
-    case json::value_t::number_integer: return v->get<std::int64_t>() != 0;
-    case json::value_t::number_unsigned: return v->get<std::uint64_t>() != 0;
-    case json::value_t::number_float: return v->get<double>() != 0;
-    case json::value_t::string: return !v->get_ref<const std::string&>().empty();
-    default: return !v->empty();
+    case json::value_t::null:
+      return false;
+    case json::value_t::boolean:
+      return v->get<bool>();
+    case json::value_t::number_integer:
+      return v->get<std::int64_t>() != 0;
+    case json::value_t::number_unsigned:
+      return v->get<std::uint64_t>() != 0;
+    case json::value_t::number_float:
+      return v->get<double>() != 0;
+    case json::value_t::string:
+      return !v->get_ref<const std::string&>().empty();
+    default:
+      return !v->empty();
   }
 }
 
@@ -309,8 +323,8 @@ std::string format_parameters(const json& properties, bool filter_keys) {
 std::string format_function_declaration(const json& function) {
   const json* name = get(&function, "name");
   const json* description = get(&function, "description");
-  std::string out = "declaration:" + (name ? py_str(*name) : "") + "{description:" +
-                    gemma_string(description ? py_str(*description) : "");
+  std::string out = "declaration:" + (name ? py_str(*name) : "") +
+                    "{description:" + gemma_string(description ? py_str(*description) : "");
   if (const json* params = get(&function, "parameters"); truthy(params)) {
     out += ",parameters:{";
     if (const json* props = get(params, "properties"); truthy(props))
@@ -378,11 +392,16 @@ std::string tool_response_body(const std::string& name, const json& response) {
 
 std::string_view role_name(Role r) {
   switch (r) {
-    case Role::System: return "system";
-    case Role::Developer: return "developer";
-    case Role::User: return "user";
-    case Role::Assistant: return "model";
-    case Role::Tool: return "tool";
+    case Role::System:
+      return "system";
+    case Role::Developer:
+      return "developer";
+    case Role::User:
+      return "user";
+    case Role::Assistant:
+      return "model";
+    case Role::Tool:
+      return "tool";
   }
   return "";
 }
@@ -459,12 +478,13 @@ ChatMessage message_from(const JsonReader& r, const json& j) {
   bool scalar_ok = m.role == Role::Tool && (m.content.is_number() || m.content.is_boolean());
   if (!m.content.is_null() && !m.content.is_string() && !scalar_ok)
     r.fail("content", m.role == Role::Tool ? "must be a string, a number or a boolean (content parts are not "
-                                              "supported; give structured results as tool_responses)"
-                                            : "must be a string (content parts are not supported)");
+                                             "supported; give structured results as tool_responses)"
+                                           : "must be a string (content parts are not supported)");
   m.reasoning = r.string(j, "reasoning", false);
   if (m.reasoning.empty()) m.reasoning = r.string(j, "reasoning_content", false);
   const json& calls = r.array(j, "tool_calls");
-  for (std::size_t i = 0; i < calls.size(); ++i) m.tool_calls.push_back(tool_call_from(r.at("tool_calls").at(i), calls[i]));
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    m.tool_calls.push_back(tool_call_from(r.at("tool_calls").at(i), calls[i]));
   const json& responses = r.array(j, "tool_responses");
   for (std::size_t i = 0; i < responses.size(); ++i) {
     JsonReader rr = r.at("tool_responses").at(i);
@@ -480,8 +500,11 @@ ChatMessage message_from(const JsonReader& r, const json& j) {
 std::string candidates_json(const std::vector<Candidate>& candidates) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Candidate& c : candidates) {
-    nlohmann::ordered_json o = {{"pluginId", c.plugin_id},   {"name", c.name},     {"description", c.description},
-                                {"identifier", c.identifier}, {"method", c.method}};
+    nlohmann::ordered_json o = {{"pluginId", c.plugin_id},
+                                {"name", c.name},
+                                {"description", c.description},
+                                {"identifier", c.identifier},
+                                {"method", c.method}};
     if (c.parameters) o["parameters"] = nlohmann::ordered_json::parse(c.parameters->dump());
     list.push_back(std::move(o));
   }
@@ -575,7 +598,8 @@ std::vector<Segment> render_chat(const Conversation& conversation, const RenderO
     }
 
     std::string content;
-    if (const std::string* text = text_of(m.content)) content = model ? strip_thinking(*text) : std::string(py_strip(*text));
+    if (const std::string* text = text_of(m.content))
+      content = model ? strip_thinking(*text) : std::string(py_strip(*text));
     out.add(model, content);
     bool has_content = !py_strip(content).empty();
 
@@ -620,15 +644,42 @@ std::vector<Segment> render_plan_sample(const PlanSample& sample, bool with_targ
   add(Role::System, sample.system_prompt());
   for (const Message& m : sample.messages) add(m.role == "assistant" ? Role::Assistant : Role::User, m.content);
   c.messages.back().content = "YOUR TASK IS TO GENERATE A JSON STRICTLY and CORRECTLY\n" +
-                              candidates_json(sample.candidates) + "\n\nUser Request: " +
-                              sample.messages.back().content;
+                              candidates_json(sample.candidates) +
+                              "\n\nUser Request: " + sample.messages.back().content;
   std::vector<Segment> segments = {
       {join_segments(render_chat(c, {.enable_thinking = true, .add_generation_prompt = true})), false}};
   if (with_target)
-    segments.push_back({"<|channel>thought\n" + sample.target->thinking + "<channel|>" + sample.target->plan.dump() +
-                            "<turn|>",
-                        true});
+    segments.push_back(
+        {"<|channel>thought\n" + sample.target->thinking + "<channel|>" + sample.target->plan.dump() + "<turn|>",
+         true});
   return segments;
+}
+
+EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& segments, MaskRule rule,
+                        std::string_view origin) {
+  std::string where = origin.empty() ? "" : std::string(origin) + ": ";
+  std::optional<int32_t> bos = tokenizer.token_to_id("<bos>");
+  if (!bos) throw DataError(where + "the tokenizer has no <bos> token");
+  EncodedChat out;
+  for (const Segment& s : segments) {
+    tokenizer.encode_into(s.text, EncodeOptions{}, out.ids);
+    out.mask.resize(out.ids.size(), s.trainable ? 1 : 0);
+  }
+  auto count = std::count(out.ids.begin(), out.ids.end(), *bos);
+  if (count != 1 || out.ids[0] != *bos) {
+    auto first = std::find(out.ids.begin(), out.ids.end(), *bos);
+    throw DataError(where + "expected exactly one <bos>, at position 0; found " + std::to_string(count) +
+                    (count ? " (the first at position " + std::to_string(first - out.ids.begin()) + ")" : ""));
+  }
+  if (rule == MaskRule::RequireTrainable && std::find(out.mask.begin(), out.mask.end(), 1) == out.mask.end())
+    throw DataError(where + "no trainable token: the loss mask is empty");
+  return out;
+}
+
+EncodedChat encode_plan_sample(const Tokenizer& tokenizer, const PlanSample& sample, bool with_target) {
+  return encode_chat(tokenizer, render_plan_sample(sample, with_target),
+                     with_target ? MaskRule::RequireTrainable : MaskRule::AllowEmpty,
+                     sample.source + ": sample '" + sample.id + "'");
 }
 
 }  // namespace gt::data

@@ -14,14 +14,15 @@
 // Values are printed the way Python prints them inside the template (True, None, 1e-05, 1000000000000000.0), and
 // `dictsort` orders keys case-insensitively (ASCII), ties by byte order. Only text content is supported: content
 // parts (images, audio) are refused.
+#include <cstdint>
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "data/plan_sample.h"
+#include "data/tokenizer.h"
 
 namespace gt::data {
 
@@ -36,7 +37,7 @@ struct ToolCall {
 };
 
 struct ToolResponse {
-  std::string name;  // empty renders as "unknown", as the template does
+  std::string name;         // empty renders as "unknown", as the template does
   nlohmann::json response;  // an object renders as its keys; anything else as {value:...}
 };
 
@@ -94,5 +95,23 @@ std::string join_segments(const std::vector<Segment>& segments);
 // sorted) + "<turn|>". Earlier assistant turns are prompt here, so the loss covers exactly the target.
 // Throws DataError (naming the sample's source) when the target is asked for and the sample has none.
 std::vector<Segment> render_plan_sample(const PlanSample& sample, bool with_target);
+
+// Token ids and the SFT loss mask (1 for a trainable token), tokenized segment by segment without adding special
+// tokens (the text carries its own <bos>).
+struct EncodedChat {
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> mask;
+};
+
+enum class MaskRule { RequireTrainable, AllowEmpty };
+
+// Throws DataError unless there is exactly one <bos>, at position 0 (a doubled or missing BOS degrades Gemma
+// badly), and, with MaskRule::RequireTrainable, unless at least one token is trainable (a sample with an empty loss
+// mask trains nothing while its loss looks fine). Messages start with `origin` when it is given.
+EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& segments,
+                        MaskRule rule = MaskRule::RequireTrainable, std::string_view origin = {});
+
+// render_plan_sample + encode_chat; errors name the sample's source and id.
+EncodedChat encode_plan_sample(const Tokenizer& tokenizer, const PlanSample& sample, bool with_target);
 
 }  // namespace gt::data

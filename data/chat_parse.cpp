@@ -79,8 +79,7 @@ struct ArgReader {
     skip_space();
     if (at(kQuote)) return quoted();
     std::size_t start = i;
-    while (i < s.size() && s[i] != ':' && s[i] != ',' && s[i] != '{' && s[i] != '}' && s[i] != '[' && s[i] != ']')
-      ++i;
+    while (i < s.size() && s[i] != ':' && s[i] != ',' && s[i] != '{' && s[i] != '}' && s[i] != '[' && s[i] != ']') ++i;
     std::string_view k = trim(s.substr(start, i - start));
     if (k.empty()) fail("missing key");
     return std::string(k);
@@ -184,8 +183,8 @@ ParsedResponse parse_response(std::string_view completion) {
   std::vector<std::string> thoughts;
   std::string answer;
   bool open_thought = false;
-  const std::initializer_list<std::string_view> markers = {kThoughts[0].open, kThoughts[0].close, kThoughts[1].open,
-                                                           kThoughts[1].close, kCallOpen, kCallClose};
+  const std::initializer_list<std::string_view> markers = {kThoughts[0].open,  kThoughts[0].close, kThoughts[1].open,
+                                                           kThoughts[1].close, kCallOpen,          kCallClose};
   std::size_t pos = 0;
   std::string_view m;
   std::size_t at = earliest(text, 0, markers, m);
@@ -202,7 +201,8 @@ ParsedResponse parse_response(std::string_view completion) {
     if (thought) {
       std::size_t close = text.find(thought->close, body);
       std::string_view t = text.substr(body, close == std::string_view::npos ? std::string_view::npos : close - body);
-      if (thought == &kThoughts[0] && t.substr(0, 7) == "thought" && (t.size() == 7 || t[7] == '\n')) t.remove_prefix(7);
+      if (thought == &kThoughts[0] && t.substr(0, 7) == "thought" && (t.size() == 7 || t[7] == '\n'))
+        t.remove_prefix(7);
       thoughts.emplace_back(trim(t));
       if (close == std::string_view::npos) {
         open_thought = true;

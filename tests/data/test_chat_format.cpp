@@ -42,9 +42,10 @@ std::vector<std::string> trainable_texts(const std::vector<Segment>& segments) {
 }
 
 constexpr std::array<std::string_view, 16> kSpecial = {
-    "<bos>",        "<eos>",       "<|tool>",          "<tool|>",           "<|tool_call>", "<tool_call|>",
-    "<|tool_response>", "<tool_response|>", "<|\"|>",   "<|think|>",        "<|channel>",   "<channel|>",
-    "<|turn>",      "<turn|>",     "<|image|>",        "<|audio|>"};
+    "<bos>",        "<eos>",        "<|tool>",          "<tool|>",
+    "<|tool_call>", "<tool_call|>", "<|tool_response>", "<tool_response|>",
+    "<|\"|>",       "<|think|>",    "<|channel>",       "<channel|>",
+    "<|turn>",      "<turn|>",      "<|image|>",        "<|audio|>"};
 
 bool ends_with_special(std::string_view s) {
   return std::any_of(kSpecial.begin(), kSpecial.end(), [&](auto t) { return s.ends_with(t); });
@@ -123,7 +124,8 @@ TEST(ChatFormat, TheSpecExamplesOfGemma4Md) {
   EXPECT_EQ(join_segments(render_chat(c)), "<bos><|turn>user\nHi<turn|>\n<|turn>model\n");
   EXPECT_EQ(join_segments(render_chat(c, {.enable_thinking = true})),
             "<bos><|turn>system\n<|think|>\n<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
-  c = conversation_from_json(json::parse(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])"));
+  c = conversation_from_json(
+      json::parse(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])"));
   EXPECT_EQ(join_segments(render_chat(c, {.enable_thinking = true})),
             "<bos><|turn>system\n<|think|>\nBe brief.<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
   // §5.4: a result continues the same model turn, and generation resumes right after it.
@@ -152,15 +154,16 @@ TEST(ChatFormat, PlanSamplesRenderTheTrainingMdTexts) {
     EXPECT_FALSE(prompt[0].trainable);
 
     // training.md §1.2, spelled out.
-    EXPECT_TRUE(full[0].text.starts_with("<bos><|turn>system\n<|think|>\n" + std::string(s.system_prompt()) +
-                                         "<turn|>\n"));
+    EXPECT_TRUE(
+        full[0].text.starts_with("<bos><|turn>system\n<|think|>\n" + std::string(s.system_prompt()) + "<turn|>\n"));
     std::string request = s.messages.back().content;
     EXPECT_NE(full[0].text.find("<|turn>user\nYOUR TASK IS TO GENERATE A JSON STRICTLY and CORRECTLY\n[\n  {\n"
-                                "    \"pluginId\": \"" + s.candidates[0].plugin_id + "\",\n"),
+                                "    \"pluginId\": \"" +
+                                s.candidates[0].plugin_id + "\",\n"),
               std::string::npos);
     EXPECT_TRUE(full[0].text.ends_with("\n]\n\nUser Request: " + request + "<turn|>\n<|turn>model\n"));
-    EXPECT_EQ(full[1].text, "<|channel>thought\n" + s.target->thinking + "<channel|>" + s.target->plan.dump() +
-                                "<turn|>");
+    EXPECT_EQ(full[1].text,
+              "<|channel>thought\n" + s.target->thinking + "<channel|>" + s.target->plan.dump() + "<turn|>");
   }
 }
 

@@ -183,6 +183,12 @@ def conversations():
           "tool_responses": [{"name": "", "response": "ok"}, {"response": None}, {"name": "noargs",
                                                                                    "response": [True, 1.5]}]},
          {"role": "user", "content": "Next"}])
+    # Jinja's trim is Python's str.strip(): Unicode spaces and \x1c-\x1f go too. An unclosed channel in assistant
+    # content drops the rest of it.
+    add("unicode_trim_and_unclosed_channel",
+        [{"role": "system", "content": "\u3000Sys\u00a0"}, {"role": "user", "content": "\x1cHi\u2028 \u00e9"},
+         {"role": "assistant", "content": " \u0085Ok\u205f<|channel>thought\nnever closed"}],
+        add_generation_prompt=False)
     return c
 
 
