@@ -530,28 +530,24 @@ Conversation conversation_from_json(const json& messages, const json& tools) {
 }
 
 std::vector<Segment> render_chat(const Conversation& conversation, const RenderOptions& options) {
-  enum class Last { None, Think, Tool, ToolCall, ToolResponse };
+  // What the last rendered message ended with decides the generation prompt.
+  enum class Last { Other, ToolCall, ToolResponse };
   const auto& all = conversation.messages;
   SegmentBuilder out;
-  Last last = Last::None;
+  Last last = Last::Other;
   out.prompt("<bos>");
 
   std::size_t first = 0;
   bool leading_system = !all.empty() && (all[0].role == Role::System || all[0].role == Role::Developer);
   if (options.enable_thinking || !conversation.tools.empty() || leading_system) {
     out.prompt("<|turn>system\n");
-    if (options.enable_thinking) {
-      out.prompt("<|think|>\n");
-      last = Last::Think;
-    }
+    if (options.enable_thinking) out.prompt("<|think|>\n");
     if (leading_system) {
       if (const std::string* text = text_of(all[0].content)) out.prompt(py_strip(*text));
       first = 1;
     }
-    for (const json& tool : conversation.tools) {
+    for (const json& tool : conversation.tools)
       out.prompt("<|tool>" + std::string(py_strip(format_function_declaration(tool))) + "<tool|>");
-      last = Last::Tool;
-    }
     out.prompt("<turn|>\n");
   }
 
@@ -565,7 +561,7 @@ std::vector<Segment> render_chat(const Conversation& conversation, const RenderO
   for (std::size_t i = 0; i < msgs.size(); ++i) {
     const ChatMessage& m = *msgs[i];
     if (m.role == Role::Tool) continue;
-    last = Last::None;
+    last = Last::Other;
     bool model = m.role == Role::Assistant;
     if (!(model && prev_non_tool == Role::Assistant)) out.prompt("<|turn>" + std::string(role_name(m.role)) + "\n");
 

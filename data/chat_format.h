@@ -14,8 +14,9 @@
 // Values are printed the way Python prints them inside the template (True, None, 1e-05, 1000000000000000.0), and
 // `dictsort` orders keys case-insensitively (ASCII), ties by byte order. Only text content is supported: content
 // parts (images, audio) are refused.
-#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

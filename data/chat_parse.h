@@ -1,6 +1,7 @@
 #pragma once
 // Reading what Gemma 4 wrote in its turn (gemma4.md §5.2, §5.4): the thought channel, the answer, tool calls.
 #include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>

@@ -8,6 +8,30 @@ thinking on, reasoning re-emitted after the last user message or with preserve_t
 revision with this script gives strings the C++ renderer is not meant to match; that is how the differences between
 revisions were found.
 
+Differences seen between published revisions (E2B = the revision rendered here; LCT = llama.cpp
+models/templates/gemma4.jinja at 75f1ba73 and a20c1a89; VTPL = vLLM examples/tool_chat_template_gemma4.jinja at
+95ed3d75 and 03a5e855; the 26B/31B template has VTPL-03a5e855's shape):
+  * thinking on: E2B and VTPL-03a5e855 write `<|think|>\n`; LCT and VTPL-95ed3d75 `<|think|>`.
+  * generation prompt, thinking off: LCT, VTPL-03a5e855 and 26B/31B append an empty `<|channel>thought\n<channel|>`
+    (LCT even after a tool response); E2B and VTPL-95ed3d75 do not.
+  * after a tool response: E2B opens `<|channel>thought\n` when thinking is on; the others write nothing.
+  * after tool calls with no result: E2B and VTPL-03a5e855 end the turn with `<|tool_response>`; the others close it.
+  * reasoning: LCT never renders it; VTPL only on tool-calling steps after the last user message (95ed3d75 reads
+    `reasoning` only); E2B on any message after the last user message, or on tool-calling steps with
+    preserve_thinking.
+  * tool results: LCT only as `tool_responses` on the assistant message; VTPL and E2B also as OpenAI `tool`
+    messages (VTPL-95ed3d75 through a vLLM-only filter that parses JSON strings). E2B writes `<turn|>` after a
+    result-only step when more messages follow (VTPL never does) and leaves it out between consecutive assistant
+    messages (VTPL only leaves out the second `<|turn>model` header).
+  * format_parameters: LCT and VTPL-95ed3d75 drop properties named like schema keys (description, type, ...),
+    write `,properties:{`, `,required:[` and `,items:{` with a leading comma whatever came before, and nullable
+    before enum; LCT-a20c1a89 reads a type list as its first non-null entry, LCT-75f1ba73 as its first entry;
+    E2B and VTPL-03a5e855 filter schema keys only for objects without `properties` and place commas correctly.
+  * format_argument: only E2B prints None as `null` (the others print `None`); E2B trims pre-serialized string
+    arguments and strips their outer braces (the others paste them as they are).
+  * unnamed results: E2B names them `unknown` also when the name is empty; content parts: image and video
+    placeholders `\n\n<|image|>\n\n` (LCT, VTPL-95ed3d75) vs `<|image|>`.
+
 The environment is the one transformers' apply_chat_template builds (a sandbox with trim_blocks and lstrip_blocks,
 loopcontrols, raise_exception), so these strings are what the model's tokenizer would render.
 
