@@ -4,6 +4,8 @@
 // first although "ll" has the smaller id), and "b▁" is a merge across a word start.
 #include <gtest/gtest.h>
 
+#include "support/files.h"
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -256,14 +258,9 @@ TEST(TokenizerErrors, UnsupportedComponentsAreRefusedByName) {
 }
 
 TEST(TokenizerCli, TokenizePrintsIds) {
-  std::string cmd = std::string(GT_BINARY) + " tokenize --tokenizer " + kTiny + " --text 'hello world' --bos";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[256] = {};
-  size_t n = fread(buf, 1, sizeof buf - 1, p);
-  EXPECT_EQ(pclose(p), 0);
-  EXPECT_EQ(std::string(buf, n), "[2,23,38]\n");
+  const auto r = gt::testing::run_gemma_tune(std::string("tokenize --tokenizer ") + kTiny + " --text 'hello world' --bos");
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.output, "[2,23,38]\n");
   // Exactly one of --text and --text-file.
-  cmd = std::string(GT_BINARY) + " tokenize --tokenizer " + kTiny + " >/dev/null 2>&1";
-  EXPECT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(gt::testing::run_gemma_tune(std::string("tokenize --tokenizer ") + kTiny).rc, 0);
 }

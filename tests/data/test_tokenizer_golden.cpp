@@ -17,6 +17,7 @@
 
 #include "data/gemma4_tokenizer.h"
 #include "data/tokenizer.h"
+#include "support/gemma_tokenizer.h"
 
 using gt::data::EncodeOptions;
 using gt::data::Tokenizer;
@@ -26,38 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kRepo = fs::path(GT_FIXTURES).parent_path().parent_path();
-
-struct Shell {
-  int status;
-  std::string out;
-};
-
-Shell run(const std::string& cmd) {
-  Shell r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-// The cached tokenizer's path, fetching it on first use; "" with `why` set when that is impossible.
-std::string gemma3_tokenizer(std::string& why) {
-  std::string cmd = "'";  // appended piecewise: GCC 12 warns (-Wrestrict, falsely) on "'" + std::string&&
-  cmd += (kRepo / "scripts" / "fetch_gemma_tokenizer.sh").string();
-  cmd += "'";
-  Shell r = run(cmd);
-  while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-  std::string path = r.out.substr(r.out.rfind('\n') + 1);
-  if (r.status != 0 || !fs::exists(path)) {
-    why = "scripts/fetch_gemma_tokenizer.sh failed (status " + std::to_string(r.status) + "):\n" + r.out;
-    return "";
-  }
-  return path;
-}
 
 std::string show(const std::string& s) {
   std::string out = nlohmann::json(s).dump();
@@ -91,22 +60,16 @@ class GemmaGolden : public ::testing::Test {
 
   static void SetUpTestSuite() {
     golden = nlohmann::json::parse(gt::data::read_text_file(fs::path(GT_FIXTURES) / "tokenizer" / "gemma3_golden.json"));
-    const char* skip = std::getenv("GT_SKIP_NETWORK_TESTS");
-    std::string why;
-    path = gemma3_tokenizer(why);
-    if (path.empty()) {
-      if (skip && std::string(skip) == "1")
-        skip_reason = "GT_SKIP_NETWORK_TESTS=1 and the real Gemma tokenizer could not be fetched: " + why;
-      else
-        fail_reason = "the real Gemma tokenizer is needed and could not be fetched (set GT_SKIP_NETWORK_TESTS=1 to "
-                      "skip instead): " + why;
-      return;
-    }
+    const auto& fetched = gt::testing::fetched_gemma3_tokenizer();
+    skip_reason = fetched.skip_reason;
+    fail_reason = fetched.fail_reason;
+    path = fetched.path;
+    if (path.empty()) return;
     tok = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
   }
 
   void SetUp() override {
-    if (!skip_reason.empty()) GTEST_SKIP() << "SKIPPED, NOT PASSED: " << skip_reason;
+    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
     ASSERT_TRUE(fail_reason.empty()) << fail_reason;
   }
 
@@ -184,8 +147,8 @@ TEST_F(GemmaGolden, ThreadsAgree) {
 TEST_F(GemmaGolden, Gemma4NamesFromGemma3) {
   // Through the CLI, which writes the file atomically.
   fs::path out = fs::temp_directory_path() / ("gt_gemma4_tokenizer_" + std::to_string(::getpid()) + ".json");
-  Shell r = run(std::string(GT_BINARY) + " tokenizer gemma4-from-gemma3 '" + path + "' '" + out.string() + "'");
-  ASSERT_EQ(r.status, 0) << r.out;
+  gt::testing::CommandResult r = gt::testing::run_command(std::string(GT_BINARY) + " tokenizer gemma4-from-gemma3 '" + path + "' '" + out.string() + "'");
+  ASSERT_EQ(r.rc, 0) << r.output;
   Tokenizer g4 = Tokenizer::from_file(out);
   fs::remove(out);
   for (const auto& rn : gt::data::gemma4_token_renames()) {
@@ -199,10 +162,10 @@ TEST_F(GemmaGolden, Gemma4NamesFromGemma3) {
   for (const auto& c : golden["gemma4"]) bad += check_case(g4, c, bos);
   EXPECT_EQ(bad, 0);
   // Anything but a Gemma 3 tokenizer is refused.
-  r = run(std::string(GT_BINARY) + " tokenizer gemma4-from-gemma3 '" + GT_FIXTURES + "/tokenizer/tiny.json' '" +
+  r = gt::testing::run_command(std::string(GT_BINARY) + " tokenizer gemma4-from-gemma3 '" + GT_FIXTURES + "/tokenizer/tiny.json' '" +
           out.string() + "'");
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.out.find("not a Gemma 3 tokenizer"), std::string::npos) << r.out;
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.output.find("not a Gemma 3 tokenizer"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out));
 }
 
