@@ -15,18 +15,13 @@
 
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "bench/bench_util.h"
 
 using namespace gt;
 
 namespace {
 
-Tensor random(const Shape& s, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-  for (auto& x : v) x = d(rng);
-  return Tensor::from_vector(v, s);
-}
+using bench::random_tensor;
 
 constexpr int64_t B = 1, T = 1024, Hq = 8, Hkv = 1;
 
@@ -52,7 +47,7 @@ void set_counters(benchmark::State& st, double flops_per_iter) {
 void BM_attention_fwd(benchmark::State& st) {
   const Layer l = layer(st.range(0));
   NoGradGuard ng;
-  Tensor q = random({B, T, Hq, l.d}, 1), k = random({B, T, Hkv, l.d}, 2), v = random({B, T, Hkv, l.d}, 3);
+  Tensor q = random_tensor({B, T, Hq, l.d}, 1), k = random_tensor({B, T, Hkv, l.d}, 2), v = random_tensor({B, T, Hkv, l.d}, 3);
   AttentionOptions opt;
   opt.window = l.window;
   for (auto _ : st) benchmark::DoNotOptimize(attention(q, k, v, opt).raw());
@@ -62,8 +57,8 @@ void BM_attention_fwd(benchmark::State& st) {
 
 void BM_attention_fwd_bwd(benchmark::State& st) {
   const Layer l = layer(st.range(0));
-  Tensor q = random({B, T, Hq, l.d}, 1), k = random({B, T, Hkv, l.d}, 2), v = random({B, T, Hkv, l.d}, 3);
-  const Tensor g = random({B, T, Hq, l.d}, 4);
+  Tensor q = random_tensor({B, T, Hq, l.d}, 1), k = random_tensor({B, T, Hkv, l.d}, 2), v = random_tensor({B, T, Hkv, l.d}, 3);
+  const Tensor g = random_tensor({B, T, Hq, l.d}, 4);
   for (Tensor* t : {&q, &k, &v}) t->requires_grad_();
   AttentionOptions opt;
   opt.window = l.window;

@@ -36,9 +36,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs build/gemma-tune with `args` (shell syntax) and collects what it prints.
-inline CommandResult run_gemma_tune(const std::string& args) {
-  FILE* p = ::popen((std::string(GT_BINARY) + " " + args + " 2>&1").c_str(), "r");
+// Runs a shell command and collects what it prints (stdout and stderr together).
+inline CommandResult run_command(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
   if (!p) return {-1, "popen failed"};
   std::string out;
   std::array<char, 4096> buf;
@@ -46,5 +46,8 @@ inline CommandResult run_gemma_tune(const std::string& args) {
   int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+// Runs build/gemma-tune with `args` (shell syntax).
+inline CommandResult run_gemma_tune(const std::string& args) { return run_command(std::string(GT_BINARY) + " " + args); }
 
 }  // namespace gt::testing

@@ -1,0 +1,69 @@
+// `gemma-tune tokenize`: the ids of a text, as a JSON array. `gemma-tune tokenizer gemma4-from-gemma3 IN OUT`: a
+// Gemma-4-named tokenizer.json made from Gemma 3's.
+#include <iostream>
+#include <memory>
+
+#include "cli/command.h"
+#include "data/gemma4_tokenizer.h"
+#include "data/tokenizer.h"
+
+namespace {
+
+// data/ reports with its own error type; show it the way main() shows gt::Error.
+int report_errors(const std::function<int()>& job) {
+  try {
+    return job();
+  } catch (const gt::data::TokenizerError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+gt::cli::Registrar tokenize_reg("tokenize", [](CLI::App& app) {
+  struct Options {
+    std::string tokenizer, text, text_file;
+    bool bos = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* sub = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
+  sub->add_option("--tokenizer", o->tokenizer, "tokenizer.json (Hugging Face format)")->required();
+  auto* input = sub->add_option_group("input", "The text to encode");
+  input->add_option("--text", o->text, "The text itself");
+  input->add_option("--text-file", o->text_file, "A file holding the text (its bytes, as they are)");
+  input->require_option(1);
+  sub->add_flag("--bos", o->bos, "Add the post-processor's special tokens (for Gemma: <bos> first)");
+  gt::cli::set_job(sub, [o] {
+    return report_errors([&] {
+      gt::data::Tokenizer tok = gt::data::Tokenizer::from_file(o->tokenizer);
+      std::string text = o->text_file.empty() ? o->text : gt::data::read_text_file(o->text_file);
+      std::vector<int32_t> ids = tok.encode(text, o->bos);
+      std::string out = "[";
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(ids[i]);
+      }
+      std::cout << out << "]\n";
+      return 0;
+    });
+  });
+});
+
+gt::cli::Registrar tokenizer_reg("tokenizer", [](CLI::App& app) {
+  auto paths = std::make_shared<std::pair<std::string, std::string>>();
+  auto* sub = app.add_subcommand("tokenizer", "Tokenizer utilities");
+  sub->require_subcommand(1);
+  auto* g4 = sub->add_subcommand("gemma4-from-gemma3",
+                                 "Write a tokenizer.json with Gemma 4's special-token names, made from Gemma 3's "
+                                 "(same vocabulary, merges and ids)");
+  g4->add_option("IN", paths->first, "Gemma 3 tokenizer.json")->required();
+  g4->add_option("OUT", paths->second, "Where to write the Gemma 4 one")->required();
+  gt::cli::set_job(sub, [paths] {
+    return report_errors([&] {
+      gt::data::write_gemma4_tokenizer_from_gemma3(paths->first, paths->second);
+      std::cout << paths->second << "\n";
+      return 0;
+    });
+  });
+});
+
+}  // namespace
