@@ -89,7 +89,9 @@ TEST(Gemma4Checkpointing, SameForwardBitwiseAndSameGradients) {
   EXPECT_EQ(plain.loss.item(), ck.loss.item());
   size_t i = 0;
   for (const auto& [n, p] : m.state().items()) {
-    if (p.requires_grad()) EXPECT_EQ(p.grad().to_floats(), grads[i++]) << n;
+    if (p.requires_grad()) {
+      EXPECT_EQ(p.grad().to_floats(), grads[i++]) << n;
+    }
   }
 }
 

@@ -282,7 +282,9 @@ TEST(Gemma4Load, KeepStorageParametersAreWritableWithoutTouchingTheFile) {
     EXPECT_EQ(m.state().at("norm.weight").to_floats()[0], 123.f);
   }
   for (const auto& [n, t] : all_tensors(dir + "/model.safetensors")) {
-    if (n == "model.norm.weight") EXPECT_NE(t.to_floats()[0], 123.f);
+    if (n == "model.norm.weight") {
+      EXPECT_NE(t.to_floats()[0], 123.f);
+    }
   }
 }
 
