@@ -6,6 +6,7 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "model/gemma4.h"
+#include "model/kv_cache.h"
 
 namespace gt {
 
@@ -21,13 +22,16 @@ struct Rotary {
   Tensor cos, sin;  // [T, head_dim / 2]
 };
 
-Rotary make_rotary(const RopeConfig& r, int64_t T) {
+// cos/sin for the T positions starting at pos0 (past tokens in the cache come first).
+Rotary make_rotary(const RopeConfig& r, int64_t pos0, int64_t T) {
   Tensor inv = rope_inv_freq(r.head_dim, r.theta, r.rotated);
   if (r.factor != 1.0) {
     float* p = inv.data<float>();
     for (int64_t i = 0; i < inv.numel(); ++i) p[i] /= static_cast<float>(r.factor);
   }
-  RopeTable t = rope_table(inv, Tensor::arange(T));
+  std::vector<int64_t> pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = pos0 + t;
+  RopeTable t = rope_table(inv, Tensor::from_ids(pos, {T}));
   return {t.cos, t.sin};
 }
 
@@ -36,9 +40,11 @@ struct LayerOut {
 };
 
 // One decoder layer. k_in/v_in are the source layer's keys and values on a KV-shared layer, undefined otherwise.
+// With a cache, `entry` is this layer's own entry (which gains the new keys) or, on a KV-shared layer, its
+// source's (read for the position of its first key); pos0 is the absolute position of the first query.
 LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma4Layer& w, const Tensor& h_in,
                        const Tensor& pli, const Tensor& k_in, const Tensor& v_in, const Rotary& rot,
-                       const Tensor& key_mask) {
+                       const Tensor& key_mask, KVCache::Entry* entry = nullptr, int64_t pos0 = 0) {
   const int64_t B = h_in.size(0), T = h_in.size(1), H = c.num_heads, D = lc.head_dim;
   const double eps = c.rms_norm_eps;
 
@@ -49,12 +55,21 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
   if (!lc.kv_shared) {
     k = rope(rms_norm(linear(x, w.k_proj).reshape({B, T, lc.kv_heads, D}), w.k_norm, eps), rot.cos, rot.sin);
     v = rms_norm(linear(x, w.v_proj).reshape({B, T, lc.kv_heads, D}), Tensor(), eps);
+    if (entry) {
+      if (entry->k.defined()) {
+        k = concat({entry->k, k}, 1);
+        v = concat({entry->v, v}, 1);
+      }
+      entry->k = k;
+      entry->v = v;
+    }
   }
   AttentionOptions ao;
   ao.scale = 1.0;  // q_norm and k_norm replace the 1/sqrt(d) scaling
   ao.causal = true;
   ao.window = lc.type == LayerType::Sliding ? c.sliding_window : 0;
   ao.key_mask = key_mask;
+  ao.q_offset = entry ? pos0 - entry->start : 0;
   const Tensor a = attention(q, k, v, ao).reshape({B, T, H * D});
   Tensor h = add(h_in, rms_norm(linear(a, w.o_proj), w.post_attention_layernorm, eps));
 
@@ -101,9 +116,10 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
     for (int64_t l = 0; l < L; ++l) pli[static_cast<size_t>(l)] = parts[static_cast<size_t>(l)].reshape({B, T, P});
   }
 
+  const int64_t pos0 = options.cache ? options.cache->length : 0;
   std::array<Rotary, 2> rot;
   for (LayerType t : {LayerType::Sliding, LayerType::Full})
-    if (c.rope(t).head_dim) rot[static_cast<size_t>(t)] = make_rotary(c.rope(t), T);
+    if (c.rope(t).head_dim) rot[static_cast<size_t>(t)] = make_rotary(c.rope(t), pos0, T);
 
   // Keys and values of the layers that KV-shared layers read, from THIS pass: gradients of every consumer flow
   // back into the source layer through them (gemma4.md §2.5, traps.md item 1).
@@ -113,6 +129,15 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
   std::vector<std::pair<Tensor, Tensor>> kv(static_cast<size_t>(L));
 
   const Tensor mask = options.attention_mask;
+  KVCache* cache = options.cache;
+  if (cache) {
+    GT_CHECK(!options.checkpoint_layers && !mask.defined() && !any_requires_grad({embed_tokens}),
+             "Gemma4: a KV cache is for inference: no gradient checkpointing, attention mask or recording");
+    if (cache->layers.empty()) cache->layers.resize(static_cast<size_t>(L));
+    GT_CHECK(static_cast<int64_t>(cache->layers.size()) == L && (cache->batch() == 0 || cache->batch() == B),
+             "Gemma4: KV cache of ", cache->layers.size(), " layers and batch ", cache->batch(), " used for ", L,
+             " layers and batch ", B);
+  }
   for (int64_t l = 0; l < L; ++l) {
     const LayerConfig& lc = c.layers[static_cast<size_t>(l)];
     const Gemma4Layer& w = layers_[static_cast<size_t>(l)];
@@ -142,11 +167,26 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
         out.v = res[2];
       }
     } else {
-      out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask);
+      KVCache::Entry* entry = cache ? &cache->layers[static_cast<size_t>(lc.kv_shared ? lc.kv_source : l)] : nullptr;
+      out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask, entry, pos0);
     }
     h = out.h;
     if (options.hidden_states) options.hidden_states->push_back(h);
     if (is_source[static_cast<size_t>(l)]) kv[static_cast<size_t>(l)] = {out.k, out.v};
+  }
+  if (cache) {
+    cache->length += T;
+    // Trimmed only now, so every KV-shared layer above saw the same keys as its source (gemma4.md §2.5).
+    for (int64_t l = 0; l < L; ++l) {
+      KVCache::Entry& e = cache->layers[static_cast<size_t>(l)];
+      const LayerConfig& lc = c.layers[static_cast<size_t>(l)];
+      if (!e.k.defined() || lc.type != LayerType::Sliding) continue;
+      const int64_t keep = c.sliding_window - 1, S = e.k.size(1);
+      if (S <= keep) continue;
+      e.k = e.k.slice(1, S - keep, S).contiguous();
+      e.v = e.v.slice(1, S - keep, S).contiguous();
+      e.start += S - keep;
+    }
   }
   return rms_norm(h, norm, c.rms_norm_eps);
 }

@@ -15,6 +15,7 @@
 #include "autograd/autograd.h"
 #include "autograd/tensor.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace gt {
 
@@ -34,6 +35,9 @@ struct ForwardOptions {
   // When set, receives the scaled embeddings and then every layer's output (before the final norm): what
   // transformers returns as hidden_states, for comparing runs layer by layer.
   std::vector<Tensor>* hidden_states = nullptr;
+  // Inference with a KV cache: the ids continue the cached sequence (positions start at cache->length), their
+  // keys and values are appended, sliding entries trimmed. Recording must be off (NoGradGuard).
+  KVCache* cache = nullptr;
 };
 
 // Handles of one decoder layer's tensors (entries of Gemma4::state()); k_proj/v_proj/k_norm are undefined on

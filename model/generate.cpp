@@ -1,0 +1,68 @@
+#include "model/generate.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "autograd/error.h"
+
+namespace gt {
+
+std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>& prompt, const GenerateOptions& opt) {
+  GT_CHECK(!prompt.empty(), "generate: empty prompt");
+  GT_CHECK(opt.num_samples >= 1 && opt.max_new_tokens >= 0, "generate: need num_samples >= 1 and max_new_tokens >= 0");
+  NoGradGuard ng;
+  const int64_t G = opt.num_samples, V = model.config().vocab_size;
+  KVCache prefill;
+  ForwardOptions fo;
+  fo.cache = &prefill;
+  const int64_t P = static_cast<int64_t>(prompt.size());
+  Tensor h = model.hidden_states(Tensor::from_ids(prompt, {1, P}), fo);
+  // Only the last position's logits are needed (transformers' logits_to_keep = 1).
+  Tensor logits = model.head(h.slice(1, P - 1, P)).contiguous();  // [1, 1, V]
+  KVCache cache = prefill.fork(G);
+
+  std::vector<Sampler> samplers;
+  for (int64_t s = 0; s < G; ++s) samplers.emplace_back(opt.sampling, static_cast<uint64_t>(s));
+  std::vector<Generation> out(static_cast<size_t>(G));
+  std::vector<int64_t> next(static_cast<size_t>(G));
+  for (int64_t step = 0; step < opt.max_new_tokens; ++step) {
+    const float* lp = logits.data<float>();
+    bool any_active = false;
+    for (int64_t s = 0; s < G; ++s) {
+      Generation& g = out[static_cast<size_t>(s)];
+      if (g.stopped) continue;
+      // Every sample starts from the one prefill row; afterwards each reads its own row.
+      const float* row = lp + (logits.size(0) == 1 ? 0 : s) * V;
+      const int64_t t = samplers[static_cast<size_t>(s)].sample(row, V);
+      g.tokens.push_back(t);
+      next[static_cast<size_t>(s)] = t;
+      if (opt.on_token) opt.on_token(s, t);
+      g.stopped = std::find(opt.stop_ids.begin(), opt.stop_ids.end(), t) != opt.stop_ids.end();
+      any_active = any_active || !g.stopped;
+    }
+    if (!any_active || step + 1 == opt.max_new_tokens) break;
+    // Finished samples still feed their last token (keeping the batch rectangular); their rows are ignored.
+    fo.cache = &cache;
+    logits = model.head(model.hidden_states(Tensor::from_ids(next, {G, 1}), fo)).contiguous();
+  }
+  return out;
+}
+
+std::vector<int64_t> stop_ids_from(const std::string& model_dir) {
+  const std::filesystem::path p = std::filesystem::path(model_dir) / "generation_config.json";
+  if (!std::filesystem::exists(p)) return {1, 106, 50};
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(std::ifstream(p));
+  } catch (const std::exception& e) {
+    fail(p.string(), ": not valid JSON (", e.what(), ")");
+  }
+  if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
+  const auto& e = j["eos_token_id"];
+  GT_CHECK(e.is_number_integer() || e.is_array(), p.string(), ": eos_token_id must be an id or a list of ids");
+  return e.is_array() ? e.get<std::vector<int64_t>>() : std::vector<int64_t>{e.get<int64_t>()};
+}
+
+}  // namespace gt

@@ -1,0 +1,34 @@
+#pragma once
+// Generation on the inference path: one prefill of the prompt, its cache forked for every sample, then one
+// decode step per new token for all samples at once.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/gemma4.h"
+#include "model/sampler.h"
+
+namespace gt {
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 256;
+  int64_t num_samples = 1;
+  SamplingOptions sampling;  // sample s draws from stream s of sampling.seed
+  std::vector<int64_t> stop_ids = {1, 106, 50};  // <eos>, <turn|>, <|tool_response>
+  // Called for every new token as it is chosen (streaming output); not called after a sample stopped.
+  std::function<void(int64_t sample, int64_t token)> on_token;
+};
+
+struct Generation {
+  std::vector<int64_t> tokens;  // new tokens, the stop token included when one ended the sample
+  bool stopped = false;  // ended on a stop token (false: ran into max_new_tokens)
+};
+
+std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>& prompt, const GenerateOptions& opt);
+
+// Stop ids from DIR/generation_config.json ("eos_token_id": an id or a list); the Gemma 4 IT default
+// {1, 106, 50} when the file is absent.
+std::vector<int64_t> stop_ids_from(const std::string& model_dir);
+
+}  // namespace gt

@@ -1,0 +1,124 @@
+// The inference path against the full forward and against transformers' greedy generation (with cache), on the
+// tiny golden models (tests/fixtures/model, made by tests/golden/make_model_fixtures.py) and the greedy tokens of
+// tests/fixtures/generate/generate_golden.json (tests/golden/make_generate_fixtures.py, transformers 5.17).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "autograd/ops.h"
+#include "model/generate.h"
+
+using namespace gt;
+
+namespace {
+
+const std::string kModels = std::string(GT_FIXTURES) + "/model/";
+const char* kNames[] = {"a_causal_ple", "b_cond_mqa", "c_causal_plain"};
+
+const nlohmann::json& golden() {
+  static const nlohmann::json j =
+      nlohmann::json::parse(std::ifstream(std::string(GT_FIXTURES) + "/generate/generate_golden.json"));
+  return j;
+}
+
+Gemma4 load(const std::string& name) {
+  LoadOptions o;
+  o.storage = StoragePolicy::F32;
+  o.log = [](const std::string&) {};
+  return Gemma4::load(kModels + name, o);
+}
+
+}  // namespace
+
+// Decoding token by token with the cache gives the logits a full forward gives at every position, past the
+// sliding window (tolerance 1e-4 absolute: the same float32 arithmetic in a different order).
+TEST(Generate, CachedDecodeEqualsFullForward) {
+  for (const char* name : kNames) {
+    SCOPED_TRACE(name);
+    const Gemma4 m = load(name);
+    const auto& g = golden()["models"][name];
+    std::vector<int64_t> ids = g["prompt"].get<std::vector<int64_t>>();
+    const auto more = g["tokens"].get<std::vector<int64_t>>();
+    ids.insert(ids.end(), more.begin(), more.end());
+    const int64_t T = static_cast<int64_t>(ids.size());
+    ASSERT_GT(T, 2 * m.config().sliding_window);
+    NoGradGuard ng;
+    const std::vector<float> full = m.logits(Tensor::from_ids(ids, {1, T})).to_floats();
+    // Prefill a prompt of 3 tokens, then one token at a time.
+    KVCache cache;
+    ForwardOptions fo;
+    fo.cache = &cache;
+    const int64_t P = 3;
+    std::vector<float> cached = m.logits(Tensor::from_ids({ids.begin(), ids.begin() + P}, {1, P}), fo).to_floats();
+    for (int64_t t = P; t < T; ++t) {
+      const auto step = m.logits(Tensor::from_ids({ids[static_cast<size_t>(t)]}, {1, 1}), fo).to_floats();
+      cached.insert(cached.end(), step.begin(), step.end());
+    }
+    ASSERT_EQ(cached.size(), full.size());
+    double worst = 0;
+    for (size_t i = 0; i < full.size(); ++i) worst = std::max(worst, std::abs(double(cached[i]) - full[i]));
+    EXPECT_LT(worst, 1e-4);
+    EXPECT_EQ(cache.length, T);
+    // Only layers that own their keys hold a cache; sliding ones keep window - 1 keys.
+    int64_t owners = 0;
+    for (size_t l = 0; l < m.config().layers.size(); ++l) {
+      const auto& lc = m.config().layers[l];
+      owners += !lc.kv_shared;
+      const auto& e = cache.layers[l];
+      EXPECT_EQ(e.k.defined(), !lc.kv_shared) << "layer " << l;
+      if (!e.k.defined()) continue;
+      EXPECT_EQ(e.k.size(1), lc.type == LayerType::Sliding ? m.config().sliding_window - 1 : T) << "layer " << l;
+    }
+    EXPECT_EQ(cache.physical(), owners);
+  }
+}
+
+// Greedy tokens equal transformers' greedy tokens (generate with use_cache=True) for every new token; the
+// prompt is longer than the window and generation runs 25 tokens past another window's length.
+TEST(Generate, GreedyEqualsTransformers) {
+  for (const char* name : kNames) {
+    SCOPED_TRACE(name);
+    const Gemma4 m = load(name);
+    const auto& g = golden()["models"][name];
+    ASSERT_TRUE(g["uncached_equal"].get<bool>()) << "the reference itself differs with and without cache";
+    const auto want = g["tokens"].get<std::vector<int64_t>>();
+    ASSERT_GE(want.size(), 20u);
+    GenerateOptions o;
+    o.max_new_tokens = static_cast<int64_t>(want.size());
+    o.sampling.temperature = 0;
+    o.stop_ids = {};
+    const auto got = generate(m, g["prompt"].get<std::vector<int64_t>>(), o);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].tokens, want);
+    EXPECT_FALSE(got[0].stopped);
+  }
+}
+
+TEST(Generate, SamplesShareThePrefillAndStop) {
+  const Gemma4 m = load("a_causal_ple");
+  const auto prompt = golden()["models"]["a_causal_ple"]["prompt"].get<std::vector<int64_t>>();
+  const auto greedy = golden()["models"]["a_causal_ple"]["tokens"].get<std::vector<int64_t>>();
+  GenerateOptions o;
+  o.max_new_tokens = 12;
+  o.num_samples = 4;
+  o.sampling.temperature = 0;
+  o.stop_ids = {};
+  for (const auto& g : generate(m, prompt, o)) EXPECT_EQ(g.tokens, std::vector<int64_t>(greedy.begin(), greedy.begin() + 12));
+  // A stop id ends the sample on that token (included), here the greedy path's 5th token.
+  o.num_samples = 1;
+  o.stop_ids = {greedy[4]};
+  auto stopped = generate(m, prompt, o);
+  const auto first = std::find(greedy.begin(), greedy.end(), greedy[4]) - greedy.begin();
+  EXPECT_EQ(stopped[0].tokens, std::vector<int64_t>(greedy.begin(), greedy.begin() + first + 1));
+  EXPECT_TRUE(stopped[0].stopped);
+  // Sampled: the same seed reproduces every sample; the samples of one call differ from one another.
+  o.stop_ids = {};
+  o.num_samples = 4;
+  o.sampling = {.temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 7};
+  const auto a = generate(m, prompt, o), b = generate(m, prompt, o);
+  for (size_t s = 0; s < a.size(); ++s) EXPECT_EQ(a[s].tokens, b[s].tokens);
+  EXPECT_TRUE(a[0].tokens != a[1].tokens || a[1].tokens != a[2].tokens);
+}
