@@ -10,6 +10,7 @@
 
 #include "autograd/ops.h"
 #include "model/generate.h"
+#include "support/files.h"
 
 using namespace gt;
 
@@ -121,4 +122,20 @@ TEST(Generate, SamplesShareThePrefillAndStop) {
   const auto a = generate(m, prompt, o), b = generate(m, prompt, o);
   for (size_t s = 0; s < a.size(); ++s) EXPECT_EQ(a[s].tokens, b[s].tokens);
   EXPECT_TRUE(a[0].tokens != a[1].tokens || a[1].tokens != a[2].tokens);
+}
+
+// The CLI prints the same greedy tokens, ending at the first default stop id (<eos>, <turn|>, <|tool_response>)
+// since the fixture has no generation_config.json.
+TEST(Generate, CliPrintsIds) {
+  const auto& g = golden()["models"]["c_causal_plain"];
+  std::string ids;
+  for (int64_t t : g["prompt"].get<std::vector<int64_t>>()) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+  const auto r = gt::testing::run_gemma_tune("generate --model " + kModels + "c_causal_plain --prompt-ids " + ids +
+                                             " --temperature 0 --format ids --max-new-tokens 28 2>/dev/null");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  auto want = g["tokens"].get<std::vector<int64_t>>();
+  const auto stop = std::find_if(want.begin(), want.end(), [](int64_t t) { return t == 1 || t == 106 || t == 50; });
+  if (stop != want.end()) want.erase(stop + 1, want.end());
+  EXPECT_EQ(nlohmann::json::parse(r.output).get<std::vector<int64_t>>(), want);
+  EXPECT_NE(gt::testing::run_gemma_tune("generate --model " + kModels + "c_causal_plain --prompt-ids 2,x").rc, 0);
 }
