@@ -1,4 +1,7 @@
 // `gemma-tune eval`: score completions against the gold plans and write the §3 report, or compare two reports.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -6,6 +9,8 @@
 #include "cli/command.h"
 #include "data/plan_sample.h"
 #include "eval/eval.h"
+#include "eval/model_source.h"
+#include "model/generate.h"
 #include "eval/report.h"
 
 namespace {
@@ -13,6 +18,9 @@ namespace {
 struct Options {
   std::string completions, model, data, out, weights;
   std::vector<std::string> compare;
+  int64_t max_new_tokens = 512, top_k = 0;
+  double temperature = 0, top_p = 1;
+  uint64_t seed = 0;
 };
 
 int compare(const Options& o) {
@@ -22,19 +30,55 @@ int compare(const Options& o) {
   return 0;
 }
 
-int score_completions(const Options& o) {
-  auto samples = gt::data::read_samples(o.data);
-  auto completions = gt::eval::read_completions(o.completions, samples);
+// Scores `source`'s completions and writes the report; `inputs` records where they came from.
+int score(const Options& o, const std::vector<gt::data::PlanSample>& samples, const gt::eval::CompletionSource& source,
+          const std::map<std::string, std::string>& inputs) {
   auto weights = o.weights.empty() ? gt::rl::RewardWeights{} : gt::rl::RewardWeights::load(o.weights);
-  auto results = gt::eval::score_samples(
-      samples, [&](const gt::data::PlanSample& s) { return completions.at(s.id); }, weights);
+  auto results = gt::eval::score_samples(samples, source, weights);
   auto report = gt::eval::summarize(results, weights);
   report.inputs["data"] = o.data;
-  report.inputs["completions"] = o.completions;
+  for (const auto& [k, v] : inputs) report.inputs[k] = v;
   gt::eval::write_report(o.out, report, results);
   std::cout << gt::eval::markdown_table(report) << "\nwrote " << o.out
             << "/report.md, report.json, completions.jsonl\n";
   return 0;
+}
+
+int score_completions(const Options& o) {
+  auto samples = gt::data::read_samples(o.data);
+  auto completions = gt::eval::read_completions(o.completions, samples);
+  return score(o, samples, [&](const gt::data::PlanSample& s) { return completions.at(s.id); },
+               {{"completions", o.completions}});
+}
+
+int score_model(const Options& o) {
+  namespace fs = std::filesystem;
+  auto samples = gt::data::read_samples(o.data);
+  gt::LoadOptions lo;
+  lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
+  const gt::Gemma4 model = gt::Gemma4::load(o.model, lo);
+  const fs::path tok_path = fs::path(o.model) / "tokenizer.json";
+  GT_CHECK(fs::exists(tok_path), o.model, ": no tokenizer.json in the model directory");
+  const auto tok = gt::data::Tokenizer::from_file(tok_path);
+  gt::eval::ModelSourceOptions mo;
+  mo.max_new_tokens = o.max_new_tokens;
+  mo.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
+  mo.stop_ids = gt::stop_ids_from(o.model);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n = static_cast<int64_t>(samples.size());
+  mo.on_sample = [&](int64_t done, int64_t tokens) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = done / std::max(s, 1e-9);
+    std::fprintf(stderr, "\r[eval] %lld/%lld samples  %.2f samples/s  %.1f tokens/s  ETA %.0fs   ",
+                 static_cast<long long>(done), static_cast<long long>(n), rate, tokens / std::max(s, 1e-9),
+                 (n - done) / std::max(rate, 1e-9));
+    if (done == n) std::fprintf(stderr, "\n");
+  };
+  return score(o, samples, gt::eval::model_completions(model, tok, mo),
+               {{"model", o.model},
+                {"sampling", "temperature " + std::to_string(o.temperature) + ", top_k " + std::to_string(o.top_k) +
+                                 ", top_p " + std::to_string(o.top_p) + ", seed " + std::to_string(o.seed) +
+                                 ", max_new_tokens " + std::to_string(o.max_new_tokens)}});
 }
 
 gt::cli::Registrar reg("eval", [](CLI::App& app) {
@@ -44,7 +88,12 @@ gt::cli::Registrar reg("eval", [](CLI::App& app) {
                                  "completions.jsonl) or compare two reports");
   auto* completions = sub->add_option("--completions", o->completions,
                                       "Completions made elsewhere: one {\"id\", \"completion\"} object per line");
-  auto* model = sub->add_option("--model", o->model, "Generate the completions with this model (not available yet)");
+  auto* model = sub->add_option("--model", o->model, "Generate the completions with this model directory");
+  sub->add_option("--max-new-tokens", o->max_new_tokens, "With --model: limit on new tokens")->capture_default_str();
+  sub->add_option("--temperature", o->temperature, "With --model: 0 = greedy (the default)")->capture_default_str();
+  sub->add_option("--top-k", o->top_k, "With --model: 0 = off")->capture_default_str();
+  sub->add_option("--top-p", o->top_p, "With --model: 1 = off")->capture_default_str();
+  sub->add_option("--seed", o->seed, "With --model: sampling seed")->capture_default_str();
   auto* data = sub->add_option("--data", o->data, "The samples, with gold plans (JSON Lines)");
   auto* out = sub->add_option("--out", o->out, "Directory for report.md, report.json and completions.jsonl");
   auto* weights = sub->add_option("--weights", o->weights, "Reward weights (JSON); default: the published ones");
@@ -55,11 +104,9 @@ gt::cli::Registrar reg("eval", [](CLI::App& app) {
   gt::cli::set_job(sub, [o] {
     if (!o->compare.empty()) return compare(*o);
     if (!o->completions.empty()) return score_completions(*o);
-    if (!o->model.empty())
-      gt::fail(
-          "eval --model: generating completions needs the inference engine, which is not available yet; "
-          "generate them elsewhere and score them with --completions FILE.jsonl --data FILE.jsonl --out DIR");
-    gt::fail("eval: give --completions FILE.jsonl (with --data and --out), or --compare A/report.json B/report.json");
+    if (!o->model.empty()) return score_model(*o);
+    gt::fail("eval: give --model DIR or --completions FILE.jsonl (with --data and --out), or --compare A/report.json "
+             "B/report.json");
   });
 });
 

@@ -214,7 +214,7 @@ TEST(EvalEndToEnd, BadInputIsAClearError) {
                prompts.string() + ":3: sample 'p2' has no target; scoring needs its gold plan");
   EXPECT_FALSE(fs::exists(tmp.path / "out" / "report.json"));
 
-  expect_error("eval --model some/dir --data " + data + out, "not available yet");
+  expect_error("eval --model some/dir --data " + data + out, "some/dir");
   expect_error("eval --compare " + (tmp.path / "nope.json").string() + " " + (tmp.path / "nope.json").string(),
                "nope.json: cannot open");
 }
