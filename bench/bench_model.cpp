@@ -6,6 +6,9 @@
 // shapes. The attention products are not GEMMs here (they run inside the fused attention op) and are left out, so
 // the bound is an upper limit on what the step could reach if everything else were free.
 // Counters: tokens_per_s (ours), gemm_bound_tokens_per_s, fraction (= ours / bound).
+//
+// Decoding (BM_*_decode/B): new tokens per second for B samples of one 64-token prompt decoding 32 tokens each
+// with the KV cache (the prefill and the fork are outside the timed region).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -15,6 +18,8 @@
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 #include "model/gemma4.h"
+#include "model/kv_cache.h"
+#include "model/sampler.h"
 
 using namespace gt;
 using json = nlohmann::ordered_json;
@@ -109,8 +114,40 @@ json e2b_layer_config() {
 void BM_small_model_fwd_bwd(benchmark::State& st) { run(st, small_config(), 256); }
 void BM_e2b_layer_fwd_bwd(benchmark::State& st) { run(st, e2b_layer_config(), st.range(0)); }
 
+void decode(benchmark::State& st, const json& cfg) {
+  NoGradGuard ng;
+  const Gemma4 model = Gemma4::random(parse_gemma4_config(cfg, "bench"), 1);
+  const int64_t B = st.range(0), P = 64, steps = 32;
+  std::vector<int64_t> prompt(static_cast<size_t>(P));
+  for (int64_t i = 0; i < P; ++i) prompt[static_cast<size_t>(i)] = 3 + (i * 37) % 1000;
+  for (auto _ : st) {
+    st.PauseTiming();
+    KVCache prefill;
+    ForwardOptions fo;
+    fo.cache = &prefill;
+    model.hidden_states(Tensor::from_ids(prompt, {1, P}), fo);
+    KVCache cache = prefill.fork(B);
+    fo.cache = &cache;
+    std::vector<int64_t> next(static_cast<size_t>(B), 5);
+    st.ResumeTiming();
+    for (int64_t s = 0; s < steps; ++s) {
+      Tensor logits = model.head(model.hidden_states(Tensor::from_ids(next, {B, 1}), fo));
+      const float* l = logits.data<float>();
+      for (int64_t b = 0; b < B; ++b) next[static_cast<size_t>(b)] = argmax(l + b * model.config().vocab_size,
+                                                                             model.config().vocab_size);
+    }
+  }
+  st.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(B * steps * st.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_small_model_decode(benchmark::State& st) { decode(st, small_config()); }
+void BM_e2b_layer_decode(benchmark::State& st) { decode(st, e2b_layer_config()); }
+
 }  // namespace
 
+BENCHMARK(BM_small_model_decode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_e2b_layer_decode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_small_model_fwd_bwd)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_e2b_layer_fwd_bwd)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
