@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -62,6 +63,7 @@ TEST(Generate, CachedDecodeEqualsFullForward) {
     double worst = 0;
     for (size_t i = 0; i < full.size(); ++i) worst = std::max(worst, std::abs(double(cached[i]) - full[i]));
     EXPECT_LT(worst, 1e-4);
+    std::printf("%s: %lld positions, max |cached - full| logit difference %.3g\n", name, static_cast<long long>(T), worst);
     EXPECT_EQ(cache.length, T);
     // Only layers that own their keys hold a cache; sliding ones keep window - 1 keys.
     int64_t owners = 0;
