@@ -77,7 +77,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const size_t size = static_cast<size_t>(st.st_size);
   auto map = std::make_shared<MappedFile>();
   if (size > 0) {
-    map->addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Private and writable: parameters that are views of the file can be updated in place (an optimizer step);
+    // a written page becomes this process's copy and the file never changes. NORESERVE keeps a large checkpoint
+    // from being charged as private memory up front.
+    map->addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
     if (map->addr == MAP_FAILED) map->addr = nullptr;
   }
   ::close(fd);

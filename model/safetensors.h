@@ -1,7 +1,8 @@
 #pragma once
 // The safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor names to
 // {dtype, shape, data_offsets}, then the raw little-endian data. Files are memory-mapped; F32, BF16, I32 and I64
-// tensors are returned as zero-copy views of the mapping, F16 ones are widened to F32 on read.
+// tensors are returned as zero-copy views of the mapping (copy-on-write: writing to one never touches the file),
+// F16 ones are widened to F32 on read.
 #include <map>
 #include <memory>
 #include <string>

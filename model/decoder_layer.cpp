@@ -1,0 +1,173 @@
+// The Gemma 4 text graph (gemma4.md §2): embeddings and per-layer inputs, the decoder layers with KV sharing, the
+// final norm, the tied head with its softcap, and the causal-LM loss.
+#include <array>
+#include <cmath>
+
+#include "autograd/error.h"
+#include "autograd/ops.h"
+#include "model/gemma4.h"
+
+namespace gt {
+
+namespace {
+
+// transformers keeps sqrt(dim) as a float32 buffer and casts it to the table's dtype before multiplying.
+double embed_scale(int64_t dim, DType table) {
+  const float s = static_cast<float>(std::sqrt(static_cast<double>(dim)));
+  return table == DType::BF16 ? round_to_bf16(s) : s;
+}
+
+struct Rotary {
+  Tensor cos, sin;  // [T, head_dim / 2]
+};
+
+Rotary make_rotary(const RopeConfig& r, int64_t T) {
+  Tensor inv = rope_inv_freq(r.head_dim, r.theta, r.rotated);
+  if (r.factor != 1.0) {
+    float* p = inv.data<float>();
+    for (int64_t i = 0; i < inv.numel(); ++i) p[i] /= static_cast<float>(r.factor);
+  }
+  RopeTable t = rope_table(inv, Tensor::arange(T));
+  return {t.cos, t.sin};
+}
+
+struct LayerOut {
+  Tensor h, k, v;  // k, v: the keys and values this layer attended over (defined for layers that own them)
+};
+
+// One decoder layer. k_in/v_in are the source layer's keys and values on a KV-shared layer, undefined otherwise.
+LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma4Layer& w, const Tensor& h_in,
+                       const Tensor& pli, const Tensor& k_in, const Tensor& v_in, const Rotary& rot,
+                       const Tensor& key_mask) {
+  const int64_t B = h_in.size(0), T = h_in.size(1), H = c.num_heads, D = lc.head_dim;
+  const double eps = c.rms_norm_eps;
+
+  const Tensor x = rms_norm(h_in, w.input_layernorm, eps);
+  Tensor q = rms_norm(linear(x, w.q_proj).reshape({B, T, H, D}), w.q_norm, eps);
+  q = rope(q, rot.cos, rot.sin);
+  Tensor k = k_in, v = v_in;
+  if (!lc.kv_shared) {
+    k = rope(rms_norm(linear(x, w.k_proj).reshape({B, T, lc.kv_heads, D}), w.k_norm, eps), rot.cos, rot.sin);
+    v = rms_norm(linear(x, w.v_proj).reshape({B, T, lc.kv_heads, D}), Tensor(), eps);
+  }
+  AttentionOptions ao;
+  ao.scale = 1.0;  // q_norm and k_norm replace the 1/sqrt(d) scaling
+  ao.causal = true;
+  ao.window = lc.type == LayerType::Sliding ? c.sliding_window : 0;
+  ao.key_mask = key_mask;
+  const Tensor a = attention(q, k, v, ao).reshape({B, T, H * D});
+  Tensor h = add(h_in, rms_norm(linear(a, w.o_proj), w.post_attention_layernorm, eps));
+
+  const Tensor m = rms_norm(h, w.pre_feedforward_layernorm, eps);
+  const Tensor act = mul(gelu_tanh(linear(m, w.gate_proj)), linear(m, w.up_proj));
+  h = add(h, rms_norm(linear(act, w.down_proj), w.post_feedforward_layernorm, eps));
+
+  if (c.ple_dim) {
+    const Tensor g = mul(gelu_tanh(linear(h, w.per_layer_input_gate)), pli);
+    h = add(h, rms_norm(linear(g, w.per_layer_projection), w.post_per_layer_input_norm, eps));
+  }
+  // layer_scalar is a buffer (no gradient), so a scalar multiply is the whole of it.
+  h = scale(h, static_cast<double>(w.layer_scalar.item()));
+  return {h, lc.kv_shared ? Tensor() : k, lc.kv_shared ? Tensor() : v};
+}
+
+}  // namespace
+
+Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) const {
+  const Gemma4Config& c = config_;
+  GT_CHECK(ids.defined() && !is_floating(ids.dtype()) && ids.dim() == 2 && ids.size(1) > 0,
+           "Gemma4: ids must be integer [B, T] with T > 0, got ", ids.defined() ? ids.str() : "undefined");
+  const int64_t B = ids.size(0), T = ids.size(1), L = c.num_layers, P = c.ple_dim;
+  if (options.attention_mask.defined())
+    GT_CHECK(options.attention_mask.shape() == ids.shape() && !is_floating(options.attention_mask.dtype()),
+             "Gemma4: attention_mask ", options.attention_mask.str(), " must be integer and shaped like ids ",
+             ids.str());
+
+  Tensor h = scale(embedding(embed_tokens, ids, c.pad_token_id), embed_scale(c.hidden_size, embed_tokens.dtype()));
+  if (options.hidden_states) options.hidden_states->push_back(h);
+
+  std::vector<Tensor> pli(static_cast<size_t>(L));
+  if (P) {
+    // Token identity (the packed [V, L*P] table, layer index the slow axis within a row) plus a projection of the
+    // scaled main embedding, normed per layer (§2.2).
+    const Tensor ple = scale(embedding(embed_tokens_per_layer, ids, c.pad_token_id),
+                             embed_scale(P, embed_tokens_per_layer.dtype()))
+                           .reshape({B, T, L, P});
+    Tensor proj = scale(linear(h, per_layer_model_projection), std::pow(static_cast<double>(c.hidden_size), -0.5));
+    proj = rms_norm(proj.reshape({B, T, L, P}), per_layer_projection_norm, c.rms_norm_eps);
+    // Layer-major, then one split node: each layer's slice is a contiguous view and its gradient is assembled once.
+    const Tensor all = scale(add(proj, ple), std::pow(2.0, -0.5)).permute({2, 0, 1, 3}).contiguous();
+    std::vector<Tensor> parts = split(all, std::vector<int64_t>(static_cast<size_t>(L), 1), 0);
+    for (int64_t l = 0; l < L; ++l) pli[static_cast<size_t>(l)] = parts[static_cast<size_t>(l)].reshape({B, T, P});
+  }
+
+  std::array<Rotary, 2> rot;
+  for (LayerType t : {LayerType::Sliding, LayerType::Full})
+    if (c.rope(t).head_dim) rot[static_cast<size_t>(t)] = make_rotary(c.rope(t), T);
+
+  // Keys and values of the layers that KV-shared layers read, from THIS pass: gradients of every consumer flow
+  // back into the source layer through them (gemma4.md §2.5, traps.md item 1).
+  std::vector<bool> is_source(static_cast<size_t>(L), false);
+  for (const LayerConfig& lc : c.layers)
+    if (lc.kv_shared) is_source[static_cast<size_t>(lc.kv_source)] = true;
+  std::vector<std::pair<Tensor, Tensor>> kv(static_cast<size_t>(L));
+
+  const Tensor mask = options.attention_mask;
+  for (int64_t l = 0; l < L; ++l) {
+    const LayerConfig& lc = c.layers[static_cast<size_t>(l)];
+    const Gemma4Layer& w = layers_[static_cast<size_t>(l)];
+    const Rotary& r = rot[static_cast<size_t>(lc.type)];
+    const Tensor& p = pli[static_cast<size_t>(l)];
+    Tensor k_in, v_in;
+    if (lc.kv_shared) std::tie(k_in, v_in) = kv[static_cast<size_t>(lc.kv_source)];
+    LayerOut out;
+    if (options.checkpoint_layers) {
+      // Inputs: h, then the per-layer input and the shared keys/values when the layer has them.
+      std::vector<Tensor> in{h};
+      if (P) in.push_back(p);
+      if (lc.kv_shared) in.insert(in.end(), {k_in, v_in});
+      const bool keep_kv = is_source[static_cast<size_t>(l)];
+      const Gemma4Config* cp = &config_;
+      auto fn = [cp, lc, w, r, mask, P, keep_kv](const std::vector<Tensor>& x) {
+        size_t i = 1;
+        const Tensor pl = P ? x[i++] : Tensor();
+        const Tensor ki = lc.kv_shared ? x[i] : Tensor(), vi = lc.kv_shared ? x[i + 1] : Tensor();
+        LayerOut o = decoder_layer(*cp, lc, w, x[0], pl, ki, vi, r, mask);
+        return keep_kv ? std::vector<Tensor>{o.h, o.k, o.v} : std::vector<Tensor>{o.h};
+      };
+      std::vector<Tensor> res = checkpoint(fn, in);
+      out.h = res[0];
+      if (keep_kv) {
+        out.k = res[1];
+        out.v = res[2];
+      }
+    } else {
+      out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask);
+    }
+    h = out.h;
+    if (options.hidden_states) options.hidden_states->push_back(h);
+    if (is_source[static_cast<size_t>(l)]) kv[static_cast<size_t>(l)] = {out.k, out.v};
+  }
+  return rms_norm(h, norm, c.rms_norm_eps);
+}
+
+Tensor Gemma4::head(const Tensor& hidden) const {
+  Tensor logits = linear(hidden, embed_tokens);
+  if (config_.final_logit_softcapping > 0) logits = softcap(logits, config_.final_logit_softcapping);
+  return logits;
+}
+
+Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
+  GT_CHECK(logits.defined() && labels.defined() && logits.dim() == 3 && labels.dim() == 2 &&
+               logits.size(0) == labels.size(0) && logits.size(1) == labels.size(1) && !is_floating(labels.dtype()),
+           "causal_lm_loss: logits ", logits.str(), " and labels ", labels.str(), " do not fit ([B, T, V], [B, T])");
+  const int64_t B = labels.size(0), T = labels.size(1), V = logits.size(2);
+  // transformers pads the labels with one ignore_index and shifts them left: no slice of the logits is copied.
+  const std::vector<int64_t> lab = labels.to_ids();
+  std::vector<int64_t> targets(static_cast<size_t>(B * T), -100);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t + 1 < T; ++t) targets[static_cast<size_t>(b * T + t)] = lab[static_cast<size_t>(b * T + t + 1)];
+  return cross_entropy(logits.reshape({B * T, V}), Tensor::from_ids(targets, {B * T}), -100, Reduction::Mean);
+}
+
+}  // namespace gt

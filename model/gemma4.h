@@ -1,0 +1,98 @@
+#pragma once
+// The Gemma 4 text decoder (E2B and its tiny relatives) on the autograd core, equal to transformers' fp32 eager
+// forward and backward (gemma4.md §2, §6): load and save Hugging Face checkpoints, logits, causal-LM loss.
+//
+// Storage policy: parameters keep the checkpoint's dtype by default (bf16 stays bf16 and is a copy-on-write view
+// of the mapped file; f16 is widened to f32 on read), or are converted on load (LoadOptions::storage). Compute is
+// float32 throughout: every op widens bf16 operands, gradients are f32. The embedding scales follow transformers:
+// sqrt(hidden) rounded to float32 and then to the table's dtype (39.25 for E2B in bf16, 39.1918 in f32).
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/autograd.h"
+#include "autograd/tensor.h"
+#include "model/config.h"
+
+namespace gt {
+
+enum class StoragePolicy : uint8_t { Keep, F32, BF16 };
+
+struct LoadOptions {
+  StoragePolicy storage = StoragePolicy::Keep;
+  // Progress and "skipped N tensors" lines; defaults to stderr.
+  std::function<void(const std::string&)> log;
+};
+
+struct ForwardOptions {
+  // Recompute each decoder layer in backward instead of keeping its activations (autograd checkpoint()).
+  bool checkpoint_layers = false;
+  // Optional [B, T] integer mask, 0 for padding keys (left padding). Positions stay 0..T-1, as in transformers.
+  Tensor attention_mask;
+  // When set, receives the scaled embeddings and then every layer's output (before the final norm): what
+  // transformers returns as hidden_states, for comparing runs layer by layer.
+  std::vector<Tensor>* hidden_states = nullptr;
+};
+
+// Handles of one decoder layer's tensors (entries of Gemma4::state()); k_proj/v_proj/k_norm are undefined on
+// KV-shared layers, the per-layer-input ones when the model has no per-layer embeddings.
+struct Gemma4Layer {
+  Tensor input_layernorm, post_attention_layernorm, pre_feedforward_layernorm, post_feedforward_layernorm;
+  Tensor q_proj, k_proj, v_proj, o_proj, q_norm, k_norm;
+  Tensor gate_proj, up_proj, down_proj;
+  Tensor per_layer_input_gate, per_layer_projection, post_per_layer_input_norm;
+  Tensor layer_scalar;  // buffer [1], not trainable
+};
+
+class Gemma4 {
+ public:
+  // Reads DIR/config.json and the checkpoint in DIR. Tensors under the text prefix (model. or
+  // model.language_model.) must all be present with the shapes the config implies; vision/audio towers and the
+  // unused k/v/k_norm of KV-shared layers are skipped (one log line per kind) and kept, unread, for save();
+  // lm_head.weight may be absent or must equal the embedding table. Any other tensor is an error.
+  static Gemma4 load(const std::string& dir, const LoadOptions& options = {});
+  // Random weights for a config (tests and benchmarks): linears and embeddings N(0, std), norms 1 + N(0, 0.1),
+  // layer_scalar 1; float32.
+  static Gemma4 random(const Gemma4Config& config, uint64_t seed, double std = 0.02);
+
+  const Gemma4Config& config() const { return config_; }
+  // Parameters and buffers under their transformers names without the prefix ("layers.3.mlp.up_proj.weight",
+  // "layers.3.layer_scalar"). Buffers are not trainable. The per-layer embedding table takes row-sparse gradients.
+  NamedParameters& state() { return state_; }
+  const NamedParameters& state() const { return state_; }
+  const Gemma4Layer& layer(int64_t l) const { return layers_.at(static_cast<size_t>(l)); }
+
+  // ids [B, T] (integers) -> final-normed hidden states [B, T, hidden].
+  Tensor hidden_states(const Tensor& ids, const ForwardOptions& options = {}) const;
+  // hidden [..., hidden] -> logits [..., vocab]: the tied head, then the final softcap.
+  Tensor head(const Tensor& hidden) const;
+  Tensor logits(const Tensor& ids, const ForwardOptions& options = {}) const { return head(hidden_states(ids, options)); }
+
+  // Writes DIR/config.json (the config as read) and DIR/model.safetensors in the layout it was read from: the
+  // same prefix, the parameters in their storage dtype (or `dtype` when given), the skipped tensors unchanged.
+  void save(const std::string& dir) const;
+  void save(const std::string& dir, DType dtype) const;
+
+ private:
+  Gemma4() = default;
+  void build_handles();
+  void check_shapes() const;
+  std::vector<std::pair<std::string, Shape>> expected_shapes() const;
+
+  Gemma4Config config_;
+  NamedParameters state_;
+  std::vector<Gemma4Layer> layers_;
+  Tensor embed_tokens, embed_tokens_per_layer, per_layer_model_projection, per_layer_projection_norm, norm;
+  std::vector<std::pair<std::string, Tensor>> passthrough_;  // skipped checkpoint tensors, full names
+};
+
+// transformers' causal-LM loss: logits [B, T, V], labels [B, T] (integer, -100 = ignore); position t predicts
+// labels[t + 1], the last position predicts nothing; mean over the counted positions.
+Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels);
+
+// The prefix of the text decoder's tensors in a checkpoint of this form.
+const char* text_prefix(const Gemma4Config& config);
+
+}  // namespace gt
