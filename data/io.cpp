@@ -16,15 +16,14 @@ namespace {
   throw DataError(path.string() + ": cannot " + what + ": " + std::strerror(errno));
 }
 
-// nlohmann's message restates its own line and column; keep only the reason after them.
-std::string parse_reason(const nlohmann::json::parse_error& e) {
+}  // namespace
+
+std::string parse_error_reason(const nlohmann::json::parse_error& e) {
   std::string msg = e.what();
   auto col = msg.find("column ");
   auto colon = col == std::string::npos ? std::string::npos : msg.find(": ", col);
   return colon == std::string::npos ? msg : msg.substr(colon + 2);
 }
-
-}  // namespace
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -46,7 +45,7 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
     for (std::size_t i = 0; i < at; ++i)
       if (text[i] == '\n') ++line, line_start = i + 1;
     throw DataError(path.string() + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
-                    ": invalid JSON: " + parse_reason(e));
+                    ": invalid JSON: " + parse_error_reason(e));
   }
 }
 
@@ -64,7 +63,7 @@ std::size_t for_each_jsonl(const std::filesystem::path& path,
       value = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
       throw DataError(path.string() + ":" + std::to_string(line) + ":" + std::to_string(e.byte) +
-                      ": invalid JSON: " + parse_reason(e));
+                      ": invalid JSON: " + parse_error_reason(e));
     }
     fn(value, line);
     ++values;

@@ -1,11 +1,10 @@
 #pragma once
 // File input and output for data sets and reports. `data` stands alone (it links only nlohmann_json), so it has
 // its own error type; every message starts with the file, and with the line where there is one.
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,6 +16,10 @@ struct DataError : std::runtime_error {
 };
 
 std::string read_text(const std::filesystem::path& path);
+
+// nlohmann's parse error without its own "[json.exception...] parse error at line L, column C:" prefix, for
+// messages that give the position in their own way.
+std::string parse_error_reason(const nlohmann::json::parse_error& e);
 
 // Parses a file that holds one JSON value; a syntax error names the line and column.
 nlohmann::json read_json_file(const std::filesystem::path& path);

@@ -16,6 +16,7 @@ CheckpointReader CheckpointReader::open(const std::string& dir) {
   GT_CHECK(fs::is_directory(dir), dir, ": not a checkpoint folder");
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(index)) {
+    r.source_ = index.string();
     std::ifstream f(index);
     nlohmann::json j;
     try {
@@ -37,6 +38,7 @@ CheckpointReader CheckpointReader::open(const std::string& dir) {
   } else {
     const fs::path single = fs::path(dir) / "model.safetensors";
     GT_CHECK(fs::exists(single), dir, ": neither model.safetensors nor model.safetensors.index.json");
+    r.source_ = single.string();
     r.files_.push_back(SafetensorsFile::open(single.string()));
     for (const auto& e : r.files_[0].entries()) r.where_[e.name] = 0;
   }
@@ -45,19 +47,19 @@ CheckpointReader CheckpointReader::open(const std::string& dir) {
 
 const std::string& CheckpointReader::file_of(const std::string& name) const {
   auto it = where_.find(name);
-  GT_CHECK(it != where_.end(), dir_, ": checkpoint has no tensor '", name, "'");
+  GT_CHECK(it != where_.end(), source_, ": checkpoint has no tensor '", name, "'");
   return files_[it->second].path();
 }
 
 const SafetensorsFile::Entry& CheckpointReader::entry(const std::string& name) const {
   auto it = where_.find(name);
-  GT_CHECK(it != where_.end(), dir_, ": checkpoint has no tensor '", name, "'");
+  GT_CHECK(it != where_.end(), source_, ": checkpoint has no tensor '", name, "'");
   return files_[it->second].entry(name);
 }
 
 Tensor CheckpointReader::get(const std::string& name) const {
   auto it = where_.find(name);
-  GT_CHECK(it != where_.end(), dir_, ": checkpoint has no tensor '", name, "'");
+  GT_CHECK(it != where_.end(), source_, ": checkpoint has no tensor '", name, "'");
   return files_[it->second].get(name);
 }
 

@@ -25,9 +25,11 @@ class CheckpointReader {
   Tensor get(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted
   const std::string& dir() const { return dir_; }
+  // What errors about an absent tensor name: DIR/model.safetensors, or the index that lists the shards.
+  const std::string& source() const { return source_; }
 
  private:
-  std::string dir_;
+  std::string dir_, source_;
   std::vector<SafetensorsFile> files_;
   std::map<std::string, size_t> where_;  // tensor name -> index into files_
 };

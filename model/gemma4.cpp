@@ -128,7 +128,7 @@ Gemma4 Gemma4::load(const std::string& dir, const LoadOptions& options) {
   std::string prefix = text_prefix(m.config_);
   if (!ckpt.contains(prefix + "embed_tokens.weight")) {
     const std::string other = m.config_.conditional_generation ? "model." : "model.language_model.";
-    GT_CHECK(ckpt.contains(other + "embed_tokens.weight"), dir, ": missing tensor '", prefix,
+    GT_CHECK(ckpt.contains(other + "embed_tokens.weight"), ckpt.source(), ": missing tensor '", prefix,
              "embed_tokens.weight' (the checkpoint has no embedding table under model. or model.language_model.)");
     prefix = other;
     m.config_.conditional_generation = !m.config_.conditional_generation;
@@ -137,7 +137,7 @@ Gemma4 Gemma4::load(const std::string& dir, const LoadOptions& options) {
   std::map<std::string, bool> used;
   for (const auto& [name, shape] : m.expected_shapes()) {
     const std::string full = prefix + name;
-    GT_CHECK(ckpt.contains(full), dir, ": missing tensor '", full, "' (", shape_str(shape), ", required by ",
+    GT_CHECK(ckpt.contains(full), ckpt.source(), ": missing tensor '", full, "' (", shape_str(shape), ", required by ",
              m.config_.path, ")");
     const auto& e = ckpt.entry(full);
     GT_CHECK(e.shape == shape, ckpt.file_of(full), ": tensor '", full, "' has shape ", shape_str(e.shape), ", but ",

@@ -69,6 +69,9 @@ class Gemma4 {
   // hidden [..., hidden] -> logits [..., vocab]: the tied head, then the final softcap.
   Tensor head(const Tensor& hidden) const;
   Tensor logits(const Tensor& ids, const ForwardOptions& options = {}) const { return head(hidden_states(ids, options)); }
+  // causal_lm_loss(head(hidden), labels) computed `chunk` tokens at a time: the [B*T, vocab] logits are never
+  // materialised (forward or backward); gradients reach `hidden` and the embedding table.
+  Tensor head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk = 256) const;
 
   // Writes DIR/config.json (the config as read) and DIR/model.safetensors in the layout it was read from: the
   // same prefix, the parameters in their storage dtype (or `dtype` when given), the skipped tensors unchanged.

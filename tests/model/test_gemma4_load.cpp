@@ -138,12 +138,13 @@ TEST(Gemma4Config, RefusesUnsupportedSettingsNamingThemAndTheFile) {
                {"llama", "/x/config.json"});
 }
 
-TEST(Gemma4Load, MissingTensorNamesTensorAndFolder) {
+TEST(Gemma4Load, MissingTensorNamesTensorAndFile) {
   const std::string dir = copy_fixture("a_causal_ple", "missing");
   auto t = all_tensors(dir + "/model.safetensors");
   std::erase_if(t, [](const auto& p) { return p.first == "model.layers.2.self_attn.k_norm.weight"; });
   save_safetensors(dir + "/model.safetensors", t, {{"format", "pt"}});
-  expect_error([&] { Gemma4::load(dir, quiet()); }, {"model.layers.2.self_attn.k_norm.weight", dir.c_str()});
+  expect_error([&] { Gemma4::load(dir, quiet()); },
+               {"model.layers.2.self_attn.k_norm.weight", (dir + "/model.safetensors").c_str()});
 }
 
 TEST(Gemma4Load, WrongShapeNamesTensorAndFile) {
@@ -302,4 +303,26 @@ TEST(Gemma4Cli, ForwardWritesLogitsAndLoss) {
   const std::string bad = std::string(GT_BINARY) + " forward --model " + fixture("a_causal_ple") +
                           " --ids 1,x --out " + out + " 2>/dev/null";
   EXPECT_NE(std::system(bad.c_str()), 0);
+}
+
+TEST(Gemma4Batch, LeftPaddingAndBatchRowsMatchSingleSequences) {
+  // Rotary attention depends on relative positions only, so a left-padded row with its padding keys masked gives
+  // the real tokens the logits of the unpadded sequence; the two rows of a batch are independent.
+  const Gemma4 m = Gemma4::load(fixture("a_causal_ple"), quiet());
+  NoGradGuard ng;
+  const std::vector<int64_t> a{2, 17, 9, 41, 5, 77, 3, 120}, b{2, 33, 8, 200, 61, 14, 9, 250};
+  const int64_t pad = 3, T = static_cast<int64_t>(a.size());
+  std::vector<int64_t> ids(pad, 0), mask(pad, 0);
+  ids.insert(ids.end(), a.begin(), a.end());
+  mask.insert(mask.end(), a.size(), 1);
+  ids.insert(ids.end(), b.begin(), b.end());
+  ids.insert(ids.end(), pad, 0);  // right padding of row 2: later positions never reach the real tokens
+  mask.insert(mask.end(), b.size(), 1);
+  mask.insert(mask.end(), pad, 0);
+  ForwardOptions fo;
+  fo.attention_mask = Tensor::from_ids(mask, {2, T + pad});
+  const Tensor batch = m.logits(Tensor::from_ids(ids, {2, T + pad}), fo);
+  const Tensor ra = m.logits(Tensor::from_ids(a, {1, T})), rb = m.logits(Tensor::from_ids(b, {1, T}));
+  EXPECT_LE(gt::testing::max_abs_diff(batch.slice(0, 0, 1).slice(1, pad, pad + T), ra), 1e-4);
+  EXPECT_LE(gt::testing::max_abs_diff(batch.slice(0, 1, 2).slice(1, 0, T), rb), 1e-4);
 }

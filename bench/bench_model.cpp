@@ -1,0 +1,117 @@
+// Forward + backward throughput of the Gemma 4 graph (causal-LM loss, random weights, f32) in tokens/s, next to the
+// rate its matrix products alone reach through cblas_sgemm in the same run. Run: build/bench_model.
+//
+// "GEMM-bound" time = every GEMM of one forward + backward step (each linear's x W^T, then g W and g^T x for its
+// input and weight gradients, the tied head included) run directly through cblas_sgemm on buffers of the same
+// shapes. The attention products are not GEMMs here (they run inside the fused attention op) and are left out, so
+// the bound is an upper limit on what the step could reach if everything else were free.
+// Counters: tokens_per_s (ours), gemm_bound_tokens_per_s, fraction (= ours / bound).
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <chrono>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "autograd/parallel.h"
+#include "model/gemma4.h"
+
+using namespace gt;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+struct Gemm {
+  int64_t n, k;  // one linear: weight [n, k]
+};
+
+// Every linear of the model, in the order the forward runs them.
+std::vector<Gemm> linears(const Gemma4Config& c) {
+  std::vector<Gemm> g;
+  const int64_t d = c.hidden_size, P = c.ple_dim, L = c.num_layers;
+  if (P) g.push_back({L * P, d});
+  for (const LayerConfig& lc : c.layers) {
+    g.push_back({c.num_heads * lc.head_dim, d});
+    if (!lc.kv_shared) g.insert(g.end(), {{lc.kv_heads * lc.head_dim, d}, {lc.kv_heads * lc.head_dim, d}});
+    g.push_back({d, c.num_heads * lc.head_dim});
+    g.insert(g.end(), {{lc.intermediate, d}, {lc.intermediate, d}, {d, lc.intermediate}});
+    if (P) g.insert(g.end(), {{P, d}, {d, P}});
+  }
+  g.push_back({c.vocab_size, d});
+  return g;
+}
+
+// Seconds for the forward and backward GEMMs of all linears at T tokens (best of `reps`).
+double gemm_bound_seconds(const std::vector<Gemm>& gemms, int64_t T, int reps) {
+  int64_t max_n = 1, max_k = 1;
+  for (const Gemm& g : gemms) {
+    max_n = std::max(max_n, g.n);
+    max_k = std::max(max_k, g.k);
+  }
+  std::vector<float> x(static_cast<size_t>(T * max_k), 0.01f), w(static_cast<size_t>(max_n * max_k), 0.01f),
+      y(static_cast<size_t>(T * max_n), 0.01f), dw(static_cast<size_t>(max_n * max_k));
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const Gemm& g : gemms) {
+      const int n = static_cast<int>(g.n), k = static_cast<int>(g.k), t = static_cast<int>(T);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.f, x.data(), k, w.data(), k, 0.f, y.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, k, n, 1.f, y.data(), n, w.data(), k, 0.f, x.data(), k);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, t, 1.f, y.data(), n, x.data(), k, 0.f, dw.data(), k);
+    }
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+void run(benchmark::State& st, const json& cfg, int64_t T) {
+  num_threads();  // apply the thread budget before the first GEMM
+  const Gemma4Config c = parse_gemma4_config(cfg, "bench");
+  Gemma4 m = Gemma4::random(c, 1, 0.02);
+  std::vector<int64_t> v(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) v[static_cast<size_t>(t)] = (t * 7919 + 3) % c.vocab_size;
+  const Tensor ids = Tensor::from_ids(v, {1, T});
+  double seconds = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    m.state().zero_grad();
+    Tensor loss = causal_lm_loss(m.logits(ids), ids);
+    loss.backward();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double ours = static_cast<double>(T) * static_cast<double>(st.iterations()) / seconds;
+  const double bound = static_cast<double>(T) / gemm_bound_seconds(linears(c), T, 3);
+  st.counters["tokens_per_s"] = ours;
+  st.counters["gemm_bound_tokens_per_s"] = bound;
+  st.counters["fraction"] = ours / bound;
+  st.counters["threads"] = num_threads();
+}
+
+json small_config() {
+  return {{"model_type", "gemma4_text"}, {"vocab_size", 8192}, {"hidden_size", 256}, {"intermediate_size", 512},
+          {"num_hidden_layers", 4}, {"num_attention_heads", 4}, {"num_key_value_heads", 1}, {"head_dim", 64},
+          {"global_head_dim", 128},
+          {"layer_types", {"sliding_attention", "full_attention", "sliding_attention", "full_attention"}},
+          {"sliding_window", 64}, {"hidden_size_per_layer_input", 64}, {"vocab_size_per_layer_input", 8192},
+          {"num_kv_shared_layers", 2}, {"use_double_wide_mlp", true}, {"final_logit_softcapping", 30.0}};
+}
+
+// One E2B layer (a full-attention one: transformers forces the last layer to be full): d 1536, 8 query heads of
+// 512 over one KV head, MLP 6144, per-layer input 256. A 4096-token vocabulary keeps the head small.
+json e2b_layer_config() {
+  return {{"model_type", "gemma4_text"}, {"vocab_size", 4096}, {"hidden_size", 1536}, {"intermediate_size", 6144},
+          {"num_hidden_layers", 1}, {"num_attention_heads", 8}, {"num_key_value_heads", 1}, {"head_dim", 256},
+          {"global_head_dim", 512}, {"layer_types", {"full_attention"}}, {"sliding_window", 512},
+          {"hidden_size_per_layer_input", 256}, {"vocab_size_per_layer_input", 4096},
+          {"final_logit_softcapping", 30.0}};
+}
+
+void BM_small_model_fwd_bwd(benchmark::State& st) { run(st, small_config(), 256); }
+void BM_e2b_layer_fwd_bwd(benchmark::State& st) { run(st, e2b_layer_config(), st.range(0)); }
+
+}  // namespace
+
+BENCHMARK(BM_small_model_fwd_bwd)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_e2b_layer_fwd_bwd)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
+BENCHMARK_MAIN();

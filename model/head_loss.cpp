@@ -1,0 +1,135 @@
+// The tied head, softcap and causal-LM loss fused over chunks of tokens, so that no [tokens, vocab] logits tensor
+// outlives one chunk (traps.md item 7): at E2B's vocabulary a 1024-token step otherwise keeps 1.07 GB of logits
+// and makes two more of the same size in backward. The backward recomputes each chunk's logits.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "autograd/blas.h"
+#include "autograd/error.h"
+#include "autograd/parallel.h"
+#include "model/gemma4.h"
+
+namespace gt {
+
+namespace {
+
+struct HeadPlan {
+  int64_t N = 0, D = 0, V = 0, chunk = 0;
+  float cap = 0;  // 0: no softcap
+  std::vector<int64_t> targets;  // -100 = ignored
+};
+
+// y[n, :] = softcap(h[n, :] @ E^T) for rows [r0, r1); returns each row's log-sum-exp (double accumulation).
+std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float* e, int64_t r0, int64_t r1, float* y) {
+  const int64_t n = r1 - r0;
+  sgemm(false, true, n, p.V, p.D, 1.f, h + r0 * p.D, p.D, e, p.D, 0.f, y, p.V);
+  std::vector<double> lse(static_cast<size_t>(n));
+  parallel_for(n, 1, [&](int64_t b, int64_t en) {
+    for (int64_t i = b; i < en; ++i) {
+      float* row = y + i * p.V;
+      if (p.cap > 0)
+        for (int64_t j = 0; j < p.V; ++j) row[j] = std::tanh(row[j] / p.cap) * p.cap;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < p.V; ++j) m = std::max(m, row[j]);
+      double s = 0;
+      for (int64_t j = 0; j < p.V; ++j) s += std::exp(row[j] - m);
+      lse[static_cast<size_t>(i)] = m + std::log(s);
+    }
+  });
+  return lse;
+}
+
+}  // namespace
+
+Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk) const {
+  GT_CHECK(hidden.defined() && labels.defined() && hidden.dim() == 3 && labels.dim() == 2 &&
+               hidden.size(0) == labels.size(0) && hidden.size(1) == labels.size(1) &&
+               hidden.size(2) == config_.hidden_size && !is_floating(labels.dtype()) && chunk > 0,
+           "head_loss: hidden ", hidden.str(), " and labels ", labels.str(), " do not fit ([B, T, ",
+           config_.hidden_size, "], [B, T]) or chunk ", chunk, " <= 0");
+  auto plan = std::make_shared<HeadPlan>();
+  const int64_t B = labels.size(0), T = labels.size(1);
+  plan->N = B * T;
+  plan->D = config_.hidden_size;
+  plan->V = config_.vocab_size;
+  plan->chunk = chunk;
+  plan->cap = static_cast<float>(config_.final_logit_softcapping);
+  const std::vector<int64_t> lab = labels.to_ids();
+  plan->targets.assign(static_cast<size_t>(plan->N), -100);
+  int64_t count = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t + 1 < T; ++t) {
+      const int64_t y = lab[static_cast<size_t>(b * T + t + 1)];
+      if (y == -100) continue;
+      GT_CHECK(y >= 0 && y < plan->V, "head_loss: label ", y, " out of range for ", plan->V, " classes");
+      plan->targets[static_cast<size_t>(b * T + t)] = y;
+      ++count;
+    }
+
+  const Tensor h = dense_f32(hidden.contiguous());
+  const Tensor e = dense_f32(embed_tokens);
+  double total = 0;
+  {
+    std::vector<float> y(static_cast<size_t>(std::min(chunk, plan->N) * plan->V));
+    for (int64_t r0 = 0; r0 < plan->N; r0 += chunk) {
+      const int64_t r1 = std::min(plan->N, r0 + chunk);
+      const std::vector<double> lse = chunk_logits(*plan, h.data<float>(), e.data<float>(), r0, r1, y.data());
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t t = plan->targets[static_cast<size_t>(r)];
+        if (t != -100) total += lse[static_cast<size_t>(r - r0)] - y[static_cast<size_t>((r - r0) * plan->V + t)];
+      }
+    }
+  }
+  const double factor = count ? 1.0 / static_cast<double>(count) : 0.0;
+  Tensor out = Tensor::full({}, total * factor);
+  if (any_requires_grad({hidden, embed_tokens})) {
+    // The table's f32 copy (for a bf16 table) is made again in backward rather than kept across the step.
+    record("head_loss", {hidden, embed_tokens}, {out},
+           [plan, hs = h.detach(), table = embed_tokens.detach(), factor, shape = hidden.shape()](GradSink& g) {
+             const HeadPlan& p = *plan;
+             const float scale = static_cast<float>(g.out().item() * factor);
+             const Tensor ef = dense_f32(table);
+             const float* e = ef.data<float>();
+             const float* h = hs.data<float>();
+             Tensor dh = g.needs(0) ? Tensor::zeros({p.N, p.D}) : Tensor();
+             Tensor de = g.needs(1) ? Tensor::zeros({p.V, p.D}) : Tensor();
+             std::vector<float> y(static_cast<size_t>(std::min(p.chunk, p.N) * p.V));
+             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
+               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
+               const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data());
+               // y becomes d loss / d (pre-softcap logits) in place.
+               parallel_for(n, 1, [&](int64_t b, int64_t en) {
+                 for (int64_t i = b; i < en; ++i) {
+                   float* row = y.data() + i * p.V;
+                   const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
+                   if (t == -100) {
+                     std::fill(row, row + p.V, 0.f);
+                     continue;
+                   }
+                   const double l = lse[static_cast<size_t>(i)];
+                   for (int64_t j = 0; j < p.V; ++j) {
+                     const float yj = row[j];
+                     float d = scale * std::exp(static_cast<float>(yj - l));
+                     if (j == t) d -= scale;
+                     if (p.cap > 0) {
+                       const float th = yj / p.cap;
+                       d *= 1.f - th * th;
+                     }
+                     row[j] = d;
+                   }
+                 }
+               });
+               if (dh.defined())
+                 sgemm(false, false, n, p.D, p.V, 1.f, y.data(), p.V, e, p.D, 0.f, dh.data<float>() + r0 * p.D, p.D);
+               if (de.defined())
+                 sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
+             }
+             if (dh.defined()) g.add(0, dh.reshape(shape));
+             if (de.defined()) g.add(1, de);
+           });
+  }
+  return out;
+}
+
+}  // namespace gt
