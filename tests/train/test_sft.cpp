@@ -98,6 +98,45 @@ TEST(Sft, EachEpochVisitsEverySampleOnceInASeededOrder) {
   EXPECT_DOUBLE_EQ(train[5]["epoch"].get<double>(), 1.0);
 }
 
+TEST(Sft, AnAccumulatedStepTakesTheTokenMeanOverItsSamples) {
+  SftFixture f;
+  // lr 0 keeps the weights, and both runs draw the same permutation: step j of the accumulated run holds steps
+  // 2j + 1 and 2j + 2 of the plain one.
+  const SftConfig one = f.config({{"epochs", 1}, {"optimizer", {{"lr", 0.0}}}}, "one");
+  const SftConfig two = f.config({{"epochs", 1}, {"optimizer", {{"lr", 0.0}}}, {"grad_accumulation", 2}}, "two");
+  run_sft(one);
+  run_sft(two);
+  const auto a = read_records(one.log_path(), "train"), b = read_records(two.log_path(), "train");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t j = 0; j < 3; ++j) {
+    const json &x = a[2 * j], &y = a[2 * j + 1];
+    const double nx = x["trainable_tokens"].get<double>(), ny = y["trainable_tokens"].get<double>();
+    const double want = (x["loss"].get<double>() * nx + y["loss"].get<double>() * ny) / (nx + ny);
+    EXPECT_NEAR(b[j]["loss"].get<double>(), want, 1e-6 * want) << "step " << j + 1;
+    EXPECT_EQ(b[j]["trainable_tokens"].get<double>(), nx + ny);
+    EXPECT_EQ(b[j]["tokens"].get<int64_t>(), x["tokens"].get<int64_t>() + y["tokens"].get<int64_t>());
+  }
+}
+
+TEST(Sft, GradientNormAndClippingCoverDenseAndRowSparseGradients) {
+  SftFixture f;
+  const data::Tokenizer tok = data::Tokenizer::from_file(f.tokenizer);
+  const TokenizedSample s = load_sft_dataset(f.train, tok, 1024, Truncation::PromptLeft).samples[0];
+  Gemma4 m = Gemma4::random(load_gemma4_config(f.model_config), 5);
+  sample_loss(m, s, {}, static_cast<double>(s.trainable)).backward();
+  const std::vector<Tensor> params = m.state().trainable();
+  double want = 0;
+  for (const Tensor& p : params)
+    for (float g : p.grad().to_floats()) want += static_cast<double>(g) * g;
+  ASSERT_TRUE(sparse_grad(m.state().at("embed_tokens_per_layer.weight")).defined());
+  const GradNorm n = grad_norm(params);
+  EXPECT_NEAR(n.norm, std::sqrt(want), 1e-9 * std::sqrt(want));
+  EXPECT_TRUE(n.non_finite.empty());
+  scale_grads(params, 0.25);
+  EXPECT_NEAR(grad_norm(params).norm, 0.25 * n.norm, 1e-6 * n.norm);
+}
+
 TEST(Sft, TheLossIsTheMeanCrossEntropyOverExactlyTheTargetTokens) {
   SftFixture f;
   const data::Tokenizer tok = data::Tokenizer::from_file(f.tokenizer);
