@@ -60,12 +60,22 @@ void run(benchmark::State& st, const Gemma4Config& c, int64_t T, bool checkpoint
 // Gemma-4-shaped with every feature on (sliding and full layers, KV sharing, double-wide MLP, per-layer inputs,
 // softcap) at a size this CPU trains in minutes.
 json tiny_config() {
-  return {{"model_type", "gemma4_text"}, {"vocab_size", 4096}, {"hidden_size", 256}, {"intermediate_size", 512},
-          {"num_hidden_layers", 4}, {"num_attention_heads", 4}, {"num_key_value_heads", 1}, {"head_dim", 64},
+  return {{"model_type", "gemma4_text"},
+          {"vocab_size", 4096},
+          {"hidden_size", 256},
+          {"intermediate_size", 512},
+          {"num_hidden_layers", 4},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 1},
+          {"head_dim", 64},
           {"global_head_dim", 128},
           {"layer_types", {"sliding_attention", "full_attention", "sliding_attention", "full_attention"}},
-          {"sliding_window", 128}, {"hidden_size_per_layer_input", 64}, {"vocab_size_per_layer_input", 4096},
-          {"num_kv_shared_layers", 2}, {"use_double_wide_mlp", true}, {"final_logit_softcapping", 30.0}};
+          {"sliding_window", 128},
+          {"hidden_size_per_layer_input", 64},
+          {"vocab_size_per_layer_input", 4096},
+          {"num_kv_shared_layers", 2},
+          {"use_double_wide_mlp", true},
+          {"final_logit_softcapping", 30.0}};
 }
 
 // One E2B layer: d 1536, 8 query heads of 256 over one KV head (MQA), MLP 6144, per-layer input 256. A lone
@@ -73,15 +83,22 @@ json tiny_config() {
 // sliding layers' 256; at 512 tokens that is what a sliding layer of window 512 computes. A 4096-token vocabulary
 // keeps the head from dominating.
 json e2b_layer_config() {
-  return {{"model_type", "gemma4_text"}, {"vocab_size", 4096}, {"hidden_size", 1536}, {"intermediate_size", 6144},
-          {"num_hidden_layers", 1}, {"num_attention_heads", 8}, {"num_key_value_heads", 1}, {"head_dim", 256},
-          {"global_head_dim", 256}, {"sliding_window", 512}, {"hidden_size_per_layer_input", 256},
-          {"vocab_size_per_layer_input", 4096}, {"final_logit_softcapping", 30.0}};
+  return {{"model_type", "gemma4_text"},
+          {"vocab_size", 4096},
+          {"hidden_size", 1536},
+          {"intermediate_size", 6144},
+          {"num_hidden_layers", 1},
+          {"num_attention_heads", 8},
+          {"num_key_value_heads", 1},
+          {"head_dim", 256},
+          {"global_head_dim", 256},
+          {"sliding_window", 512},
+          {"hidden_size_per_layer_input", 256},
+          {"vocab_size_per_layer_input", 4096},
+          {"final_logit_softcapping", 30.0}};
 }
 
-void BM_sft_step_tiny(benchmark::State& st) {
-  run(st, parse_gemma4_config(tiny_config(), "tiny"), st.range(0), false);
-}
+void BM_sft_step_tiny(benchmark::State& st) { run(st, parse_gemma4_config(tiny_config(), "tiny"), st.range(0), false); }
 void BM_sft_step_e2b_layer(benchmark::State& st) {
   run(st, parse_gemma4_config(e2b_layer_config(), "e2b_layer"), st.range(0), st.range(1) != 0);
 }

@@ -23,7 +23,9 @@ gt::cli::Registrar sft_reg("sft", [](CLI::App& app) {
   auto config = std::make_shared<std::string>();
   auto resume = std::make_shared<bool>(false);
   auto stop_after = std::make_shared<int64_t>(0);
-  sub->add_option("--config", *config, "SFT config (JSON), e.g. configs/sft.json")->required()->check(CLI::ExistingFile);
+  sub->add_option("--config", *config, "SFT config (JSON), e.g. configs/sft.json")
+      ->required()
+      ->check(CLI::ExistingFile);
   sub->add_flag("--resume", *resume, "Continue from the latest checkpoint in the config's out_dir");
   sub->add_option("--stop-after", *stop_after, "Stop after this step (with a checkpoint there); --resume continues")
       ->check(CLI::NonNegativeNumber);

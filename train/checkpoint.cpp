@@ -91,7 +91,8 @@ template <class F>
 bool for_slabs(hid_t dset, const Shape& shape, size_t elem_bytes, F io) {
   if (shape.empty() || shape_numel(shape) == 0) return io(H5S_ALL, H5S_ALL, int64_t{0});
   const int64_t row = shape_numel(shape) / shape[0];
-  const int64_t rows_per = std::max<int64_t>(1, static_cast<int64_t>(kSlabBytes / (elem_bytes * std::max<int64_t>(row, 1))));
+  const int64_t rows_per =
+      std::max<int64_t>(1, static_cast<int64_t>(kSlabBytes / (elem_bytes * std::max<int64_t>(row, 1))));
   if (rows_per >= shape[0]) return io(H5S_ALL, H5S_ALL, int64_t{0});
   std::vector<hsize_t> dims(shape.begin(), shape.end()), start(shape.size(), 0), count = dims;
   Handle file_space(H5Dget_space(dset), H5Sclose);
@@ -142,8 +143,9 @@ void write_tensor(hid_t group, const std::string& group_name, const std::string&
   const Tensor c = t.detach().contiguous();
   const TypePair ty = hdf5_type(c.dtype());
   std::vector<hsize_t> dims(c.shape().begin(), c.shape().end());
-  Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-               H5Sclose);
+  Handle space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
   Handle d(H5Dcreate2(group, name.c_str(), ty.file, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   const std::string where = group_name + "/" + name;
   GT_CHECK(space.ok() && d.ok(), path, ": cannot create dataset '", where, "'", hdf5_detail());
@@ -292,7 +294,8 @@ void write_training_state(const std::string& path, const TrainingState& s) {
     fsync_path(tmp, O_RDONLY);
     GT_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place (",
              std::strerror(errno), ")");
-    fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
+    fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(),
+               O_RDONLY | O_DIRECTORY);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

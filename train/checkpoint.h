@@ -21,8 +21,8 @@
 namespace gt::train {
 
 struct TrainingState {
-  std::string trainer;  // "sft", "grpo": a state is resumed only by the trainer that wrote it
-  int64_t step = 0;  // optimizer steps taken
+  std::string trainer;      // "sft", "grpo": a state is resumed only by the trainer that wrote it
+  int64_t step = 0;         // optimizer steps taken
   std::string config_hash;  // of what decides the run's steps; a resume with another hash is refused
   nlohmann::json meta = nlohmann::json::object();  // the trainer's own scalars (data position, RNG states, ...)
   std::vector<std::pair<std::string, Tensor>> model;

@@ -36,7 +36,8 @@ Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardO
   // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
   const int64_t from = s.first_trainable - 1;
   std::vector<int64_t> labels(static_cast<size_t>(T - from));
-  for (int64_t t = from; t < T; ++t) labels[static_cast<size_t>(t - from)] = s.mask[static_cast<size_t>(t)] ? s.ids[static_cast<size_t>(t)] : -100;
+  for (int64_t t = from; t < T; ++t)
+    labels[static_cast<size_t>(t - from)] = s.mask[static_cast<size_t>(t)] ? s.ids[static_cast<size_t>(t)] : -100;
   const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {1, T - from}));
   const double trainable = static_cast<double>(s.trainable);
   return denominator == trainable ? mean : scale(mean, trainable / denominator);
@@ -112,7 +113,10 @@ std::string identity_diff(const json& saved, const json& now) {
 class Trainer {
  public:
   Trainer(const SftConfig& c, const SftRunOptions& o)
-      : c_(c), o_(o), model_(build_model(c, o.progress)), tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
+      : c_(c),
+        o_(o),
+        model_(build_model(c, o.progress)),
+        tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
         ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last) {
     train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation);
     if (!c.heldout_data.empty()) heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation);
@@ -153,7 +157,8 @@ class Trainer {
     }
     fs::create_directories(c_.out_dir);
     const std::string config_text = to_json(c_).dump(2) + "\n";
-    write_file_atomically((fs::path(c_.out_dir) / "config.json").string(), [&](std::ostream& os) { os << config_text; });
+    write_file_atomically((fs::path(c_.out_dir) / "config.json").string(),
+                          [&](std::ostream& os) { os << config_text; });
     log_ = std::make_unique<MetricsLog>(c_.log_path(), keep_through);
     started_ = Clock::now();
     if (o_.resume) {
@@ -162,8 +167,8 @@ class Trainer {
     } else {
       report_data("train", train_.report);
       if (heldout_) report_data("heldout", heldout_->report);
-      say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples, " +
-          std::to_string(c_.epochs) + " epochs, grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
+      say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples, " + std::to_string(c_.epochs) +
+          " epochs, grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
       if (heldout_) evaluate();
     }
 
@@ -200,7 +205,9 @@ class Trainer {
   }
 
   double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
-  double epoch_float() const { return static_cast<double>(epoch_) + static_cast<double>(pos_) / static_cast<double>(samples()); }
+  double epoch_float() const {
+    return static_cast<double>(epoch_) + static_cast<double>(pos_) / static_cast<double>(samples());
+  }
 
   void report_data(const char* which, const DataReport& d) {
     json j = d.to_json();
@@ -210,9 +217,10 @@ class Trainer {
     log_->write(j);
     std::ostringstream os;
     os << which << " data " << d.file << ": " << d.kept << " of " << d.read << " samples kept, " << d.prompt_cut
-       << " with the prompt cut, " << d.target_cut << " with the target cut, " << d.dropped_too_long + d.dropped_no_target
-       << " dropped (max_length " << c_.max_length << ", " << truncation_name(c_.truncation) << "); "
-       << d.trainable_tokens << " trainable of " << d.tokens << " tokens, longest " << d.longest;
+       << " with the prompt cut, " << d.target_cut << " with the target cut, "
+       << d.dropped_too_long + d.dropped_no_target << " dropped (max_length " << c_.max_length << ", "
+       << truncation_name(c_.truncation) << "); " << d.trainable_tokens << " trainable of " << d.tokens
+       << " tokens, longest " << d.longest;
     say(os.str());
   }
 
@@ -255,8 +263,8 @@ class Trainer {
       fail("sft: step ", step, ": the gradient norm is ", gn.norm, " (loss ", loss, "); non-finite gradients in ",
            join(gn.non_finite, 6), "; samples ", join(ids, 4));
     if (gn.norm == 0)
-      fail("sft: step ", step, ": the gradient norm is 0, so this step would train nothing (loss ", loss,
-           "); samples ", join(ids, 4));
+      fail("sft: step ", step, ": the gradient norm is 0, so this step would train nothing (loss ", loss, "); samples ",
+           join(ids, 4));
     if (c_.grad_clip > 0) {
       const double coef = c_.grad_clip / (gn.norm + 1e-6);
       if (coef < 1.0) scale_grads(params_, coef);
@@ -328,12 +336,8 @@ class Trainer {
     st.trainer = "sft";
     st.step = step_;
     st.config_hash = hash_;
-    st.meta = {{"epoch", epoch_},
-               {"position", pos_},
-               {"rng", {{"shuffle", rng_->rng_state()}}},
-               {"elapsed_s", elapsed()},
-               {"total_steps", total_},
-               {"identity", identity_}};
+    st.meta = {{"epoch", epoch_},        {"position", pos_},      {"rng", {{"shuffle", rng_->rng_state()}}},
+               {"elapsed_s", elapsed()}, {"total_steps", total_}, {"identity", identity_}};
     st.model = model_.state().items();
     st.optimizer = opt_->state();
     st.extra = {{"permutation", Tensor::from_ids(perm_, {samples()})}};

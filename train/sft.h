@@ -35,10 +35,10 @@
 namespace gt::train {
 
 struct SftRunOptions {
-  bool resume = false;  // continue from the out dir's latest checkpoint (required when the out dir has one)
+  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
   int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
   const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
-  std::ostream* progress = nullptr;  // progress lines (loss, rate, ETA) and events; null: none
+  std::ostream* progress = nullptr;              // progress lines (loss, rate, ETA) and events; null: none
 };
 
 struct SftResult {

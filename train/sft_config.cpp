@@ -22,7 +22,8 @@ const char* type_name(const json& v) {
 // One JSON object of the config: typed reads by key, and at the end an error for any key nobody read.
 class Section {
  public:
-  Section(const json& j, std::string file, std::string prefix) : j_(j), file_(std::move(file)), prefix_(std::move(prefix)) {
+  Section(const json& j, std::string file, std::string prefix)
+      : j_(j), file_(std::move(file)), prefix_(std::move(prefix)) {
     if (j.is_object()) return;
     if (prefix_.empty()) fail(file_, ": the config must be an object, got ", type_name(j));
     fail(file_, ": '", prefix_, "' must be an object, got ", type_name(j));
@@ -123,7 +124,8 @@ class Section {
 PrecisionOptions read_precision(Section& s, uint64_t seed) {
   PrecisionOptions p;
   p.master_weights = s.boolean("master_weights", p.master_weights);
-  p.rounding = s.choice("rounding", p.rounding, {{"nearest", Rounding::NearestEven}, {"stochastic", Rounding::Stochastic}});
+  p.rounding =
+      s.choice("rounding", p.rounding, {{"nearest", Rounding::NearestEven}, {"stochastic", Rounding::Stochastic}});
   p.seed = seed;
   return p;
 }
@@ -185,8 +187,9 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
     for (const char* k : {"init_seed", "init_std"})
       if (model.has(k)) model.bad(k, "only applies to random initialisation ('model.config')");
   }
-  c.model.storage = model.choice("storage", c.model.storage,
-                                 {{"keep", StoragePolicy::Keep}, {"f32", StoragePolicy::F32}, {"bf16", StoragePolicy::BF16}});
+  c.model.storage =
+      model.choice("storage", c.model.storage,
+                   {{"keep", StoragePolicy::Keep}, {"f32", StoragePolicy::F32}, {"bf16", StoragePolicy::BF16}});
   model.done();
 
   root.require("tokenizer");
@@ -198,9 +201,9 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.train_data = data.path("train");
   c.heldout_data = data.path("heldout");
   c.max_length = data.integer("max_length", c.max_length, 2);
-  c.truncation = data.choice("truncation", c.truncation,
-                             {{"prompt_left", Truncation::PromptLeft}, {"keep_start", Truncation::KeepStart},
-                              {"drop", Truncation::Drop}});
+  c.truncation = data.choice(
+      "truncation", c.truncation,
+      {{"prompt_left", Truncation::PromptLeft}, {"keep_start", Truncation::KeepStart}, {"drop", Truncation::Drop}});
   data.done();
 
   root.require("out_dir");
@@ -216,7 +219,8 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   if (!(c.grad_clip >= 0)) root.bad("grad_clip", "must be >= 0 (0 turns clipping off)");
 
   Section opt = root.section("optimizer");
-  c.optimizer = opt.choice("name", c.optimizer, {{"adafactor", OptimizerKind::Adafactor}, {"adamw", OptimizerKind::AdamW}});
+  c.optimizer =
+      opt.choice("name", c.optimizer, {{"adafactor", OptimizerKind::Adafactor}, {"adamw", OptimizerKind::AdamW}});
   if (c.optimizer == OptimizerKind::Adafactor) {
     AdafactorOptions& a = c.adafactor;
     a.lr = opt.optional_number("lr", a.lr);
@@ -248,14 +252,16 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   }
 
   Section sched = root.section("schedule");
-  c.schedule = sched.choice("name", c.schedule,
-                            {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
+  c.schedule =
+      sched.choice("name", c.schedule,
+                   {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
   c.warmup_steps = sched.integer("warmup_steps", c.warmup_steps, 0);
   sched.done();
   if (c.optimizer == OptimizerKind::Adafactor && c.adafactor.relative_step &&
       (c.schedule != ScheduleKind::None || c.warmup_steps > 0))
-    fail(path, ": 'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then "
-               "sets its own step size)");
+    fail(path,
+         ": 'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then "
+         "sets its own step size)");
 
   Section ev = root.section("eval");
   c.eval_every = ev.integer("every", c.eval_every, 0);
@@ -292,7 +298,8 @@ SftConfig load_sft_config(const std::string& path) {
 namespace {
 
 json precision_json(const PrecisionOptions& p) {
-  return {{"master_weights", p.master_weights}, {"rounding", p.rounding == Rounding::Stochastic ? "stochastic" : "nearest"}};
+  return {{"master_weights", p.master_weights},
+          {"rounding", p.rounding == Rounding::Stochastic ? "stochastic" : "nearest"}};
 }
 
 json optimizer_json(const SftConfig& c) {
@@ -313,8 +320,9 @@ json optimizer_json(const SftConfig& c) {
     o.update(precision_json(a.precision));
   } else {
     const AdamWOptions& a = c.adamw;
-    o = {{"name", "adamw"}, {"lr", a.lr},   {"beta1", a.beta1},   {"beta2", a.beta2},
-         {"eps", a.eps},    {"weight_decay", a.weight_decay},     {"amsgrad", a.amsgrad}};
+    o = {{"name", "adamw"},     {"lr", a.lr},   {"beta1", a.beta1},
+         {"beta2", a.beta2},    {"eps", a.eps}, {"weight_decay", a.weight_decay},
+         {"amsgrad", a.amsgrad}};
     o.update(precision_json(a.precision));
   }
   return o;

@@ -23,7 +23,8 @@ CutResult keep_start(std::vector<int32_t>& ids, std::vector<uint8_t>& mask, int6
 
 }  // namespace
 
-CutResult truncate_sample(std::vector<int32_t>& ids, std::vector<uint8_t>& mask, int64_t max_length, Truncation policy) {
+CutResult truncate_sample(std::vector<int32_t>& ids, std::vector<uint8_t>& mask, int64_t max_length,
+                          Truncation policy) {
   GT_CHECK(ids.size() == mask.size() && max_length >= 2, "truncate_sample: ", ids.size(), " ids and ", mask.size(),
            " mask entries, max_length ", max_length);
   const int64_t n = static_cast<int64_t>(ids.size());
@@ -91,8 +92,8 @@ SftDataset load_sft_dataset(const std::string& path, const data::Tokenizer& toke
   }
   d.report.kept = static_cast<int64_t>(d.samples.size());
   d.fingerprint = h;
-  GT_CHECK(!d.samples.empty(), path, ": no sample left after truncation to ", max_length, " tokens (",
-           d.report.read, " read)");
+  GT_CHECK(!d.samples.empty(), path, ": no sample left after truncation to ", max_length, " tokens (", d.report.read,
+           " read)");
   return d;
 }
 

@@ -13,11 +13,11 @@
 namespace gt::train {
 
 struct TokenizedSample {
-  std::string id;  // the sample's id (and where it was read from)
-  std::vector<int32_t> ids;  // ids[0] is the one <bos>
-  std::vector<uint8_t> mask;  // 1 on the trainable tokens
+  std::string id;               // the sample's id (and where it was read from)
+  std::vector<int32_t> ids;     // ids[0] is the one <bos>
+  std::vector<uint8_t> mask;    // 1 on the trainable tokens
   int64_t first_trainable = 0;  // >= 1
-  int64_t trainable = 0;  // tokens the loss counts
+  int64_t trainable = 0;        // tokens the loss counts
 };
 
 enum class CutResult : uint8_t { Fits, PromptCut, TargetCut, Dropped };

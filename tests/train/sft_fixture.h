@@ -71,10 +71,10 @@ inline json plan_sample(int i) {
   static const char* cities[] = {"Oslo", "Lima", "Rome", "Kyiv", "Pune", "Nice", "Bonn", "Riga", "Cork", "Baku"};
   const std::string city = cities[i % 10];
   const bool weather = i % 2 == 0;
-  const json cand_a = {{"pluginId", "p-wx"}, {"name", "Wx"}, {"description", "weather"}, {"identifier", "rest_api"},
-                       {"method", "GET"}};
-  const json cand_b = {{"pluginId", "p-tr"}, {"name", "Tr"}, {"description", "trains"}, {"identifier", "rest_api"},
-                       {"method", "GET"}};
+  const json cand_a = {
+      {"pluginId", "p-wx"}, {"name", "Wx"}, {"description", "weather"}, {"identifier", "rest_api"}, {"method", "GET"}};
+  const json cand_b = {
+      {"pluginId", "p-tr"}, {"name", "Tr"}, {"description", "trains"}, {"identifier", "rest_api"}, {"method", "GET"}};
   const json& pick = weather ? cand_a : cand_b;
   json step = pick;
   step["api_request_parameters"] = {{"city", city}};
@@ -82,12 +82,13 @@ inline json plan_sample(int i) {
   step["dependencies"] = json::array();
   std::string id = "s";  // built piecewise: GCC 12 warns (-Wrestrict, falsely) on "s" + std::string&&
   id += std::to_string(i);
-  return {{"id", id},
-          {"category", "1_step"},
-          {"system", "Plan."},
-          {"candidates", {cand_a, cand_b}},
-          {"messages", {{{"role", "user"}, {"content", std::string(weather ? "weather in " : "trains to ") + city}}}},
-          {"target", {{"thinking", weather ? "Wx gives weather." : "Tr finds trains."}, {"plan", {{"plugins", {step}}}}}}};
+  return {
+      {"id", id},
+      {"category", "1_step"},
+      {"system", "Plan."},
+      {"candidates", {cand_a, cand_b}},
+      {"messages", {{{"role", "user"}, {"content", std::string(weather ? "weather in " : "trains to ") + city}}}},
+      {"target", {{"thinking", weather ? "Wx gives weather." : "Tr finds trains."}, {"plan", {{"plugins", {step}}}}}}};
 }
 
 inline std::string samples_jsonl(int from, int count) {

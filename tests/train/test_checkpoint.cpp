@@ -76,7 +76,8 @@ std::vector<std::string> files_in(const fs::path& dir) {
 void copy_truncated(const fs::path& from, const fs::path& to, double fraction) {
   std::ifstream in(from, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::ofstream(to, std::ios::binary) << bytes.substr(0, static_cast<size_t>(static_cast<double>(bytes.size()) * fraction));
+  std::ofstream(to, std::ios::binary) << bytes.substr(
+      0, static_cast<size_t>(static_cast<double>(bytes.size()) * fraction));
 }
 
 }  // namespace

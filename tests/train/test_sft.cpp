@@ -149,8 +149,8 @@ TEST(Sft, TheLossIsTheMeanCrossEntropyOverExactlyTheTargetTokens) {
     for (size_t i = 0; i < s.ids.size(); ++i)
       if (s.mask[i]) target.push_back(s.ids[i]);
     const data::PlanSample p = data::sample_from_json(plan_sample(std::stoi(s.id.substr(s.id.rfind('s') + 1))), "t");
-    EXPECT_EQ(tok.decode(target), "<|channel>thought\n" + p.target->thinking + "<channel|>" + p.target->plan.dump() +
-                                      "<turn|>");
+    EXPECT_EQ(tok.decode(target),
+              "<|channel>thought\n" + p.target->thinking + "<channel|>" + p.target->plan.dump() + "<turn|>");
     EXPECT_EQ(static_cast<int64_t>(target.size()), s.trainable);
 
     // By hand from the full logits: position t - 1 predicts token t.
@@ -241,28 +241,28 @@ TEST_P(SftResume, AStoppedAndResumedRunEqualsAnUnbrokenOneBitForBit) {
   EXPECT_EQ(read_records(b.log_path(), "resume").size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Configs, SftResume,
-    ::testing::Values(
-        // The published defaults (Adafactor, constant lr), stopped mid-epoch.
-        ResumeCase{"adafactor", json{{"epochs", 2}, {"eval", {{"every", 4}}}}, 5},
-        // The options at once, stopped at an epoch boundary: AdamW, warmup + cosine, clipping, accumulation with
-        // a short last group (6 samples in groups of 4).
-        ResumeCase{"adamw_cosine_clip_accum",
-                   json{{"epochs", 3},
-                        {"grad_accumulation", 4},
-                        {"grad_clip", 0.5},
-                        {"optimizer", {{"name", "adamw"}, {"lr", 3e-3}, {"weight_decay", 0.1}}},
-                        {"schedule", {{"name", "cosine"}, {"warmup_steps", 2}}}},
-                   2},
-        ResumeCase{"adafactor_beta1_linear_checkpointing",
-                   json{{"epochs", 2},
-                        {"checkpoint_layers", true},
-                        {"optimizer", {{"beta1", 0.9}, {"scale_parameter", true}, {"weight_decay", 0.01}}},
-                        {"schedule", {{"name", "linear"}}},
-                        {"checkpoint", {{"every", 3}, {"keep_last", 1}}}},
-                   7}),
-    [](const ::testing::TestParamInfo<ResumeCase>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(Configs, SftResume,
+                         ::testing::Values(
+                             // The published defaults (Adafactor, constant lr), stopped mid-epoch.
+                             ResumeCase{"adafactor", json{{"epochs", 2}, {"eval", {{"every", 4}}}}, 5},
+                             // The options at once, stopped at an epoch boundary: AdamW, warmup + cosine, clipping,
+                             // accumulation with a short last group (6 samples in groups of 4).
+                             ResumeCase{"adamw_cosine_clip_accum",
+                                        json{{"epochs", 3},
+                                             {"grad_accumulation", 4},
+                                             {"grad_clip", 0.5},
+                                             {"optimizer", {{"name", "adamw"}, {"lr", 3e-3}, {"weight_decay", 0.1}}},
+                                             {"schedule", {{"name", "cosine"}, {"warmup_steps", 2}}}},
+                                        2},
+                             ResumeCase{"adafactor_beta1_linear_checkpointing",
+                                        json{{"epochs", 2},
+                                             {"checkpoint_layers", true},
+                                             {"optimizer",
+                                              {{"beta1", 0.9}, {"scale_parameter", true}, {"weight_decay", 0.01}}},
+                                             {"schedule", {{"name", "linear"}}},
+                                             {"checkpoint", {{"every", 3}, {"keep_last", 1}}}},
+                                        7}),
+                         [](const ::testing::TestParamInfo<ResumeCase>& i) { return std::string(i.param.name); });
 
 // bf16 parameters from a checkpoint folder: the optimizer's f32 master copies (or, without them, the stochastic
 // rounding of each write-back) resume exactly too.
@@ -313,8 +313,11 @@ TEST(Sft, ResumeRefusesADifferentConfigAndAFreshRunRefusesAnOccupiedOutDir) {
   run_sft(f.config(), stop);
   SftRunOptions resume;
   resume.resume = true;
-  expect_error([&] { run_sft(f.config({{"optimizer", {{"lr", 2e-2}}}, {"seed", 4}}), resume); },
-               {"step-00000002.h5", "optimizer/lr", "seed"});
+  expect_error(
+      [&] {
+        run_sft(f.config({{"optimizer", {{"lr", 2e-2}}}, {"seed", 4}}), resume);
+      },
+      {"step-00000002.h5", "optimizer/lr", "seed"});
   expect_error([&] { run_sft(f.config()); }, {"already holds checkpoints", "--resume"});
   // What only changes logging, saving or memory use may change.
   const SftResult r = run_sft(f.config({{"eval", {{"every", 5}}}, {"checkpoint_layers", true}}), resume);
@@ -377,8 +380,7 @@ TEST(Sft, AZeroGradientNormStopsTheRun) {
   const SftConfig c = f.config();
   const std::string path = run_sft(c, stop).last_checkpoint;
   TrainingState st = read_training_state(path);
-  for (auto& [name, t] : st.model)
-    t = Tensor::zeros(t.shape());
+  for (auto& [name, t] : st.model) t = Tensor::zeros(t.shape());
   write_training_state(path, st);
   SftRunOptions resume;
   resume.resume = true;

@@ -1,8 +1,8 @@
 // `gemma-tune sft` as a process: a full run, SIGTERM (finish the step, checkpoint, exit 130), and SIGKILL at
 // arbitrary moments followed by --resume, which must end exactly where an unbroken run ends (same losses, same
 // weights, bit for bit).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,8 +90,8 @@ TEST(SftCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const json settings = {{"epochs", 6}, {"checkpoint", {{"every", 1}, {"keep_last", 2}}}, {"eval", {{"every", 9}}}};
   // The unbroken run on one thread, the broken ones on all cores: the kernels reduce in a fixed order, so the
   // thread count changes no bit.
-  const CommandResult unbroken =
-      run_command(std::string("GT_NUM_THREADS=1 ") + GT_BINARY + " sft --config " + f.config_file(settings, "a", "a.json"));
+  const CommandResult unbroken = run_command(std::string("GT_NUM_THREADS=1 ") + GT_BINARY + " sft --config " +
+                                             f.config_file(settings, "a", "a.json"));
   ASSERT_EQ(unbroken.rc, 0) << unbroken.output;
 
   const std::string cfg = f.config_file(settings, "b", "b.json");
