@@ -1,0 +1,188 @@
+// Training states in HDF5: a bit-exact round trip, keep_last, and what a killed or failed write leaves behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/expect_error.h"
+#include "support/files.h"
+#include "train/checkpoint.h"
+
+using namespace gt;
+using namespace gt::train;
+using namespace gt::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A state whose every value depends on `step`, so a file read back can be checked against the step it claims.
+TrainingState make_state(int64_t step, int64_t rows = 64) {
+  TrainingState s;
+  s.trainer = "test";
+  s.step = step;
+  s.config_hash = "00ff";
+  s.meta = {{"epoch", step / 3}, {"rng", {{"shuffle", {uint64_t{0xffffffffffffffffull}, uint64_t{1}, step, 3}}}}};
+  std::vector<float> w(static_cast<size_t>(rows * 32));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(step) + static_cast<float>(i) * 1e-3f;
+  s.model = {{"embed.weight", Tensor::from_vector(w, {rows, 32})},
+             {"norm.weight", Tensor::from_vector({1.5f, -0.0f, 1e-30f}, {3}, DType::BF16)},
+             {"layer_scalar", Tensor::from_vector({0.25f}, {1})}};
+  s.optimizer.steps = step;
+  s.optimizer.lr = 2e-5;
+  s.optimizer.tensors = {{"embed.weight.step", Tensor::from_ids({step}, {})},
+                         {"embed.weight.exp_avg_sq_row", Tensor::full({rows}, 0.5)},
+                         {"norm.weight.master", Tensor::from_vector({1.5f, -0.0f, 1e-30f}, {3})}};
+  s.extra = {{"permutation", Tensor::from_ids({2, 0, 1}, {3})},
+             {"i32", Tensor::from_ids({-7, 9}, {2}, DType::I32)},
+             {"empty", Tensor::zeros({0, 4})}};
+  return s;
+}
+
+template <class A, class B>
+void expect_same_tensors(const A& a, const B& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    const Tensor &x = a[i].second, &y = b[i].second;
+    ASSERT_EQ(x.dtype(), y.dtype()) << a[i].first;
+    ASSERT_EQ(x.shape(), y.shape()) << a[i].first;
+    const Tensor cx = x.contiguous(), cy = y.contiguous();
+    EXPECT_EQ(0, std::memcmp(cx.raw(), cy.raw(), static_cast<size_t>(x.numel()) * dtype_size(x.dtype()))) << a[i].first;
+  }
+}
+
+void expect_state_of_step(const TrainingState& s, int64_t step, int64_t rows = 64) {
+  const TrainingState want = make_state(step, rows);
+  EXPECT_EQ(s.step, step);
+  EXPECT_EQ(s.meta, want.meta);
+  expect_same_tensors(s.model, want.model);
+  expect_same_tensors(s.optimizer.tensors, want.optimizer.tensors);
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void copy_truncated(const fs::path& from, const fs::path& to, double fraction) {
+  std::ifstream in(from, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(to, std::ios::binary) << bytes.substr(
+      0, static_cast<size_t>(static_cast<double>(bytes.size()) * fraction));
+}
+
+}  // namespace
+
+TEST(Checkpoint, AStateRoundTripsBitForBit) {
+  TempDir d;
+  const TrainingState s = make_state(12);
+  const std::string path = (d.path / "s.h5").string();
+  write_training_state(path, s);
+  const TrainingState r = read_training_state(path);
+  EXPECT_EQ(r.trainer, "test");
+  EXPECT_EQ(r.config_hash, "00ff");
+  EXPECT_EQ(r.optimizer.steps, 12);
+  EXPECT_EQ(r.optimizer.lr, 2e-5);
+  EXPECT_EQ(r.meta["rng"]["shuffle"][0].get<uint64_t>(), 0xffffffffffffffffull);
+  expect_state_of_step(r, 12);
+  expect_same_tensors(r.extra, s.extra);
+  EXPECT_EQ(files_in(d.path), std::vector<std::string>{"s.h5"});  // no temporary left
+}
+
+TEST(Checkpoint, KeepLastPrunesOlderStatesAndLatestNamesTheNewest) {
+  TempDir d;
+  CheckpointDir ck((d.path / "ck").string(), 2);
+  EXPECT_FALSE(ck.latest());
+  for (int64_t step = 1; step <= 5; ++step) ck.save(make_state(step));
+  EXPECT_EQ(ck.steps(), (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(*ck.latest(), ck.path_for(5));
+  EXPECT_EQ(files_in(d.path / "ck"), (std::vector<std::string>{"latest", "step-00000004.h5", "step-00000005.h5"}));
+  expect_state_of_step(read_training_state(*ck.latest()), 5);
+
+  CheckpointDir all((d.path / "all").string(), 0);
+  for (int64_t step = 1; step <= 4; ++step) all.save(make_state(step));
+  EXPECT_EQ(all.steps(), (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+TEST(Checkpoint, AWriteThatFailsMidwayLeavesTheLastGoodCheckpoint) {
+  TempDir d;
+  CheckpointDir ck(d.path.string(), 3);
+  ck.save(make_state(1));
+  // The writer throws after the meta and the model group are on disk (a dataset name HDF5 cannot take).
+  TrainingState bad = make_state(2);
+  bad.extra.emplace_back("bad/name", Tensor::zeros({2}));
+  expect_error([&] { ck.save(bad); }, {"step-00000002.h5", "bad/name"});
+  EXPECT_EQ(*ck.latest(), ck.path_for(1));
+  expect_state_of_step(read_training_state(*ck.latest()), 1);
+  EXPECT_EQ(files_in(d.path), (std::vector<std::string>{"latest", "step-00000001.h5"}));
+}
+
+TEST(Checkpoint, AKilledWritersTemporaryIsIgnoredAndCleanedUp) {
+  TempDir d;
+  CheckpointDir ck(d.path.string(), 3);
+  ck.save(make_state(1));
+  copy_truncated(ck.path_for(1), d.path / "step-00000002.h5.tmp.99999", 0.5);
+  copy_truncated(d.path / "latest", d.path / "latest.tmp.99999", 0.5);
+  EXPECT_EQ(*ck.latest(), ck.path_for(1));
+  expect_state_of_step(read_training_state(*ck.latest()), 1);
+  EXPECT_EQ(ck.steps(), std::vector<int64_t>{1});
+  ck.save(make_state(3));
+  EXPECT_EQ(files_in(d.path), (std::vector<std::string>{"latest", "step-00000001.h5", "step-00000003.h5"}));
+}
+
+TEST(Checkpoint, TruncatedCorruptOrForeignFilesAreErrorsNamingTheFile) {
+  TempDir d;
+  const fs::path good = d.path / "good.h5";
+  write_training_state(good.string(), make_state(4));
+  for (double fraction : {0.0, 0.1, 0.5, 0.9, 0.999}) {
+    SCOPED_TRACE(fraction);
+    const fs::path cut = d.path / "cut.h5";
+    copy_truncated(good, cut, fraction);
+    expect_error([&] { read_training_state(cut.string()); }, {"cut.h5"});
+  }
+  const std::string text = d.write("text.h5", "not an HDF5 file\n").string();
+  expect_error([&] { read_training_state(text); }, {"text.h5", "truncated or corrupt"});
+  expect_error([&] { read_training_state((d.path / "missing.h5").string()); }, {"missing.h5", "no such"});
+  d.write("latest", "step-00000042.h5\n");
+  expect_error([&] { CheckpointDir(d.path.string(), 1).latest(); }, {"latest", "step-00000042.h5", "does not exist"});
+}
+
+// A writer killed with SIGKILL at arbitrary moments (mostly in the middle of a write, which is most of its time)
+// never leaves `latest` pointing at anything but a complete state.
+TEST(Checkpoint, SigkillDuringWritesLeavesLatestLoadable) {
+  TempDir d;
+  const std::string dir = (d.path / "ck").string();
+  std::vector<TrainingState> states;
+  for (int64_t step = 1; step <= 150; ++step) states.push_back(make_state(step, 4096));  // 0.5 MB each
+  int64_t last_seen = 0;
+  for (int delay_ms : {3, 7, 13, 21, 34}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      CheckpointDir ck(dir, 2);
+      for (const TrainingState& s : states)
+        if (s.step > last_seen) ck.save(s);
+      ::_exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    const std::optional<std::string> latest = CheckpointDir(dir, 2).latest();
+    if (!latest) continue;  // killed before the first save completed
+    const TrainingState s = read_training_state(*latest);
+    expect_state_of_step(s, s.step, 4096);
+    EXPECT_GE(s.step, last_seen);
+    last_seen = s.step;
+  }
+  EXPECT_GT(last_seen, 0);
+}

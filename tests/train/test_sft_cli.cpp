@@ -1,0 +1,137 @@
+// `gemma-tune sft` as a process: a full run, SIGTERM (finish the step, checkpoint, exit 130), and SIGKILL at
+// arbitrary moments followed by --resume, which must end exactly where an unbroken run ends (same losses, same
+// weights, bit for bit).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "sft_fixture.h"
+#include "train/checkpoint.h"
+
+using namespace gt;
+using namespace gt::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Starts build/gemma-tune with `args`, its output going to `log`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+  std::vector<char*> argv{const_cast<char*>(GT_BINARY)};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(GT_BINARY, argv.data());
+  ::_exit(127);
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+json without_clock(json r) {
+  r.erase("tokens_per_s");
+  r.erase("elapsed_s");
+  return r;
+}
+
+}  // namespace
+
+TEST(SftCli, RunsToTheEndAndPrintsTheExportedFolder) {
+  SftFixture f;
+  const std::string cfg = f.config_file({{"epochs", 1}, {"eval", {{"every", 3}}}});
+  const CommandResult r = run_gemma_tune("sft --config " + cfg);
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find(f.out() + "/final"), std::string::npos) << r.output;
+  for (const char* part : {"train data", "6 of 6 samples kept", "step 6/6", "loss", "tok/s", "ETA", "held-out loss",
+                           "checkpoint", "exported"})
+    EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
+  EXPECT_TRUE(fs::exists(f.out() + "/config.json"));
+  EXPECT_TRUE(fs::exists(f.out() + "/final/model.safetensors"));
+
+  const CommandResult again = run_gemma_tune("sft --config " + cfg);
+  EXPECT_NE(again.rc, 0);
+  EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+  const CommandResult bad = run_gemma_tune("sft --config " + f.dir.write("bad.json", "{\"epochs\": 1}").string());
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.output.find("bad.json: missing required key 'model'"), std::string::npos) << bad.output;
+}
+
+TEST(SftCli, SigtermFinishesTheStepAndCheckpoints) {
+  SftFixture f;
+  const std::string cfg = f.config_file({{"epochs", 200}});
+  const pid_t pid = spawn({"sft", "--config", cfg}, (f.dir.path / "log.txt").string());
+  // Wait until training is under way.
+  const std::string metrics = f.out() + "/metrics.jsonl";
+  for (int i = 0; i < 600 && read_records(metrics, "train").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for(pid), 130);
+  const auto train = read_records(metrics, "train");
+  const auto ckpt = read_records(metrics, "checkpoint");
+  ASSERT_FALSE(ckpt.empty());
+  EXPECT_EQ(ckpt.back()["step"], train.back()["step"]);
+  EXPECT_LT(train.back()["step"].get<int64_t>(), 1200);
+}
+
+TEST(SftCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
+  SftFixture f;
+  const json settings = {{"epochs", 6}, {"checkpoint", {{"every", 1}, {"keep_last", 2}}}, {"eval", {{"every", 9}}}};
+  // The unbroken run on one thread, the broken ones on all cores: the kernels reduce in a fixed order, so the
+  // thread count changes no bit.
+  const CommandResult unbroken = run_command(std::string("GT_NUM_THREADS=1 ") + GT_BINARY + " sft --config " +
+                                             f.config_file(settings, "a", "a.json"));
+  ASSERT_EQ(unbroken.rc, 0) << unbroken.output;
+
+  const std::string cfg = f.config_file(settings, "b", "b.json");
+  const std::string log = (f.dir.path / "b.log").string();
+  const train::CheckpointDir ck(f.out("b") + "/checkpoints", 2);
+  int kills = 0;
+  for (int delay_ms : {150, 260, 370, 480, 590, 700}) {
+    std::vector<std::string> args{"sft", "--config", cfg};
+    if (ck.latest()) args.push_back("--resume");
+    const pid_t pid = spawn(args, log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    if (wait_for(pid) == -SIGKILL) ++kills;
+    // Whatever the moment, the newest checkpoint is complete.
+    if (const auto latest = ck.latest()) {
+      EXPECT_NO_THROW(train::read_training_state(*latest)) << *latest;
+    }
+  }
+  EXPECT_GE(kills, 1);
+  const CommandResult rest = run_gemma_tune("sft --config " + cfg + (ck.latest() ? " --resume" : ""));
+  ASSERT_EQ(rest.rc, 0) << rest.output << "\n" << log;
+
+  const auto a = read_records(f.out("a") + "/metrics.jsonl", "train");
+  const auto b = read_records(f.out("b") + "/metrics.jsonl", "train");
+  ASSERT_EQ(a.size(), 36u);
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_GE(read_records(f.out("b") + "/metrics.jsonl", "resume").size(), 1u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(without_clock(a[i]), without_clock(b[i])) << "step " << i + 1;
+  const auto ea = read_records(f.out("a") + "/metrics.jsonl", "eval");
+  const auto eb = read_records(f.out("b") + "/metrics.jsonl", "eval");
+  ASSERT_EQ(ea.size(), eb.size());
+  for (size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i]["heldout_loss"], eb[i]["heldout_loss"]);
+  const auto weights = [](const std::string& dir) {
+    const train::TrainingState s = train::read_training_state(*train::CheckpointDir(dir, 2).latest());
+    std::vector<float> v;
+    for (const auto& [n, t] : s.model) {
+      const auto x = t.to_floats();
+      v.insert(v.end(), x.begin(), x.end());
+    }
+    return v;
+  };
+  EXPECT_EQ(weights(f.out("a") + "/checkpoints"), weights(f.out("b") + "/checkpoints"));
+}

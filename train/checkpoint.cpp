@@ -1,0 +1,449 @@
+#include "train/checkpoint.h"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "autograd/atomic_file.h"
+#include "autograd/error.h"
+#include "data/tokenizer.h"
+
+namespace gt::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "gemma-tune training state";
+constexpr int kVersion = 1;
+// Large tensors (the 2.35 G-element PLE table) are written and read in slabs of rows: single HDF5 transfers of
+// many GB hit the 2 GiB limit of one POSIX read/write on some systems.
+constexpr size_t kSlabBytes = size_t{256} << 20;
+
+// HDF5 prints its error stack to stderr by default; we throw our own messages instead, with its innermost one.
+void quiet_hdf5() {
+  static const bool once = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)once;
+}
+
+std::string hdf5_detail() {
+  std::string msg;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* e, void* d) -> herr_t {
+        auto* s = static_cast<std::string*>(d);
+        if (s->empty() && e->desc && *e->desc) *s = e->desc;
+        return 0;
+      },
+      &msg);
+  H5Eclear2(H5E_DEFAULT);
+  return msg.empty() ? "" : " (" + msg + ")";
+}
+
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { close(); }
+  // Closing a file writes what HDF5 still buffers, so a writer must check it.
+  herr_t close() {
+    const herr_t r = id_ >= 0 ? close_(id_) : 0;
+    id_ = -1;
+    return r;
+  }
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+struct TypePair {
+  hid_t file, memory;
+};
+
+TypePair hdf5_type(DType d) {
+  switch (d) {
+    case DType::F32: return {H5T_IEEE_F32LE, H5T_NATIVE_FLOAT};
+    case DType::BF16: return {H5T_STD_U16LE, H5T_NATIVE_UINT16};
+    case DType::I32: return {H5T_STD_I32LE, H5T_NATIVE_INT32};
+    case DType::I64: return {H5T_STD_I64LE, H5T_NATIVE_INT64};
+  }
+  fail("checkpoint: unsupported dtype");
+}
+
+// Calls io(memory space, file space, first element) for slabs of whole rows of a dataset shaped `shape`.
+template <class F>
+bool for_slabs(hid_t dset, const Shape& shape, size_t elem_bytes, F io) {
+  if (shape.empty() || shape_numel(shape) == 0) return io(H5S_ALL, H5S_ALL, int64_t{0});
+  const int64_t row = shape_numel(shape) / shape[0];
+  const int64_t rows_per =
+      std::max<int64_t>(1, static_cast<int64_t>(kSlabBytes / (elem_bytes * std::max<int64_t>(row, 1))));
+  if (rows_per >= shape[0]) return io(H5S_ALL, H5S_ALL, int64_t{0});
+  std::vector<hsize_t> dims(shape.begin(), shape.end()), start(shape.size(), 0), count = dims;
+  Handle file_space(H5Dget_space(dset), H5Sclose);
+  if (!file_space.ok()) return false;
+  for (int64_t r0 = 0; r0 < shape[0]; r0 += rows_per) {
+    start[0] = static_cast<hsize_t>(r0);
+    count[0] = static_cast<hsize_t>(std::min(rows_per, shape[0] - r0));
+    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0)
+      return false;
+    Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
+    if (!mem_space.ok() || !io(mem_space.get(), file_space.get(), r0 * row)) return false;
+  }
+  return true;
+}
+
+Handle make_group(hid_t file, const char* name) {
+  // Creation order is tracked so that a state reads back in the order it was written.
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  return Handle(H5Gcreate2(file, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
+}
+
+void write_string(hid_t loc, const char* name, const std::string& s, const std::string& path) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<size_t>(1, s.size()));
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle d(H5Dcreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  std::string buf = s.empty() ? std::string(1, '\0') : s;
+  GT_CHECK(d.ok() && H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, path,
+           ": cannot write '", name, "'", hdf5_detail());
+}
+
+std::string read_string(hid_t loc, const char* name, const std::string& path) {
+  Handle d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose);
+  GT_CHECK(d.ok(), path, ": no readable '", name, "' dataset: not a gemma-tune training state, or a corrupt one",
+           hdf5_detail());
+  Handle type(H5Dget_type(d.get()), H5Tclose);
+  GT_CHECK(H5Tget_class(type.get()) == H5T_STRING, path, ": '", name, "' is not a string");
+  std::string s(H5Tget_size(type.get()), '\0');
+  GT_CHECK(H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) >= 0, path, ": cannot read '", name,
+           "'", hdf5_detail());
+  s.resize(std::strlen(s.c_str()));
+  return s;
+}
+
+void write_tensor(hid_t group, const std::string& group_name, const std::string& name, const Tensor& t,
+                  const std::string& path) {
+  const Tensor c = t.detach().contiguous();
+  const TypePair ty = hdf5_type(c.dtype());
+  std::vector<hsize_t> dims(c.shape().begin(), c.shape().end());
+  Handle space(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+      H5Sclose);
+  Handle d(H5Dcreate2(group, name.c_str(), ty.file, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  const std::string where = group_name + "/" + name;
+  GT_CHECK(space.ok() && d.ok(), path, ": cannot create dataset '", where, "'", hdf5_detail());
+  if (c.dtype() == DType::BF16) {
+    Handle st(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(st.get(), 4);
+    Handle as(H5Screate(H5S_SCALAR), H5Sclose);
+    Handle a(H5Acreate2(d.get(), "dtype", st.get(), as.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    GT_CHECK(a.ok() && H5Awrite(a.get(), st.get(), "bf16") >= 0, path, ": cannot tag '", where, "' as bf16",
+             hdf5_detail());
+  }
+  if (c.numel() == 0) return;
+  const size_t es = dtype_size(c.dtype());
+  const char* base = static_cast<const char*>(c.raw());
+  const bool ok = for_slabs(d.get(), c.shape(), es, [&](hid_t mem, hid_t file, int64_t first) {
+    return H5Dwrite(d.get(), ty.memory, mem, file, H5P_DEFAULT, base + static_cast<size_t>(first) * es) >= 0;
+  });
+  GT_CHECK(ok, path, ": cannot write dataset '", where, "'", hdf5_detail());
+}
+
+bool is_bf16_tagged(hid_t d) {
+  if (H5Aexists(d, "dtype") <= 0) return false;
+  Handle a(H5Aopen(d, "dtype", H5P_DEFAULT), H5Aclose);
+  Handle t(H5Aget_type(a.get()), H5Tclose);
+  if (!a.ok() || H5Tget_class(t.get()) != H5T_STRING) return false;
+  std::string s(H5Tget_size(t.get()), '\0');
+  if (H5Aread(a.get(), t.get(), s.data()) < 0) return false;
+  return std::string(s.c_str()) == "bf16";
+}
+
+Tensor read_tensor(hid_t group, const std::string& where, const std::string& name, const std::string& path) {
+  Handle d(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
+  GT_CHECK(d.ok(), path, ": cannot open dataset '", where, "'", hdf5_detail());
+  Handle type(H5Dget_type(d.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const size_t size = H5Tget_size(type.get());
+  DType dt;
+  if (cls == H5T_FLOAT && size == 4)
+    dt = DType::F32;
+  else if (cls == H5T_INTEGER && size == 8 && H5Tget_sign(type.get()) == H5T_SGN_2)
+    dt = DType::I64;
+  else if (cls == H5T_INTEGER && size == 4 && H5Tget_sign(type.get()) == H5T_SGN_2)
+    dt = DType::I32;
+  else if (cls == H5T_INTEGER && size == 2 && H5Tget_sign(type.get()) == H5T_SGN_NONE && is_bf16_tagged(d.get()))
+    dt = DType::BF16;
+  else
+    fail(path, ": dataset '", where, "' has a type this reader does not know (class ", static_cast<int>(cls), ", ",
+         size, " bytes)");
+  Handle space(H5Dget_space(d.get()), H5Sclose);
+  const int nd = H5Sget_simple_extent_ndims(space.get());
+  GT_CHECK(nd >= 0, path, ": cannot read the shape of '", where, "'", hdf5_detail());
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  const Shape shape(dims.begin(), dims.end());
+  Tensor t = Tensor::empty(shape, dt);
+  if (t.numel() == 0) return t;
+  const size_t es = dtype_size(dt);
+  char* base = static_cast<char*>(t.raw());
+  const bool ok = for_slabs(d.get(), shape, es, [&](hid_t mem, hid_t file, int64_t first) {
+    return H5Dread(d.get(), hdf5_type(dt).memory, mem, file, H5P_DEFAULT, base + static_cast<size_t>(first) * es) >= 0;
+  });
+  GT_CHECK(ok, path, ": cannot read dataset '", where, "' (truncated or corrupt file?)", hdf5_detail());
+  return t;
+}
+
+void write_group(hid_t file, const char* group, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                 const std::string& path) {
+  Handle g = make_group(file, group);
+  GT_CHECK(g.ok(), path, ": cannot create group '", group, "'", hdf5_detail());
+  for (const auto& [name, t] : tensors) {
+    GT_CHECK(!name.empty() && name.find('/') == std::string::npos, path, ": tensor name '", name,
+             "' cannot be a dataset name");
+    write_tensor(g.get(), group, name, t, path);
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> read_group(hid_t file, const char* group, const std::string& path) {
+  Handle g(H5Gopen2(file, group, H5P_DEFAULT), H5Gclose);
+  GT_CHECK(g.ok(), path, ": missing group '", group, "' (truncated or corrupt file?)", hdf5_detail());
+  H5G_info_t info;
+  GT_CHECK(H5Gget_info(g.get(), &info) >= 0, path, ": cannot list group '", group, "'", hdf5_detail());
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    GT_CHECK(n > 0, path, ": cannot list group '", group, "'", hdf5_detail());
+    std::string name(static_cast<size_t>(n) + 1, '\0');
+    H5Lget_name_by_idx(g.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name.resize(static_cast<size_t>(n));
+    out.emplace_back(name, read_tensor(g.get(), std::string(group) + "/" + name, name, path));
+  }
+  return out;
+}
+
+void fsync_path(const std::string& p, int flags) {
+  const int fd = ::open(p.c_str(), flags);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+const Tensor& TrainingState::extra_tensor(const std::string& name) const {
+  for (const auto& [n, t] : extra)
+    if (n == name) return t;
+  fail("training state: no extra tensor '", name, "'");
+}
+
+uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+std::string hex64(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+void write_training_state(const std::string& path, const TrainingState& s) {
+  quiet_hdf5();
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    {
+      Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+      GT_CHECK(file.ok(), path, ": cannot create ", tmp, hdf5_detail());
+      const json meta = {{"format", kFormat},
+                         {"version", kVersion},
+                         {"trainer", s.trainer},
+                         {"step", s.step},
+                         {"config_hash", s.config_hash},
+                         {"optimizer", {{"steps", s.optimizer.steps}, {"lr", s.optimizer.lr}}},
+                         {"state", s.meta}};
+      write_string(file.get(), "meta", meta.dump(), path);
+      write_group(file.get(), "model", s.model, path);
+      write_group(file.get(), "optimizer", s.optimizer.tensors, path);
+      write_group(file.get(), "extra", s.extra, path);
+      GT_CHECK(file.close() >= 0, path, ": cannot finish writing ", tmp, hdf5_detail());
+    }
+    // fsync before rename, so that after a power cut the new name never points at a partly written file.
+    fsync_path(tmp, O_RDONLY);
+    GT_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place (",
+             std::strerror(errno), ")");
+    fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(),
+               O_RDONLY | O_DIRECTORY);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+TrainingState read_training_state(const std::string& path) {
+  quiet_hdf5();
+  GT_CHECK(fs::is_regular_file(path), path, ": no such training state file");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  GT_CHECK(file.ok(), path, ": cannot open as an HDF5 training state (truncated or corrupt file?)", hdf5_detail());
+  json meta;
+  try {
+    meta = json::parse(read_string(file.get(), "meta", path));
+  } catch (const json::exception& e) {
+    fail(path, ": its 'meta' is not valid JSON (", e.what(), ")");
+  }
+  GT_CHECK(meta.is_object() && meta.value("format", "") == kFormat, path, ": not a ", kFormat);
+  GT_CHECK(meta.value("version", 0) == kVersion, path, ": training state version ", meta.value("version", 0),
+           ", this build reads version ", kVersion);
+  TrainingState s;
+  try {
+    s.trainer = meta.at("trainer").get<std::string>();
+    s.step = meta.at("step").get<int64_t>();
+    s.config_hash = meta.at("config_hash").get<std::string>();
+    s.optimizer.steps = meta.at("optimizer").at("steps").get<int64_t>();
+    s.optimizer.lr = meta.at("optimizer").at("lr").get<double>();
+    s.meta = meta.at("state");
+  } catch (const json::exception& e) {
+    fail(path, ": incomplete 'meta' (", e.what(), ")");
+  }
+  s.model = read_group(file.get(), "model", path);
+  s.optimizer.tensors = read_group(file.get(), "optimizer", path);
+  s.extra = read_group(file.get(), "extra", path);
+  return s;
+}
+
+void load_model_tensors(NamedParameters& params, const TrainingState& state, const std::string& origin) {
+  std::set<std::string> seen;
+  for (const auto& [name, t] : state.model) {
+    GT_CHECK(params.contains(name), origin, ": tensor '", name, "' is not a parameter of this model");
+    Tensor& p = params.at(name);
+    GT_CHECK(p.shape() == t.shape() && p.dtype() == t.dtype(), origin, ": tensor '", name, "' is ", t.str(),
+             ", the model's is ", p.str());
+    seen.insert(name);
+  }
+  for (const auto& [name, p] : params.items())
+    GT_CHECK(seen.count(name), origin, ": parameter '", name, "' is missing");
+  // Checked first and copied after, so that a bad file leaves the model as it was.
+  NoGradGuard no_grad;
+  for (const auto& [name, t] : state.model) params.at(name).detach().copy_from(t);
+}
+
+CheckpointDir::CheckpointDir(std::string dir, int64_t keep_last) : dir_(std::move(dir)), keep_last_(keep_last) {}
+
+std::string CheckpointDir::path_for(int64_t step) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step-%08lld.h5", static_cast<long long>(step));
+  return (fs::path(dir_) / buf).string();
+}
+
+std::string CheckpointDir::save(const TrainingState& state) {
+  fs::create_directories(dir_);
+  const std::string path = path_for(state.step);
+  write_training_state(path, state);
+  const std::string name = fs::path(path).filename().string();
+  write_file_atomically((fs::path(dir_) / "latest").string(), [&](std::ostream& os) { os << name << "\n"; });
+  prune(path);
+  return path;
+}
+
+std::optional<std::string> CheckpointDir::latest() const {
+  const fs::path pointer = fs::path(dir_) / "latest";
+  if (!fs::exists(pointer)) return std::nullopt;
+  std::ifstream f(pointer);
+  std::string name;
+  std::getline(f, name);
+  GT_CHECK(!name.empty() && name.find('/') == std::string::npos, pointer.string(), ": does not name a checkpoint file");
+  const fs::path p = fs::path(dir_) / name;
+  GT_CHECK(fs::is_regular_file(p), pointer.string(), " names ", p.string(), ", which does not exist");
+  return p.string();
+}
+
+std::vector<int64_t> CheckpointDir::steps() const {
+  std::vector<int64_t> out;
+  if (!fs::is_directory(dir_)) return out;
+  static const std::regex re("step-(\\d+)\\.h5");
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    std::smatch m;
+    const std::string n = e.path().filename().string();
+    if (std::regex_match(n, m, re)) out.push_back(std::stoll(m[1]));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void CheckpointDir::prune(const std::string& keep) const {
+  // Temporaries belong to writers that died: this process has finished its own before pruning.
+  static const std::regex tmp_re("(step-\\d+\\.h5|latest)\\.tmp\\.\\d+");
+  for (const auto& e : fs::directory_iterator(dir_))
+    if (std::regex_match(e.path().filename().string(), tmp_re)) fs::remove(e.path());
+  if (keep_last_ <= 0) return;
+  std::vector<int64_t> all = steps();
+  const int64_t drop = static_cast<int64_t>(all.size()) - keep_last_;
+  for (int64_t i = 0; i < drop; ++i) {
+    const std::string p = path_for(all[static_cast<size_t>(i)]);
+    if (p != keep) fs::remove(p);
+  }
+}
+
+void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
+               const std::string& source_dir) {
+  const data::Tokenizer tok = data::Tokenizer::from_file(tokenizer_json);
+  json gen = {{"do_sample", true}, {"temperature", 1.0}, {"top_k", 64}, {"top_p", 0.95}};
+  if (!source_dir.empty() && fs::exists(fs::path(source_dir) / "generation_config.json")) {
+    std::ifstream f(fs::path(source_dir) / "generation_config.json");
+    try {
+      gen = json::parse(f);
+    } catch (const json::exception& e) {
+      fail(source_dir, "/generation_config.json: not valid JSON (", e.what(), ")");
+    }
+  }
+  if (auto id = tok.token_to_id("<bos>")) gen["bos_token_id"] = *id;
+  if (auto id = tok.token_to_id("<pad>")) gen["pad_token_id"] = *id;
+  json eos = json::array();
+  for (const char* t : {"<eos>", "<turn|>", "<|tool_response>"})
+    if (auto id = tok.token_to_id(t)) eos.push_back(*id);
+  GT_CHECK(!eos.empty(), tokenizer_json, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
+  gen["eos_token_id"] = eos;
+
+  const fs::path target(dir);
+  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  try {
+    model.save(tmp.string());
+    fs::copy_file(tokenizer_json, tmp / "tokenizer.json", fs::copy_options::overwrite_existing);
+    for (const char* extra : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
+      if (!source_dir.empty() && fs::exists(fs::path(source_dir) / extra))
+        fs::copy_file(fs::path(source_dir) / extra, tmp / extra, fs::copy_options::overwrite_existing);
+    const std::string text = gen.dump(2) + "\n";
+    write_file_atomically((tmp / "generation_config.json").string(), [&](std::ostream& os) { os << text; });
+    fs::remove_all(target);
+    fs::rename(tmp, target);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+}  // namespace gt::train

@@ -1,0 +1,50 @@
+#include "train/run_log.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "autograd/atomic_file.h"
+#include "autograd/error.h"
+
+namespace gt::train {
+
+MetricsLog::MetricsLog(const std::string& path, std::optional<int64_t> keep_through) : path_(path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::string kept;
+  if (keep_through && std::filesystem::exists(path)) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+      if (r.is_discarded() || !r.is_object()) continue;
+      if (r.value("step", int64_t{0}) <= *keep_through) kept += line + "\n";
+    }
+  }
+  write_file_atomically(path, [&](std::ostream& os) { os << kept; });
+  out_.open(path, std::ios::app);
+  GT_CHECK(out_, path, ": cannot open the metrics log for writing");
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  out_ << record.dump() << "\n";
+  out_.flush();
+  GT_CHECK(out_, path_, ": write failed");
+}
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<long long>(std::llround(seconds));
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%llds", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  else if (s < 86400)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+  return buf;
+}
+
+}  // namespace gt::train

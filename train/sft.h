@@ -1,0 +1,65 @@
+#pragma once
+// Supervised fine-tuning (training.md §4): batch 1, the loss on the model's own tokens only, epochs over a shuffled
+// order, held-out loss, checkpoints and an exact resume.
+//
+// Steps. One optimizer step takes grad_accumulation samples in the epoch's order (the last step of an epoch takes
+// what is left). Its loss is the mean cross-entropy over every trainable token of those samples (the token mean of
+// transformers' accumulation with num_items_in_batch), so one step of k samples equals one batch of k. Training
+// ends after `epochs` epochs or at max_steps, whichever comes first; schedules span that many steps.
+//
+// Order. Epoch e visits the samples in a permutation drawn by Fisher-Yates from one portable random stream seeded
+// by `seed` (the sampler's xoshiro256**), which continues from epoch to epoch.
+//
+// Exact resume. A checkpoint holds the weights, the optimizer's state, the step, the epoch, the position in it and
+// its permutation, the stream's state, and a hash of what decides the steps (training_identity, the model's
+// config.json and the tokenized training data). Resuming refuses a different hash, then continues as if never
+// stopped: the losses, gradient norms and weights are bit-identical to an uninterrupted run's, because every
+// kernel reduces in a fixed order (autograd/parallel.h) and no state lives outside the checkpoint.
+//
+// Out dir: config.json (the config with defaults filled in), metrics.jsonl (log_file), checkpoints/, and final/,
+// the exported Hugging Face folder. metrics.jsonl holds one JSON object a line: {"type": "data"} (per file, the
+// truncation report), {"type": "train", step, epoch, loss, lr, grad_norm, tokens, trainable_tokens, tokens_per_s,
+// elapsed_s}, {"type": "eval", step, epoch, heldout_loss, heldout_tokens, elapsed_s}, {"type": "checkpoint", step,
+// path}, {"type": "resume", step, path}. A resumed run first drops the lines after its checkpoint's step.
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "autograd/tensor.h"
+#include "model/gemma4.h"
+#include "train/sft_config.h"
+#include "train/sft_data.h"
+
+namespace gt::train {
+
+struct SftRunOptions {
+  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
+  int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
+  const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
+  std::ostream* progress = nullptr;              // progress lines (loss, rate, ETA) and events; null: none
+};
+
+struct SftResult {
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  bool finished = false;  // reached the end (and exported final/)
+  double last_loss = 0;
+  std::optional<double> heldout_loss;  // the latest one
+  std::string last_checkpoint;
+};
+
+SftResult run_sft(const SftConfig& config, const SftRunOptions& options = {});
+
+// The sum of the cross-entropy over `s`'s trainable tokens divided by `denominator` (s.trainable for the sample's
+// mean). Only the positions that predict a trainable token go through the head, in chunks (Gemma4::head_loss), so
+// no [T, vocab] logits tensor is made.
+Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardOptions& forward, double denominator);
+
+// Mean cross-entropy per trainable token over `samples` (at most max_samples of them from the start; 0: all),
+// without recording gradients. `tokens` receives the count.
+double heldout_loss(const Gemma4& model, const std::vector<TokenizedSample>& samples, int64_t max_samples,
+                    const ForwardOptions& forward, int64_t* tokens = nullptr);
+
+}  // namespace gt::train
