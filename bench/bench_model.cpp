@@ -9,17 +9,24 @@
 //
 // Decoding (BM_*_decode/B): new tokens per second for B samples of one 64-token prompt decoding 32 tokens each
 // with the KV cache (the prefill and the fork are outside the timed region).
+// BM_tiny_sft_step is one SFT step of configs/tiny.json (the demo's model) on a synthesized plan sample of median
+// length under configs/tiny-tokenizer.json: forward, the chunked head loss over the target tokens, backward and an
+// Adafactor step. Counters: tokens (the sample's length), tokens_per_s, steps_per_10min.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "data/chat_format.h"
+#include "data/synth.h"
 #include "model/gemma4.h"
 #include "model/kv_cache.h"
 #include "model/sampler.h"
+#include "optim/adafactor.h"
 
 using namespace gt;
 using json = nlohmann::ordered_json;
@@ -112,6 +119,43 @@ json e2b_layer_config() {
 }
 
 void BM_small_model_fwd_bwd(benchmark::State& st) { run(st, small_config(), 256); }
+
+void BM_tiny_sft_step(benchmark::State& st) {
+  num_threads();
+  const Gemma4Config c = load_gemma4_config(GT_CONFIGS "/tiny.json");
+  const auto tok = data::Tokenizer::from_file(GT_CONFIGS "/tiny-tokenizer.json");
+  data::synth::Options o;
+  o.train = 101;
+  o.heldout = 1;
+  o.seed = 1;
+  std::vector<data::EncodedChat> samples;
+  for (const auto& s : data::synth::synthesize(o).train) samples.push_back(data::encode_plan_sample(tok, s, true));
+  std::sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) { return a.ids.size() < b.ids.size(); });
+  const data::EncodedChat& e = samples[samples.size() / 2];
+  const auto T = static_cast<int64_t>(e.ids.size());
+  std::vector<int64_t> ids(e.ids.begin(), e.ids.end()), labels(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) labels[i] = e.mask[i] ? ids[i] : -100;
+  const Tensor input = Tensor::from_ids(ids, {1, T}), target = Tensor::from_ids(labels, {1, T});
+
+  Gemma4 m = Gemma4::random(c, 1, 0.02);
+  AdafactorOptions ao;
+  ao.lr = 1e-3;
+  Adafactor opt(m.state().trainable(), ao);
+  double seconds = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    m.state().zero_grad();
+    m.head_loss(m.hidden_states(input), target).backward();
+    opt.step();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double per_step = seconds / static_cast<double>(st.iterations());
+  st.counters["tokens"] = static_cast<double>(T);
+  st.counters["tokens_per_s"] = static_cast<double>(T) / per_step;
+  st.counters["steps_per_10min"] = 600.0 / per_step;
+  st.counters["threads"] = num_threads();
+}
+
 void BM_e2b_layer_fwd_bwd(benchmark::State& st) { run(st, e2b_layer_config(), st.range(0)); }
 
 void decode(benchmark::State& st, const json& cfg) {
@@ -149,6 +193,7 @@ void BM_e2b_layer_decode(benchmark::State& st) { decode(st, e2b_layer_config());
 BENCHMARK(BM_small_model_decode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_e2b_layer_decode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_small_model_fwd_bwd)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_tiny_sft_step)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 BENCHMARK(BM_e2b_layer_fwd_bwd)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 BENCHMARK_MAIN();
