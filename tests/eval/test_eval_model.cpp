@@ -4,39 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
 
 #include "data/io.h"
 #include "model/config.h"
 #include "model/gemma4.h"
+#include "support/byte_tokenizer.h"
 #include "support/files.h"
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-namespace {
-
-// tests/fixtures/tokenizer/tiny.json with Gemma 4's chat tokens at 100.., and every id below them present, so any
-// id the random model draws decodes.
-std::string tokenizer_json() {
-  json j = json::parse(gt::data::read_text(fs::path(GT_FIXTURES) / "tokenizer" / "tiny.json"));
-  std::set<int64_t> used;
-  for (const auto& [piece, id] : j["model"]["vocab"].items()) used.insert(id.get<int64_t>());
-  for (const auto& t : j["added_tokens"]) used.insert(t["id"].get<int64_t>());
-  for (int64_t id = 0; id < 100; ++id)
-    if (!used.count(id)) j["model"]["vocab"]["<unused" + std::to_string(id) + ">"] = id;
-  int64_t id = 100;
-  for (const char* s : {"<|turn>", "<turn|>", "<|think|>", "<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>",
-                        "<|tool_response>", "<tool_response|>", "<|\"|>"}) {
-    j["model"]["vocab"][s] = id;
-    j["added_tokens"].push_back({{"id", id++}, {"content", s}, {"single_word", false}, {"lstrip", false},
-                                 {"rstrip", false}, {"normalized", false}, {"special", true}});
-  }
-  return j.dump();
-}
-
-}  // namespace
 
 TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
   gt::testing::TempDir tmp;
@@ -44,10 +21,10 @@ TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
   fs::create_directories(model_dir);
   // The plain golden config with the tokenizer's vocabulary size.
   json cfg = json::parse(gt::data::read_text(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
-  cfg["vocab_size"] = 110;
+  cfg["vocab_size"] = gt::testing::kByteTokenizerVocab;
   tmp.write("config.json", cfg.dump());
   gt::Gemma4::random(gt::load_gemma4_config((tmp.path / "config.json").string()), 3).save(model_dir.string());
-  std::ofstream(model_dir / "tokenizer.json") << tokenizer_json();
+  std::ofstream(model_dir / "tokenizer.json") << gt::testing::byte_tokenizer_json();
 
   const std::string data = (fs::path(GT_FIXTURES) / "eval" / "data.jsonl").string();
   const fs::path out = tmp.path / "out", again = tmp.path / "again";
