@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
+
 #include <cmath>
 #include <string>
 
@@ -275,48 +277,37 @@ TEST(Attention, NoGradRecordsNothing) {
   expect_near(out.to_floats(), reference(c, in).out, 1e-5, "out");
 }
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
-
 TEST(Attention, ShapeErrors) {
   const Tensor q = Tensor::zeros({1, 4, 6, 8}), k = Tensor::zeros({1, 4, 4, 8}), v = Tensor::zeros({1, 4, 4, 8});
   AttentionOptions opt;
-  EXPECT_EQ(error_of([&] { attention(q, k, v, opt); }),
+  EXPECT_EQ(gt::testing::thrown_message<Error>([&] { attention(q, k, v, opt); }),
             "attention: q f32[1, 4, 6, 8], k f32[1, 4, 4, 8], v f32[1, 4, 4, 8]: 6 query heads is not a multiple of "
             "4 kv heads");
   const Tensor q2 = Tensor::zeros({1, 4, 8, 8});
-  EXPECT_NE(error_of([&] { attention(q2, Tensor::zeros({1, 4, 4, 6}), v, opt); }).find("head dims differ"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, Tensor::zeros({1, 4, 4, 6}), v, opt); }).find("head dims differ"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { attention(q2, k, Tensor::zeros({1, 5, 4, 8}), opt); }).find("sequence lengths"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, Tensor::zeros({1, 5, 4, 8}), opt); }).find("sequence lengths"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { attention(q2, k, Tensor::zeros({1, 4, 2, 8}), opt); }).find("head counts"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, Tensor::zeros({1, 4, 2, 8}), opt); }).find("head counts"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { attention(Tensor::zeros({2, 4, 8, 8}), k, v, opt); }).find("batch sizes differ"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(Tensor::zeros({2, 4, 8, 8}), k, v, opt); }).find("batch sizes differ"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { attention(Tensor::zeros({4, 8, 8}), k, v, opt); }).find("q f32[4, 8, 8]"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(Tensor::zeros({4, 8, 8}), k, v, opt); }).find("q f32[4, 8, 8]"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { attention(Tensor::zeros({1, 4, 8, 8}, DType::I64), k, v, opt); }).find("float"),
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(Tensor::zeros({1, 4, 8, 8}, DType::I64), k, v, opt); }).find("float"),
             std::string::npos);
   AttentionOptions bad_mask;
   bad_mask.key_mask = Tensor::ones({1, 5}, DType::I32);
-  EXPECT_NE(error_of([&] { attention(q2, k, v, bad_mask); })
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, v, bad_mask); })
                 .find("key_mask i32[1, 5] must be an integer [B, S] = [1, 4]"),
             std::string::npos);
   bad_mask.key_mask = Tensor::ones({1, 4});
-  EXPECT_NE(error_of([&] { attention(q2, k, v, bad_mask); }).find("key_mask f32[1, 4]"), std::string::npos);
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, v, bad_mask); }).find("key_mask f32[1, 4]"), std::string::npos);
   AttentionOptions window_without_causal;
   window_without_causal.causal = false;
   window_without_causal.window = 2;
-  EXPECT_NE(error_of([&] { attention(q2, k, v, window_without_causal); }).find("needs causal"), std::string::npos);
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, v, window_without_causal); }).find("needs causal"), std::string::npos);
   AttentionOptions negative;
   negative.q_offset = -1;
-  EXPECT_NE(error_of([&] { attention(q2, k, v, negative); }).find("q_offset -1"), std::string::npos);
+  EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, v, negative); }).find("q_offset -1"), std::string::npos);
 }

@@ -2,6 +2,8 @@
 // real Gemma vocabulary, exactly one BOS, and samples with an empty loss mask are refused.
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
+
 #include <algorithm>
 #include <functional>
 
@@ -54,14 +56,6 @@ const Tokenizer& tiny_gemma4() {
   return t;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -118,15 +112,15 @@ TEST(ChatEncode, MaskFollowsTheSegments) {
 
 TEST(ChatEncode, ExactlyOneBosAtTheStart) {
   const Tokenizer& tok = tiny_gemma4();
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
               encode_chat(tok, {{"<|turn>user\nhello<turn|>\n", false}, {"world", true}});
             }),
             "expected exactly one <bos>, at position 0; found 0");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
               encode_chat(tok, {{"<bos><bos><|turn>user\nhello<turn|>\n", false}, {"world", true}}, {}, "x.jsonl:3");
             }),
             "x.jsonl:3: expected exactly one <bos>, at position 0; found 2 (the first at position 0)");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
               encode_chat(tok, {{"<|turn>user\n<bos>", false}, {"world", true}});
             }),
             "expected exactly one <bos>, at position 0; found 1 (the first at position 5)");
@@ -135,7 +129,7 @@ TEST(ChatEncode, ExactlyOneBosAtTheStart) {
 TEST(ChatEncode, AnEmptyLossMaskIsReported) {
   const Tokenizer& tok = tiny_gemma4();
   std::vector<Segment> prompt_only = {{"<bos><|turn>user\nhello<turn|>\n<|turn>model\n", false}};
-  EXPECT_EQ(error_of([&] { encode_chat(tok, prompt_only, MaskRule::RequireTrainable, "data.jsonl:9"); }),
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { encode_chat(tok, prompt_only, MaskRule::RequireTrainable, "data.jsonl:9"); }),
             "data.jsonl:9: no trainable token: the loss mask is empty");
   EXPECT_NO_THROW(encode_chat(tok, prompt_only, MaskRule::AllowEmpty));
 
@@ -145,7 +139,7 @@ TEST(ChatEncode, AnEmptyLossMaskIsReported) {
   EncodedChat prompt = encode_plan_sample(tok, s, false);
   EXPECT_EQ(std::count(prompt.mask.begin(), prompt.mask.end(), 1), 0);
   s.messages.back().content = "<bos>hello";
-  EXPECT_EQ(error_of([&] { encode_plan_sample(tok, s, true); }),
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { encode_plan_sample(tok, s, true); }),
             "data.jsonl:2: sample 's-1': expected exactly one <bos>, at position 0; found 2 (the first at position 0)");
 }
 

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
+
 #include <algorithm>
 #include <array>
 #include <functional>
@@ -54,14 +56,6 @@ bool starts_with_special(std::string_view s) {
   return std::any_of(kSpecial.begin(), kSpecial.end(), [&](auto t) { return s.starts_with(t); });
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -178,27 +172,27 @@ TEST(ChatFormat, EarlierPlanTurnsAreNotTrainable) {
 TEST(ChatFormat, APromptOnlySampleHasNoTargetToRender) {
   PlanSample s = sample_from_json(golden()["plan_samples"][0]["sample"], "data.jsonl:4");
   s.target.reset();
-  EXPECT_EQ(error_of([&] { render_plan_sample(s, true); }), "data.jsonl:4: sample 's-1' has no target to render");
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { render_plan_sample(s, true); }), "data.jsonl:4: sample 's-1' has no target to render");
   EXPECT_EQ(render_plan_sample(s, false).size(), 1u);
 }
 
 TEST(ChatFormat, ConversationErrorsNameTheField) {
-  EXPECT_EQ(error_of([] { conversation_from_json(json::parse(R"([{"role": "model", "content": "x"}])")); }),
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([] { conversation_from_json(json::parse(R"([{"role": "model", "content": "x"}])")); }),
             "messages[0].role must be one of system, developer, user, assistant, tool (got \"model\")");
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(gt::testing::thrown_message<DataError>([] {
               conversation_from_json(json::parse(R"([{"role": "user", "content": [{"type": "text"}]}])"));
             }).find("messages[0].content must be a string (content parts are not supported)"),
             std::string::npos);
-  EXPECT_NE(error_of([] {
+  EXPECT_NE(gt::testing::thrown_message<DataError>([] {
               conversation_from_json(json::parse(R"([{"role": "tool", "content": {"a": 1}}])"));
             }).find("give structured results as tool_responses"),
             std::string::npos);
-  EXPECT_EQ(error_of([] {
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([] {
               conversation_from_json(
                   json::parse(R"([{"role": "assistant", "tool_calls": [{"function": {"arguments": {}}}]}])"));
             }),
             "messages[0].tool_calls[0].function.name is missing");
-  EXPECT_EQ(error_of([] {
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([] {
               conversation_from_json(json::parse(R"([{"role": "assistant", "tool_responses": [{"name": "f"}]}])"));
             }),
             "messages[0].tool_responses[0].response is missing");

@@ -1,6 +1,8 @@
 // Exact resume through state()/load_state(), skipped parameters, and the errors for bad options and bad state.
 #include <gtest/gtest.h>
 
+#include "support/error_message.h"
+
 #include <functional>
 #include <memory>
 #include <random>
@@ -123,14 +125,6 @@ void check_resume(const Make& make) {
   EXPECT_FALSE(bit_equal(straight[0].to_floats(), forgetful[0].to_floats()));
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -173,14 +167,14 @@ TEST(Errors, OptionsTransformersRejects) {
   AdafactorOptions both = AdafactorOptions::transformers_defaults();
   both.lr = 1e-3;
   Tensor p = named_param("p", {1, 2}, {2});
-  EXPECT_NE((message_of([&] { Adafactor({p}, both); })).find("relative_step"), std::string::npos);
+  EXPECT_NE((gt::testing::thrown_message<Error>([&] { Adafactor({p}, both); })).find("relative_step"), std::string::npos);
   AdafactorOptions warm;  // our default has relative_step off
   warm.warmup_init = true;
-  EXPECT_NE((message_of([&] { Adafactor({p}, warm); })).find("warmup_init=true requires relative_step"),
+  EXPECT_NE((gt::testing::thrown_message<Error>([&] { Adafactor({p}, warm); })).find("warmup_init=true requires relative_step"),
             std::string::npos);
   AdafactorOptions none;
   none.lr.reset();
-  EXPECT_NE((message_of([&] { Adafactor({p}, none); })).find("lr must be set"), std::string::npos);
+  EXPECT_NE((gt::testing::thrown_message<Error>([&] { Adafactor({p}, none); })).find("lr must be set"), std::string::npos);
   Adafactor relative({p}, AdafactorOptions::transformers_defaults());
   EXPECT_THROW(relative.set_lr(1e-3), Error);
   EXPECT_EQ(relative.lr(), 0.0);
@@ -189,14 +183,14 @@ TEST(Errors, OptionsTransformersRejects) {
 TEST(Errors, BadParameters) {
   Tensor unnamed = Tensor::zeros({2});
   unnamed.requires_grad_();
-  EXPECT_NE((message_of([&] { AdamW({unnamed}); })).find("no name"), std::string::npos);
+  EXPECT_NE((gt::testing::thrown_message<Error>([&] { AdamW({unnamed}); })).find("no name"), std::string::npos);
   Tensor p = named_param("p", {1, 2}, {2});
-  EXPECT_NE((message_of([&] { AdamW({p, p}); })).find("'p' appears twice"), std::string::npos);
+  EXPECT_NE((gt::testing::thrown_message<Error>([&] { AdamW({p, p}); })).find("'p' appears twice"), std::string::npos);
 
   Tensor table = named_param("tok_embed", std::vector<float>(12, 0.f), {4, 3});
   Adafactor opt({table}, AdafactorOptions{});
   give_sparse_grad(table, {2, 1}, std::vector<float>(6, 1.f));
-  const std::string msg = message_of([&] { opt.step(); });
+  const std::string msg = gt::testing::thrown_message<Error>([&] { opt.step(); });
   EXPECT_NE(msg.find("tok_embed"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sorted and unique"), std::string::npos) << msg;
 }
@@ -222,22 +216,22 @@ TEST(Errors, LoadStateNamesTheParameter) {
       if (name == key) t = replacement;
     return s;
   };
-  std::string msg = message_of([&] { other.load_state(with("blocks.3.mlp.up.exp_avg_sq_row", Tensor::zeros({3}))); });
+  std::string msg = gt::testing::thrown_message<Error>([&] { other.load_state(with("blocks.3.mlp.up.exp_avg_sq_row", Tensor::zeros({3}))); });
   EXPECT_NE(msg.find("blocks.3.mlp.up.exp_avg_sq_row"), std::string::npos) << msg;
   EXPECT_NE(msg.find("parameter 'blocks.3.mlp.up' needs f32[4]"), std::string::npos) << msg;
 
-  msg = message_of([&] { other.load_state(with("blocks.3.mlp.down.master", Tensor::zeros({3, 4}))); });
+  msg = gt::testing::thrown_message<Error>([&] { other.load_state(with("blocks.3.mlp.down.master", Tensor::zeros({3, 4}))); });
   EXPECT_NE(msg.find("parameter 'blocks.3.mlp.down' needs f32[4, 3]"), std::string::npos) << msg;
 
   OptimizerState unknown = good;
   unknown.tensors.emplace_back("blocks.4.mlp.up.exp_avg", Tensor::zeros({4, 3}));
-  msg = message_of([&] { other.load_state(unknown); });
+  msg = gt::testing::thrown_message<Error>([&] { other.load_state(unknown); });
   EXPECT_NE(msg.find("'blocks.4.mlp.up.exp_avg' belongs to no parameter"), std::string::npos) << msg;
 
   OptimizerState missing = good;
   missing.tensors.erase(std::find_if(missing.tensors.begin(), missing.tensors.end(),
                                      [](const auto& e) { return e.first == "blocks.3.mlp.up.exp_avg"; }));
-  msg = message_of([&] { other.load_state(missing); });
+  msg = gt::testing::thrown_message<Error>([&] { other.load_state(missing); });
   EXPECT_NE(msg.find("'blocks.3.mlp.up' is missing 'blocks.3.mlp.up.exp_avg'"), std::string::npos) << msg;
 
   // Nothing was half-loaded; the good state still loads.
@@ -249,6 +243,6 @@ TEST(Errors, LoadStateNamesTheParameter) {
   AdamW adamw({m2});
   give_dense_grad(m2, Tensor::ones({4, 3}));
   adamw.step();
-  msg = message_of([&] { other.load_state(adamw.state()); });
+  msg = gt::testing::thrown_message<Error>([&] { other.load_state(adamw.state()); });
   EXPECT_NE(msg.find("not a state slot of parameter 'blocks.3.mlp.up'"), std::string::npos) << msg;
 }
