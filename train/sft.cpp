@@ -1,6 +1,7 @@
 #include "train/sft.h"
 
 #include <algorithm>
+#include <limits>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -27,20 +28,39 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>& batch, const ForwardOptions& forward,
+                  double denominator) {
+  GT_CHECK(!batch.empty(), "sft: empty batch");
+  int64_t T = 0, from = std::numeric_limits<int64_t>::max(), trainable = 0;
+  for (const TokenizedSample* s : batch) {
+    const int64_t n = static_cast<int64_t>(s->ids.size());
+    GT_CHECK(s->first_trainable >= 1 && s->first_trainable < n && s->trainable > 0, "sft: sample ", s->id,
+             " has no trainable token after position 0");
+    T = std::max(T, n);
+    // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
+    from = std::min(from, s->first_trainable - 1);
+    trainable += s->trainable;
+  }
+  // Rows are padded on the right: under the causal mask no real token sees a pad, so the rows need no attention
+  // mask, and pads carry no label.
+  const int64_t B = static_cast<int64_t>(batch.size());
+  std::vector<int64_t> ids(static_cast<size_t>(B * T), model.config().pad_token_id);
+  std::vector<int64_t> labels(static_cast<size_t>(B * (T - from)), -100);
+  for (int64_t b = 0; b < B; ++b) {
+    const TokenizedSample& s = *batch[static_cast<size_t>(b)];
+    const int64_t n = static_cast<int64_t>(s.ids.size());
+    std::copy(s.ids.begin(), s.ids.end(), ids.begin() + b * T);
+    for (int64_t t = from; t < n; ++t)
+      if (s.mask[static_cast<size_t>(t)]) labels[static_cast<size_t>(b * (T - from) + t - from)] = s.ids[static_cast<size_t>(t)];
+  }
+  const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), forward);
+  const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {B, T - from}));
+  const double count = static_cast<double>(trainable);
+  return denominator == count ? mean : scale(mean, count / denominator);
+}
+
 Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardOptions& forward, double denominator) {
-  const int64_t T = static_cast<int64_t>(s.ids.size());
-  GT_CHECK(s.first_trainable >= 1 && s.first_trainable < T && s.trainable > 0, "sft: sample ", s.id,
-           " has no trainable token after position 0");
-  const Tensor ids = Tensor::from_ids(std::vector<int64_t>(s.ids.begin(), s.ids.end()), {1, T});
-  const Tensor hidden = model.hidden_states(ids, forward);
-  // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
-  const int64_t from = s.first_trainable - 1;
-  std::vector<int64_t> labels(static_cast<size_t>(T - from));
-  for (int64_t t = from; t < T; ++t)
-    labels[static_cast<size_t>(t - from)] = s.mask[static_cast<size_t>(t)] ? s.ids[static_cast<size_t>(t)] : -100;
-  const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {1, T - from}));
-  const double trainable = static_cast<double>(s.trainable);
-  return denominator == trainable ? mean : scale(mean, trainable / denominator);
+  return batch_loss(model, {&s}, forward, denominator);
 }
 
 double heldout_loss(const Gemma4& model, const std::vector<TokenizedSample>& samples, int64_t max_samples,
@@ -125,7 +145,8 @@ class Trainer {
     params_ = model_.state().trainable();
     opt_ = make_optimizer(c, params_);
     const int64_t n = static_cast<int64_t>(train_.samples.size());
-    const int64_t per_epoch = (n + c.grad_accumulation - 1) / c.grad_accumulation;
+    const int64_t per_step = c.batch_size * c.grad_accumulation;
+    const int64_t per_epoch = (n + per_step - 1) / per_step;
     total_ = per_epoch * c.epochs;
     if (c.max_steps > 0) total_ = std::min(total_, c.max_steps);
     identity_ = training_identity(c);
@@ -168,7 +189,8 @@ class Trainer {
       report_data("train", train_.report);
       if (heldout_) report_data("heldout", heldout_->report);
       say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples, " + std::to_string(c_.epochs) +
-          " epochs, grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
+          " epochs, batch_size " + std::to_string(c_.batch_size) +
+          ", grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
       if (heldout_) evaluate();
     }
 
@@ -231,27 +253,35 @@ class Trainer {
       perm_ = draw_permutation(*rng_, samples());
     }
     const auto t0 = Clock::now();
-    const int64_t end = std::min(samples(), pos_ + c_.grad_accumulation);
+    const int64_t end = std::min(samples(), pos_ + c_.batch_size * c_.grad_accumulation);
     double denominator = 0;
     int64_t tokens = 0;
+    std::vector<const TokenizedSample*> step_samples;
     std::vector<std::string> ids;
     for (int64_t k = pos_; k < end; ++k) {
       const TokenizedSample& s = train_.samples[static_cast<size_t>(perm_[static_cast<size_t>(k)])];
       denominator += static_cast<double>(s.trainable);
       tokens += static_cast<int64_t>(s.ids.size());
+      step_samples.push_back(&s);
       ids.push_back(s.id);
     }
     const int64_t step = step_ + 1;
     double loss = 0;
-    for (int64_t k = pos_; k < end; ++k) {
-      const TokenizedSample& s = train_.samples[static_cast<size_t>(perm_[static_cast<size_t>(k)])];
-      const Tensor l = sample_loss(model_, s, forward_, denominator);
+    for (size_t k = 0; k < step_samples.size(); k += static_cast<size_t>(c_.batch_size)) {
+      const std::vector<const TokenizedSample*> micro(
+          step_samples.begin() + static_cast<std::ptrdiff_t>(k),
+          step_samples.begin() + static_cast<std::ptrdiff_t>(std::min(step_samples.size(), k + static_cast<size_t>(c_.batch_size))));
+      const Tensor l = batch_loss(model_, micro, forward_, denominator);
       const double v = l.item();
       if (!std::isfinite(v)) {
-        const std::string where =
-            probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s.ids.begin(), s.ids.end()),
-                                                      {1, static_cast<int64_t>(s.ids.size())}));
-        fail("sft: step ", step, ": the loss of ", s.id, " is ", v,
+        std::string where;
+        for (const TokenizedSample* s : micro)
+          if (where.empty())
+            where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
+                                                              {1, static_cast<int64_t>(s->ids.size())}));
+        std::vector<std::string> micro_ids;
+        for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
+        fail("sft: step ", step, ": the loss of ", join(micro_ids, 4), " is ", v,
              where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
                            : "; the first non-finite value is in " + where);
       }

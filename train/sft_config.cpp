@@ -211,8 +211,7 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.epochs = root.integer("epochs", c.epochs, 1);
   c.max_steps = root.integer("max_steps", c.max_steps, 0);
   c.seed = root.seed("seed", c.seed);
-  if (root.integer("batch_size", 1, 1) != 1)
-    root.bad("batch_size", "> 1 is not supported yet; use grad_accumulation for a larger effective batch");
+  c.batch_size = root.integer("batch_size", c.batch_size, 1);
   c.grad_accumulation = root.integer("grad_accumulation", c.grad_accumulation, 1);
   if (root.boolean("packing", false)) root.bad("packing", "= true is not supported yet (one sample per sequence)");
   c.grad_clip = root.number("grad_clip", c.grad_clip);
@@ -347,6 +346,7 @@ json training_identity(const SftConfig& c) {
           {"epochs", c.epochs},
           {"max_steps", c.max_steps},
           {"seed", c.seed},
+          {"batch_size", c.batch_size},
           {"grad_accumulation", c.grad_accumulation},
           {"grad_clip", c.grad_clip},
           {"optimizer", optimizer_json(c)},
@@ -363,7 +363,6 @@ json to_json(const SftConfig& c) {
   j["data"]["train"] = c.train_data;
   if (!c.heldout_data.empty()) j["data"]["heldout"] = c.heldout_data;
   j["out_dir"] = c.out_dir;
-  j["batch_size"] = 1;
   j["packing"] = false;
   j["eval"] = {{"every", c.eval_every}, {"max_samples", c.eval_max_samples}};
   j["checkpoint"] = {{"every", c.save_every}, {"keep_last", c.keep_last}};

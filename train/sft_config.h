@@ -12,8 +12,8 @@
 //                 "truncation": "prompt_left" | "keep_start" | "drop"}
 //   out_dir      (required) checkpoints/, metrics, final/ (the exported Hugging Face folder)
 //   epochs 3, max_steps 0 (0: no limit; else training stops there and schedules end there), seed 42
-//   batch_size 1 (only 1), grad_accumulation 1, packing false (not supported yet), grad_clip 0 (max global norm,
-//   0: off)
+//   batch_size 1 (samples in one padded forward), grad_accumulation 1 (forwards a step), packing false (not
+//   supported yet), grad_clip 0 (max global norm, 0: off)
 //   optimizer    {"name": "adafactor", "lr": 2e-5, "eps1", "eps2", "clip_threshold", "decay_rate", "beta1": null,
 //                 "weight_decay", "scale_parameter": false, "relative_step": false, "warmup_init": false} or
 //                {"name": "adamw", "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}; both also take
@@ -66,6 +66,7 @@ struct SftConfig {
   int64_t epochs = 3;
   int64_t max_steps = 0;
   uint64_t seed = 42;
+  int64_t batch_size = 1;
   int64_t grad_accumulation = 1;
   double grad_clip = 0;
   OptimizerKind optimizer = OptimizerKind::Adafactor;
