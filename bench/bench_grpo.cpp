@@ -57,7 +57,8 @@ void BM_RolloutSharedPrefill(benchmark::State& st) {
   Setup& s = setup();
   int64_t tokens = 0;
   for (auto _ : st)
-    for (const Generation& g : generate(s.model, s.prompt, sampling(kGroup))) tokens += static_cast<int64_t>(g.tokens.size());
+    for (const Generation& g : generate(s.model, s.prompt, sampling(kGroup)))
+      tokens += static_cast<int64_t>(g.tokens.size());
   st.counters["new_tokens_per_s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
 }
 
@@ -65,7 +66,8 @@ void BM_RolloutSeparatePrefills(benchmark::State& st) {
   Setup& s = setup();
   int64_t tokens = 0;
   for (auto _ : st)
-    for (int64_t k = 0; k < kGroup; ++k) tokens += static_cast<int64_t>(generate(s.model, s.prompt, sampling(1))[0].tokens.size());
+    for (int64_t k = 0; k < kGroup; ++k)
+      tokens += static_cast<int64_t>(generate(s.model, s.prompt, sampling(1))[0].tokens.size());
   st.counters["new_tokens_per_s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
 }
 

@@ -8,8 +8,9 @@
 namespace {
 
 gt::cli::Registrar grpo_reg("grpo", [](CLI::App& app) {
-  auto* sub = app.add_subcommand("grpo", "GRPO on plan prompts: sampled groups, the plugin-selection reward, "
-                                         "held-out evals keeping the best model");
+  auto* sub = app.add_subcommand("grpo",
+                                 "GRPO on plan prompts: sampled groups, the plugin-selection reward, "
+                                 "held-out evals keeping the best model");
   auto config = std::make_shared<std::string>();
   auto resume = std::make_shared<bool>(false);
   auto stop_after = std::make_shared<int64_t>(0);

@@ -210,7 +210,8 @@ Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double
                    const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
                    const float scale = up[(*rows)[static_cast<size_t>(r0 + i)]] * inv_t;
                    const double l = lse[static_cast<size_t>(i)];
-                   for (int64_t j = 0; j < p.V; ++j) ex[j] = static_cast<float>(static_cast<double>(row[j] * inv_t) - l);
+                   for (int64_t j = 0; j < p.V; ++j)
+                     ex[j] = static_cast<float>(static_cast<double>(row[j] * inv_t) - l);
                    vec::exp(ex.data(), ex.data(), p.V);
                    for (int64_t j = 0; j < p.V; ++j) {
                      const float yj = row[j];
@@ -233,7 +234,8 @@ Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double
              if (dpacked.defined()) {
                Tensor dh = Tensor::zeros(shape);
                for (int64_t i = 0; i < p.N; ++i)
-                 std::copy_n(dpacked.data<float>() + i * p.D, p.D, dh.data<float>() + (*rows)[static_cast<size_t>(i)] * p.D);
+                 std::copy_n(dpacked.data<float>() + i * p.D, p.D,
+                             dh.data<float>() + (*rows)[static_cast<size_t>(i)] * p.D);
                g.add(0, dh);
              }
              if (de.defined()) g.add(1, de);

@@ -39,7 +39,7 @@ struct Completion {
 
 // One generation batch and what its optimizer steps need.
 struct Batch {
-  std::vector<int64_t> prompts;  // one per group
+  std::vector<int64_t> prompts;         // one per group
   std::vector<Completion> completions;  // group-major
   BatchWeights plan;
   std::vector<std::vector<float>> old_logp, ref_logp;  // per completion, when stored
@@ -99,8 +99,8 @@ class Trainer {
     params_ = model_.state().trainable();
     opt_ = train::make_optimizer(c.optimizer_config(), params_);
     const auto n = static_cast<int64_t>(prompts_.size());
-    total_ = c.max_steps > 0 ? c.max_steps
-                             : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
+    total_ =
+        c.max_steps > 0 ? c.max_steps : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
     identity_ = training_identity(c);
     identity_["model_config"] = json::parse(model_.config().json.dump());
     identity_["train_data"] = {{"prompts", n}, {"fingerprint", train::hex64(prompts_.fingerprint)}};
@@ -216,8 +216,7 @@ class Trainer {
 
   std::vector<Sequence> sequences(const Batch& b) const {
     std::vector<Sequence> seqs;
-    for (const Completion& c : b.completions)
-      seqs.push_back({&prompts_.ids[static_cast<size_t>(c.prompt)], &c.tokens});
+    for (const Completion& c : b.completions) seqs.push_back({&prompts_.ids[static_cast<size_t>(c.prompt)], &c.tokens});
     return seqs;
   }
 
@@ -315,16 +314,17 @@ class Trainer {
       fail("grpo: step ", step, ": the gradient norm is ", gn.norm, "; non-finite gradients in ",
            train::join_names(gn.non_finite, 6));
     bool signal = false;
-    for (size_t i = 0; i < targets.weight.size(); ++i) signal = signal || (targets.weight[i] > 0 && targets.advantage[i] != 0);
+    for (size_t i = 0; i < targets.weight.size(); ++i)
+      signal = signal || (targets.weight[i] > 0 && targets.advantage[i] != 0);
     if (gn.norm == 0 && signal)
-      fail("grpo: step ", step, ": the gradient norm is 0 although completions carry advantages, so this step "
+      fail("grpo: step ", step,
+           ": the gradient norm is 0 although completions carry advantages, so this step "
            "would train nothing");
     if (c_.grad_clip > 0) {
       const double coef = c_.grad_clip / (gn.norm + 1e-6);
       if (coef < 1.0) train::scale_grads(params_, coef);
     }
-    const double lr =
-        train::apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
+    const double lr = train::apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
     opt_->step();
     opt_->zero_grad();
     step_ = step;
@@ -437,9 +437,9 @@ class Trainer {
     os << " clip " << std::setprecision(2) << r["clip_low"].get<double>() << "/" << r["clip_high"].get<double>()
        << " len " << std::setprecision(0) << r["completion_length"].get<double>() << " trunc " << std::setprecision(2)
        << r["truncated_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
-       << " rollout " << std::setprecision(0) << window_rollout_ / std::max(window_rollout_s_, 1e-9)
-       << " tok/s update " << r["update_tokens_per_s"].get<double>() << " tok/s elapsed "
-       << train::format_duration(elapsed()) << " ETA " << train::format_duration(eta);
+       << " rollout " << std::setprecision(0) << window_rollout_ / std::max(window_rollout_s_, 1e-9) << " tok/s update "
+       << r["update_tokens_per_s"].get<double>() << " tok/s elapsed " << train::format_duration(elapsed()) << " ETA "
+       << train::format_duration(eta);
     say(os.str());
     last_progress_ = Clock::now();
     window_rollout_ = 0;
@@ -452,12 +452,15 @@ class Trainer {
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const bool best = !best_mean_ || h.mean > *best_mean_;
     json rec = h.to_json();
-    rec.update({{"type", "eval"}, {"step", step_}, {"best", best}, {"elapsed_s", elapsed()},
+    rec.update({{"type", "eval"},
+                {"step", step_},
+                {"best", best},
+                {"elapsed_s", elapsed()},
                 {"tokens_per_s", static_cast<double>(h.tokens) / std::max(secs, 1e-9)}});
     log_->write(rec);
     std::ostringstream os;
-    os << "step " << step_ << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over "
-       << h.samples << " samples (JSON valid " << std::setprecision(1) << 100 * h.json_valid << "%, plugin-ID match "
+    os << "step " << step_ << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over " << h.samples
+       << " samples (JSON valid " << std::setprecision(1) << 100 * h.json_valid << "%, plugin-ID match "
        << 100 * h.plugin_id_match << "%)";
     if (best) os << ", the best so far";
     say(os.str());
@@ -489,7 +492,8 @@ class Trainer {
     if (step_ % c_.num_iterations != 0) {
       json cs = json::array();
       for (const Completion& c : batch_->completions)
-        cs.push_back({{"prompt", c.prompt}, {"tokens", c.tokens}, {"truncated", c.truncated}, {"reward", c.score.reward}});
+        cs.push_back(
+            {{"prompt", c.prompt}, {"tokens", c.tokens}, {"truncated", c.truncated}, {"reward", c.score.reward}});
       meta["batch"] = {{"prompts", batch_->prompts}, {"completions", cs}};
       if (!batch_->old_logp.empty()) st.extra.emplace_back("batch_old_logp", flatten(batch_->old_logp));
       if (!batch_->ref_logp.empty()) st.extra.emplace_back("batch_ref_logp", flatten(batch_->ref_logp));
@@ -537,12 +541,13 @@ class Trainer {
           c.text = completion_text(tokenizer_, c.tokens);
           // The built-in reward is a function of the text: its terms are recomputed; the reward itself is the
           // stored one (an external command need not be run again).
-          if (!reward_.external()) c.score = reward_(prompts_.samples[static_cast<size_t>(p)], prompts_.refs[static_cast<size_t>(p)], c.text);
+          if (!reward_.external())
+            c.score = reward_(prompts_.samples[static_cast<size_t>(p)], prompts_.refs[static_cast<size_t>(p)], c.text);
           c.score.reward = jc.at("reward").get<double>();
           b.completions.push_back(std::move(c));
         }
-        GT_CHECK(static_cast<int64_t>(b.completions.size()) == c_.generation_batch(), file,
-                 ": the stored batch has ", b.completions.size(), " completions, not ", c_.generation_batch());
+        GT_CHECK(static_cast<int64_t>(b.completions.size()) == c_.generation_batch(), file, ": the stored batch has ",
+                 b.completions.size(), " completions, not ", c_.generation_batch());
         score_and_plan(b);
         if (c_.num_iterations > 1) b.old_logp = unflatten(st.extra_tensor("batch_old_logp"), b.completions, file);
         if (ref_) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
@@ -601,8 +606,6 @@ class Trainer {
 
 }  // namespace
 
-GrpoResult run_grpo(const GrpoConfig& config, const GrpoRunOptions& options) {
-  return Trainer(config, options).run();
-}
+GrpoResult run_grpo(const GrpoConfig& config, const GrpoRunOptions& options) { return Trainer(config, options).run(); }
 
 }  // namespace gt::rl

@@ -51,8 +51,8 @@ struct GrpoRunOptions {
 struct GrpoResult {
   int64_t step = 0;
   int64_t total_steps = 0;
-  bool finished = false;   // reached the end (and exported final/)
-  double last_reward = 0;  // the mean reward of the last step's batch
+  bool finished = false;               // reached the end (and exported final/)
+  double last_reward = 0;              // the mean reward of the last step's batch
   std::optional<double> heldout_mean;  // the latest held-out Mean
   std::optional<double> best_mean;     // the best held-out Mean so far, reached at best_step
   int64_t best_step = -1;

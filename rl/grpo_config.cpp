@@ -78,19 +78,18 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
                                std::to_string(c.generation_batch()) + ")");
 
   Section loss = root.section("loss");
-  c.loss_type = loss.choice("type", c.loss_type,
-                            {{"dapo", LossType::Dapo},
-                             {"grpo", LossType::Grpo},
-                             {"bnpo", LossType::Bnpo},
-                             {"dr_grpo", LossType::DrGrpo}});
+  c.loss_type = loss.choice(
+      "type", c.loss_type,
+      {{"dapo", LossType::Dapo}, {"grpo", LossType::Grpo}, {"bnpo", LossType::Bnpo}, {"dr_grpo", LossType::DrGrpo}});
   c.epsilon_low = loss.number("epsilon_low", c.epsilon_low);
   if (!(c.epsilon_low >= 0 && c.epsilon_low < 1)) loss.bad("epsilon_low", "must be in [0, 1)");
   c.epsilon_high = loss.number("epsilon_high", c.epsilon_high);
   if (!(c.epsilon_high >= 0) || !std::isfinite(c.epsilon_high)) loss.bad("epsilon_high", "must be >= 0");
   c.beta = loss.number("beta", c.beta);
   if (!(c.beta >= 0) || !std::isfinite(c.beta)) loss.bad("beta", "must be >= 0");
-  c.scale_rewards = loss.choice("scale_rewards", c.scale_rewards,
-                                {{"group", ScaleRewards::Group}, {"batch", ScaleRewards::Batch}, {"none", ScaleRewards::None}});
+  c.scale_rewards =
+      loss.choice("scale_rewards", c.scale_rewards,
+                  {{"group", ScaleRewards::Group}, {"batch", ScaleRewards::Batch}, {"none", ScaleRewards::None}});
   c.mask_truncated_completions = loss.boolean("mask_truncated_completions", c.mask_truncated_completions);
   loss.done();
 

@@ -31,9 +31,8 @@
 //   checkpoint_layers false, log_file "metrics.jsonl", progress_every_s 1, log_completions 2 (sample completions
 //   with their rewards logged per step)
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "model/sampler.h"
 #include "rl/grpo_loss.h"

@@ -64,7 +64,9 @@ Advantages compute_advantages(const std::vector<double>& rewards, int64_t group_
     std_sum += s;
     a.zero_std[g] = s <= kZeroStd;
     zero += a.zero_std[g];
-    const double divisor = scale == ScaleRewards::Group ? s + 1e-4 : scale == ScaleRewards::Batch ? batch_std + 1e-4 : 1.0;
+    const double divisor = scale == ScaleRewards::Group   ? s + 1e-4
+                           : scale == ScaleRewards::Batch ? batch_std + 1e-4
+                                                          : 1.0;
     for (size_t i = 0; i < G; ++i) a.values[g * G + i] = a.zero_std[g] ? 0.0 : (r[i] - m) / divisor;
   }
   a.zero_std_fraction = static_cast<double>(zero) / static_cast<double>(groups);
@@ -84,7 +86,8 @@ std::vector<double> completion_weights(const std::vector<int64_t>& counted, cons
   switch (a.type) {
     case LossType::Grpo:
       for (int64_t i = 0; i < N; ++i)
-        w[static_cast<size_t>(i)] = 1.0 / (static_cast<double>(std::max<int64_t>(1, counted[static_cast<size_t>(i)])) * n);
+        w[static_cast<size_t>(i)] =
+            1.0 / (static_cast<double>(std::max<int64_t>(1, counted[static_cast<size_t>(i)])) * n);
       break;
     case LossType::Bnpo:
       for (int64_t b = 0; b < N; b += B) {

@@ -37,7 +37,7 @@ const char* loss_type_name(LossType t);
 const char* scale_rewards_name(ScaleRewards s);
 
 struct Advantages {
-  std::vector<double> values;  // one per completion
+  std::vector<double> values;     // one per completion
   std::vector<uint8_t> zero_std;  // one per group: its rewards are all equal
   double zero_std_fraction = 0;
   double mean_group_std = 0;  // the mean over groups of the rewards' std (Bessel)
@@ -89,7 +89,7 @@ struct TokenStats {
   int64_t high_clipped = 0;  // rho > 1 + eps_high with A > 0: the clip holds the ratio down
   double kl_sum = 0;         // sum of k3 (when there are reference log-probs)
   double ratio_sum = 0;
-  double loss = 0;           // sum_k weight_k l_k in double (the returned tensor is float32)
+  double loss = 0;  // sum_k weight_k l_k in double (the returned tensor is float32)
 
   void add(const TokenStats& o);
 };

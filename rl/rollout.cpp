@@ -79,8 +79,7 @@ std::string completion_text(const data::Tokenizer& tokenizer, const std::vector<
   return tokenizer.decode(ids, /*skip_special_tokens=*/false);
 }
 
-RewardFunction::RewardFunction(RewardWeights weights, std::string command, double timeout_s)
-    : weights_(weights) {
+RewardFunction::RewardFunction(RewardWeights weights, std::string command, double timeout_s) : weights_(weights) {
   external_.command = std::move(command);
   external_.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
 }
@@ -137,8 +136,8 @@ HeldoutResult evaluate_heldout(const Gemma4& model, const data::Tokenizer& token
   }
   r.samples = static_cast<int64_t>(n);
   if (n > 0)
-    for (double* v : {&r.mean, &r.json_valid, &r.plugin_id_match, &r.count_match, &r.no_hallucinate, &r.hydrated,
-                      &r.deps_chain})
+    for (double* v :
+         {&r.mean, &r.json_valid, &r.plugin_id_match, &r.count_match, &r.no_hallucinate, &r.hydrated, &r.deps_chain})
       *v /= static_cast<double>(n);
   return r;
 }

@@ -3,11 +3,10 @@
 // them, training.md §1.2), the reward of a completion (§2, or an external command), and the held-out eval Mean
 // (§3) computed on the inference path.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/plan_sample.h"
 #include "data/tokenizer.h"
@@ -20,7 +19,7 @@ namespace gt::rl {
 
 struct PromptSet {
   std::vector<data::PlanSample> samples;
-  std::vector<std::vector<int64_t>> ids;  // the prompt: system, turns, generation prompt (thinking on), one <bos>
+  std::vector<std::vector<int64_t>> ids;       // the prompt: system, turns, generation prompt (thinking on), one <bos>
   std::vector<std::optional<Reference>> refs;  // gold plans (when the set was loaded with need_gold)
   int64_t read = 0, dropped_too_long = 0, tokens = 0, longest = 0;
   uint64_t fingerprint = 0;  // of every kept sample's JSON and prompt ids, in order

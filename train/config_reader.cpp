@@ -211,8 +211,8 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, c
 
 void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
                    const std::string& file) {
-  kind = sched.choice("name", kind,
-                      {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
+  kind = sched.choice(
+      "name", kind, {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
   warmup_steps = sched.integer("warmup_steps", warmup_steps, 0);
   sched.done();
   if (opt.kind == OptimizerKind::Adafactor && opt.adafactor.relative_step &&

@@ -5,12 +5,11 @@
 // schedule) are read and written back here, once.
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "autograd/error.h"
 #include "model/gemma4.h"

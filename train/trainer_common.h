@@ -3,11 +3,10 @@
 // and the messages of a refused resume.
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "model/gemma4.h"
 #include "model/sampler.h"

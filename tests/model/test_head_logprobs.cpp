@@ -6,9 +6,9 @@
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "golden_helpers.h"
 #include "model/gemma4.h"
 #include "support/gradcheck.h"
-#include "golden_helpers.h"
 
 using namespace gt;
 using namespace gt::testing;
@@ -22,9 +22,7 @@ Gemma4 load_quiet(const std::string& name) {
 }
 
 // Targets for a [2, 5] batch: some positions have none (-100), as prompt and padding positions do in GRPO.
-Tensor batch_targets(int64_t V) {
-  return Tensor::from_ids({-100, 3, V - 1, 0, -100, -100, -100, 7, 11, 2}, {2, 5});
-}
+Tensor batch_targets(int64_t V) { return Tensor::from_ids({-100, 3, V - 1, 0, -100, -100, -100, 7, 11, 2}, {2, 5}); }
 
 TEST(HeadLogprobs, EqualTheMaterialisedLogSoftmaxAtTheTargetsForwardAndBackward) {
   for (const char* name : {"a_causal_ple", "c_causal_plain"}) {  // softcap 30, and none
@@ -64,7 +62,8 @@ TEST(HeadLogprobs, EqualTheMaterialisedLogSoftmaxAtTheTargetsForwardAndBackward)
       const Tensor ref = token_logprobs(concat(picked, 0), Tensor::from_ids(safe, {static_cast<int64_t>(safe.size())}));
       const std::vector<float> rv = ref.to_floats();
       for (size_t k = 0; k < rows.size(); ++k)
-        EXPECT_NEAR(o[static_cast<size_t>(rows[k])], rv[k], 1e-5 * std::max(1.f, std::fabs(rv[k]))) << "row " << rows[k];
+        EXPECT_NEAR(o[static_cast<size_t>(rows[k])], rv[k], 1e-5 * std::max(1.f, std::fabs(rv[k])))
+            << "row " << rows[k];
       for (size_t r = 0; r < tv.size(); ++r) {
         if (tv[r] == -100) {
           EXPECT_EQ(o[r], 0.f) << "row " << r;
@@ -84,8 +83,7 @@ TEST(HeadLogprobs, GradientOfTheHiddenStatesMatchesFiniteDifferences) {
   const Tensor targets = Tensor::from_ids({4, -100, 9}, {1, 3});
   Tensor h = randn({1, 3, D}, 3, 20.f);
   h.requires_grad_(true);
-  EXPECT_LE(gradcheck([&](auto& v) { return std::vector<Tensor>{m.head_logprobs(v[0], targets, 0.8, 2)}; }, {h}),
-            1.0);
+  EXPECT_LE(gradcheck([&](auto& v) { return std::vector<Tensor>{m.head_logprobs(v[0], targets, 0.8, 2)}; }, {h}), 1.0);
 }
 
 TEST(HeadLogprobs, RejectsBadShapesAndTemperatures) {

@@ -16,15 +16,17 @@ namespace gt::testing {
 // "sample":..., and everything from the sample on is cut off first.
 inline const std::string kSpecialTokenReward = R"(sed 's/","sample":.*//' | tr -cd '<' | wc -c)";
 
+inline std::string model_config_text() {
+  json j = tiny_model_config();
+  j["vocab_size"] = kByteTokenizerVocab;
+  j["vocab_size_per_layer_input"] = kByteTokenizerVocab;
+  return j.dump(2);
+}
+
 struct GrpoFixture {
   SftFixture sft;
   // The model's vocabulary is exactly the tokenizer's, so every id a random model samples decodes.
-  std::string model_config = sft.dir.write("grpo_model_config.json", [] {
-    json j = tiny_model_config();
-    j["vocab_size"] = kByteTokenizerVocab;
-    j["vocab_size_per_layer_input"] = kByteTokenizerVocab;
-    return j.dump(2);
-  }()).string();
+  std::string model_config = sft.dir.write("grpo_model_config.json", model_config_text()).string();
 
   json config_json(const json& overrides = json::object(), const std::string& out = "out") const {
     json j = {{"model", {{"config", model_config}, {"init_seed", 7}}},

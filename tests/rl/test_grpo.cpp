@@ -61,12 +61,12 @@ TEST(Grpo, RaisesTheRewardItIsGivenAndLogsEveryQuantity) {
   EXPECT_LT(first, 3.0);
   EXPECT_GT(last, 12.0) << "first 4 steps " << first << ", last 4 steps " << last;
   for (const json& t : train) {
-    for (const char* k : {"loss", "lr", "grad_norm", "reward", "reward_std", "group_reward_std", "zero_std_fraction",
-                          "advantage_std", "advantage_abs_mean", "clip_low", "clip_high", "clip_region", "ratio_mean",
-                          "completion_length", "truncated_ratio", "update_tokens_per_s", "rollout_tokens_per_s",
-                          "tokens_per_s", "elapsed_s"})
+    for (const char* k :
+         {"loss", "lr", "grad_norm", "reward", "reward_std", "group_reward_std", "zero_std_fraction", "advantage_std",
+          "advantage_abs_mean", "clip_low", "clip_high", "clip_region", "ratio_mean", "completion_length",
+          "truncated_ratio", "update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s"})
       EXPECT_TRUE(t.contains(k) && t[k].is_number()) << k << " in " << t.dump();
-    EXPECT_TRUE(t["kl"].is_null());  // beta 0: no reference model
+    EXPECT_TRUE(t["kl"].is_null());                        // beta 0: no reference model
     EXPECT_DOUBLE_EQ(t["ratio_mean"].get<double>(), 1.0);  // each batch is used once
     EXPECT_EQ(t["clip_region"].get<double>(), 0.0);
     EXPECT_LE(t["completion_length_max"].get<double>(), 16);
@@ -78,7 +78,8 @@ TEST(Grpo, RaisesTheRewardItIsGivenAndLogsEveryQuantity) {
   ASSERT_EQ(samples.size(), 12u);
   ASSERT_EQ(samples[0]["completions"].size(), 3u);
   for (const json& s : samples[0]["completions"])
-    for (const char* k : {"prompt_id", "reward", "advantage", "tokens", "truncated", "completion"}) EXPECT_TRUE(s.contains(k)) << k;
+    for (const char* k : {"prompt_id", "reward", "advantage", "tokens", "truncated", "completion"})
+      EXPECT_TRUE(s.contains(k)) << k;
   // The external command gives a reward and no terms.
   EXPECT_TRUE(train[0]["reward_terms"].empty());
 }
@@ -89,13 +90,15 @@ TEST(Grpo, BuiltInRewardTermsAreLoggedAndTheBestModelIsKeptByTheHeldOutEval) {
   const GrpoResult r = run_grpo(c);
   ASSERT_TRUE(r.finished);
   const auto train = read_records(c.log_path(), "train");
-  for (const char* k : {"valid_json", "in_candidates", "recall", "no_wrong_picks", "wrong_picks", "exact_count", "hydration"})
+  for (const char* k :
+       {"valid_json", "in_candidates", "recall", "no_wrong_picks", "wrong_picks", "exact_count", "hydration"})
     EXPECT_TRUE(train[0]["reward_terms"].contains(k)) << k;
   const auto evals = read_records(c.log_path(), "eval");
   ASSERT_EQ(evals.size(), 3u);  // steps 0, 2 and 3 (the end)
   EXPECT_EQ(evals[0]["step"], 0);
   EXPECT_EQ(evals[0]["samples"], 2);
-  for (const char* k : {"mean", "json_valid", "plugin_id_match", "count_match", "no_hallucinate", "hydrated", "deps_chain"})
+  for (const char* k :
+       {"mean", "json_valid", "plugin_id_match", "count_match", "no_hallucinate", "hydrated", "deps_chain"})
     EXPECT_TRUE(evals[0].contains(k)) << k;
   // Random bytes are never a plan: every Mean is 0, so the step-0 model stays the best (not strictly improved on).
   EXPECT_TRUE(evals[0]["best"].get<bool>());
@@ -220,18 +223,16 @@ INSTANTIATE_TEST_SUITE_P(
         ResumeCase{"dapo", json{{"max_steps", 5}, {"eval", {{"every", 2}}}}, 4},
         // A batch reused twice, stopped between its iterations (the batch and its old log-probs are state), the
         // KL term against the reference model, bnpo over loss batches of 2, masking, batch scaling and a schedule.
-        ResumeCase{"bnpo_iterations_kl_mask",
-                   json{{"max_steps", 6},
-                        {"num_iterations", 2},
-                        {"batch_size", 2},
-                        {"loss",
-                         {{"type", "bnpo"},
-                          {"beta", 0.1},
-                          {"mask_truncated_completions", true},
-                          {"scale_rewards", "batch"}}},
-                        {"schedule", {{"name", "cosine"}, {"warmup_steps", 1}}},
-                        {"checkpoint", {{"every", 2}, {"keep_last", 1}}}},
-                   3}),
+        ResumeCase{
+            "bnpo_iterations_kl_mask",
+            json{{"max_steps", 6},
+                 {"num_iterations", 2},
+                 {"batch_size", 2},
+                 {"loss",
+                  {{"type", "bnpo"}, {"beta", 0.1}, {"mask_truncated_completions", true}, {"scale_rewards", "batch"}}},
+                 {"schedule", {{"name", "cosine"}, {"warmup_steps", 1}}},
+                 {"checkpoint", {{"every", 2}, {"keep_last", 1}}}},
+            3}),
     [](const ::testing::TestParamInfo<ResumeCase>& i) { return std::string(i.param.name); });
 
 TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
@@ -253,7 +254,7 @@ TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
   EXPECT_NE(train[1]["ratio_mean"].get<double>(), 1.0);
   EXPECT_GT(train[1]["clip_region"].get<double>(), 0.0);
   EXPECT_GT(train[1]["kl"].get<double>(), 0.0);
-  EXPECT_EQ(train[1]["reward"], train[0]["reward"]);  // the same batch
+  EXPECT_EQ(train[1]["reward"], train[0]["reward"]);            // the same batch
   EXPECT_EQ(read_records(c.log_path(), "samples").size(), 2u);  // one per new batch
 }
 
@@ -267,8 +268,7 @@ TEST(Grpo, ResumeRefusesOtherSettingsAndAFreshRunAnOccupiedOutDir) {
   resume.resume = true;
   json other = base;
   other.merge_patch({{"loss", {{"beta", 0.2}}}, {"generation", {{"temperature", 0.7}}}});
-  expect_error([&] { run_grpo(f.config(other), resume); },
-               {"step-00000001.h5", "loss/beta", "generation/temperature"});
+  expect_error([&] { run_grpo(f.config(other), resume); }, {"step-00000001.h5", "loss/beta", "generation/temperature"});
   expect_error([&] { run_grpo(f.config(base)); }, {"already holds checkpoints", "--resume"});
   json logging = base;
   logging.merge_patch({{"eval", {{"every", 5}}}, {"log_completions", 0}, {"checkpoint_layers", true}});

@@ -19,7 +19,8 @@ TEST(GrpoCli, RunsInSlicesWithAProgressLineAndEndsWithTheExportedFolder) {
   const std::string cfg = f.config_file({{"max_steps", 2}, {"reward", {{"command", kSpecialTokenReward}}}});
   const CommandResult first = run_gemma_tune("grpo --config " + cfg + " --stop-after 1");
   ASSERT_EQ(first.rc, 0) << first.output;
-  for (const char* part : {"grpo: step 1/2", "reward", "rollout", "tok/s", "ETA", "held-out Mean", "stopped after step 1"})
+  for (const char* part :
+       {"grpo: step 1/2", "reward", "rollout", "tok/s", "ETA", "held-out Mean", "stopped after step 1"})
     EXPECT_NE(first.output.find(part), std::string::npos) << part << "\n" << first.output;
   const CommandResult again = run_gemma_tune("grpo --config " + cfg);
   EXPECT_NE(again.rc, 0);
@@ -74,7 +75,8 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const std::string a_log = (f.sft.dir.path / "a" / "metrics.jsonl").string(), b_log = out + "/metrics.jsonl";
   EXPECT_GE(read_records(b_log, "resume").size(), 1u);
   auto without_clock = [](json r) {  // and without the out dir's name
-    for (const char* k : {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s", "path"}) r.erase(k);
+    for (const char* k : {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s", "path"})
+      r.erase(k);
     return r;
   };
   for (const char* type : {"train", "samples", "eval", "best"}) {

@@ -59,12 +59,14 @@ TEST(GrpoConfig, UnknownKeysWrongTypesAndBadValuesNameTheFileAndKey) {
   expect_config_error({{"generation", {{"num_generations", 1}}}}, {"'generation.num_generations' must be >= 2"});
   expect_config_error({{"generation", {{"top_p", 1.5}}}}, {"'generation.top_p' must be in (0, 1]"});
   expect_config_error({{"loss", {{"type", "ppo"}}}}, {"'loss.type' must be one of dapo, grpo, bnpo, dr_grpo"});
-  expect_config_error({{"loss", {{"scale_rewards", true}}}}, {"'loss.scale_rewards' must be one of group, batch, none"});
+  expect_config_error({{"loss", {{"scale_rewards", true}}}},
+                      {"'loss.scale_rewards' must be one of group, batch, none"});
   expect_config_error({{"loss", {{"beta", -0.1}}}}, {"'loss.beta' must be >= 0"});
   expect_config_error({{"loss", {{"epsilon_low", 1.0}}}}, {"'loss.epsilon_low' must be in [0, 1)"});
   expect_config_error({{"batch_size", 3}}, {"'batch_size'", "must divide prompts_per_step * num_generations (8)"});
   expect_config_error({{"num_iterations", 0}}, {"'num_iterations' must be >= 1"});
-  expect_config_error({{"reward", {{"weights", {{"recal", 0.2}}}}}}, {"cfg.json", "reward.weights", "unknown reward weight 'recal'"});
+  expect_config_error({{"reward", {{"weights", {{"recal", 0.2}}}}}},
+                      {"cfg.json", "reward.weights", "unknown reward weight 'recal'"});
   expect_config_error({{"reward", {{"weights", 3}}}}, {"'reward.weights' must be an object or a file name"});
   expect_config_error({{"reward", {{"timeout_s", 0}}}}, {"'reward.timeout_s' must be > 0"});
   expect_config_error({{"optimizer", {{"lr", "1e-6"}}}}, {"'optimizer.lr' must be a number or null"});
