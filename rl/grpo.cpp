@@ -113,7 +113,8 @@ class Trainer {
     heldout_opts_.max_new_tokens = c.eval_max_new_tokens;
     heldout_opts_.sampling = c.eval_sampling;
     heldout_opts_.stop_ids = stop_ids_;
-    heldout_opts_.weights = c.reward_weights;
+    // The published weights, whatever the training reward is: the eval that picks best/ must not move with it.
+    heldout_opts_.weights = RewardWeights{};
   }
 
   GrpoResult run() {

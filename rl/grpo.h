@@ -18,8 +18,9 @@
 // clipping, the schedule's lr, the optimizer (Adafactor, lr 1e-6 by default). Each batch serves num_iterations steps.
 //
 // Held-out eval: at step 0, every eval.every steps and at the end, the §3 Mean (and the six metrics) of greedy
-// completions on the held-out prompts; a Mean strictly above the best so far exports the model to out_dir/best/
-// (the step 0 model counts, so best/ is never worse than the start by this eval). The training reward never chooses.
+// completions on the held-out prompts, scored with the published reward weights whatever the training reward is. A
+// Mean strictly above the best so far exports the model to out_dir/best/ (the step 0 model counts, so best/ is never
+// worse than the start by this eval). The training reward never chooses.
 //
 // Exact resume: a checkpoint holds the weights, the optimizer's state, the data order and position, both random
 // streams' states, the best Mean so far, and the generation batch in use when it falls between a batch's

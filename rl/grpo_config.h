@@ -24,7 +24,8 @@
 //                 "command": "" (an external reward command instead, rl/external_reward.h), "timeout_s": 30}
 //   optimizer    as in SFT, with lr 1e-6 by default (Adafactor, scale_parameter and relative_step false)
 //   schedule     as in SFT: {"name": "none" | "linear" | "cosine", "warmup_steps": 0}
-//   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all),
+//   eval         (scored with the published reward weights) {"every": 0 (steps; 0: only at the start and the
+//                end), "max_samples": 0 (0: all),
 //                 "max_new_tokens": 512, "temperature": 0 (greedy, so evals are comparable), "top_p": 1, "top_k": 0,
 //                 "seed": 0}
 //   checkpoint   {"every": 0 (steps; 0: only at the end), "keep_last": 3 (0: keep all)}
