@@ -24,10 +24,9 @@
 //                 "command": "" (an external reward command instead, rl/external_reward.h), "timeout_s": 30}
 //   optimizer    as in SFT, with lr 1e-6 by default (Adafactor, scale_parameter and relative_step false)
 //   schedule     as in SFT: {"name": "none" | "linear" | "cosine", "warmup_steps": 0}
-//   eval         (scored with the published reward weights) {"every": 0 (steps; 0: only at the start and the
-//                end), "max_samples": 0 (0: all),
+//   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all),
 //                 "max_new_tokens": 512, "temperature": 0 (greedy, so evals are comparable), "top_p": 1, "top_k": 0,
-//                 "seed": 0}
+//                 "seed": 0}; scored with the published reward weights
 //   checkpoint   {"every": 0 (steps; 0: only at the end), "keep_last": 3 (0: keep all)}
 //   checkpoint_layers false, log_file "metrics.jsonl", progress_every_s 1, log_completions 2 (sample completions
 //   with their rewards logged per step)
