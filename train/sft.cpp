@@ -15,12 +15,10 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "model/sampler.h"
-#include "optim/adafactor.h"
-#include "optim/adamw.h"
 #include "train/checkpoint.h"
 #include "train/gradients.h"
-#include "train/lr_schedule.h"
 #include "train/run_log.h"
+#include "train/trainer_common.h"
 
 namespace gt::train {
 
@@ -79,63 +77,12 @@ double heldout_loss(const Gemma4& model, const std::vector<TokenizedSample>& sam
 
 namespace {
 
-constexpr uint64_t kShuffleStream = 0x53485546464c45ull;  // "SHUFFLE": keeps this stream apart from samplers'
-
-Gemma4 build_model(const SftConfig& c, std::ostream* progress) {
-  if (!c.model.dir.empty()) {
-    LoadOptions lo;
-    lo.storage = c.model.storage;
-    lo.log = [progress](const std::string& line) {
-      if (progress) *progress << "sft: " << line << "\n";
-    };
-    return Gemma4::load(c.model.dir, lo);
-  }
-  GT_CHECK(c.model.storage != StoragePolicy::BF16, c.path,
-           ": 'model.storage' bf16 needs a checkpoint ('model.dir'); random initialisation is float32");
-  return Gemma4::random(load_gemma4_config(c.model.config), c.model.init_seed, c.model.init_std);
-}
-
-std::unique_ptr<Optimizer> make_optimizer(const SftConfig& c, std::vector<Tensor> params) {
-  if (c.optimizer == OptimizerKind::AdamW) return std::make_unique<AdamW>(std::move(params), c.adamw);
-  return std::make_unique<Adafactor>(std::move(params), c.adafactor);
-}
-
-// The step size Adafactor's relative_step uses at step t (it has no lr of its own to log).
-double relative_step_size(const AdafactorOptions& o, int64_t t) {
-  const double cap = o.warmup_init ? 1e-6 * static_cast<double>(t) : 1e-2;
-  return std::min(cap, 1.0 / std::sqrt(static_cast<double>(t)));
-}
-
-std::vector<int64_t> draw_permutation(Sampler& rng, int64_t n) {
-  std::vector<int64_t> p(static_cast<size_t>(n));
-  std::iota(p.begin(), p.end(), int64_t{0});
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(rng.uniform() * static_cast<double>(i + 1));
-    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
-  }
-  return p;
-}
-
-std::string join(const std::vector<std::string>& v, size_t limit) {
-  std::string s;
-  for (size_t i = 0; i < v.size() && i < limit; ++i) s += (i ? ", " : "") + v[i];
-  if (v.size() > limit) s += " and " + std::to_string(v.size() - limit) + " more";
-  return s;
-}
-
-// What a resume must agree on, and where they differ ("optimizer/lr, seed") when they do not.
-std::string identity_diff(const json& saved, const json& now) {
-  std::vector<std::string> paths;
-  for (const json& op : json::diff(saved, now)) paths.push_back(op.value("path", "?").substr(1));
-  return join(paths, 8);
-}
-
 class Trainer {
  public:
   Trainer(const SftConfig& c, const SftRunOptions& o)
       : c_(c),
         o_(o),
-        model_(build_model(c, o.progress)),
+        model_(build_model(c.model, c.path, "sft", o.progress)),
         tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
         ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last) {
     train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation);
@@ -143,7 +90,7 @@ class Trainer {
     GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
              " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
     params_ = model_.state().trainable();
-    opt_ = make_optimizer(c, params_);
+    opt_ = make_optimizer(c.optimizer_config(), params_);
     const int64_t n = static_cast<int64_t>(train_.samples.size());
     const int64_t per_step = c.batch_size * c.grad_accumulation;
     const int64_t per_epoch = (n + per_step - 1) / per_step;
@@ -291,21 +238,15 @@ class Trainer {
     const GradNorm gn = grad_norm(params_);
     if (!std::isfinite(gn.norm))
       fail("sft: step ", step, ": the gradient norm is ", gn.norm, " (loss ", loss, "); non-finite gradients in ",
-           join(gn.non_finite, 6), "; samples ", join(ids, 4));
+           join_names(gn.non_finite, 6), "; samples ", join_names(ids, 4));
     if (gn.norm == 0)
       fail("sft: step ", step, ": the gradient norm is 0, so this step would train nothing (loss ", loss, "); samples ",
-           join(ids, 4));
+           join_names(ids, 4));
     if (c_.grad_clip > 0) {
       const double coef = c_.grad_clip / (gn.norm + 1e-6);
       if (coef < 1.0) scale_grads(params_, coef);
     }
-    double lr;
-    if (c_.optimizer == OptimizerKind::Adafactor && c_.adafactor.relative_step) {
-      lr = relative_step_size(c_.adafactor, step);
-    } else {
-      lr = c_.lr() * lr_factor(c_.schedule, c_.warmup_steps, total_, step_);
-      opt_->set_lr(lr);
-    }
+    const double lr = apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
     opt_->step();
     opt_->zero_grad();
     step_ = step;
@@ -400,11 +341,7 @@ class Trainer {
       fail(*latest, ": incomplete sft state (", e.what(), ")");
     }
     perm_ = st.extra_tensor("permutation").to_ids();
-    std::vector<int64_t> sorted = perm_;
-    std::sort(sorted.begin(), sorted.end());
-    std::vector<int64_t> want(static_cast<size_t>(samples()));
-    std::iota(want.begin(), want.end(), int64_t{0});
-    GT_CHECK(sorted == want && pos_ >= 0 && pos_ <= samples() && epoch_ >= 0, *latest,
+    GT_CHECK(is_permutation_of(perm_, samples()) && pos_ >= 0 && pos_ <= samples() && epoch_ >= 0, *latest,
              ": its data position does not fit ", samples(), " training samples");
     load_model_tensors(model_.state(), st, *latest);
     try {

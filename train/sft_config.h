@@ -28,8 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/gemma4.h"
-#include "optim/adafactor.h"
-#include "optim/adamw.h"
+#include "train/config_reader.h"
 
 namespace gt::train {
 
@@ -41,19 +40,8 @@ namespace gt::train {
 //  Drop: leave the sample out.
 // A sample left without a trainable token is dropped. Every case is counted in the data report.
 enum class Truncation : uint8_t { PromptLeft, KeepStart, Drop };
-enum class ScheduleKind : uint8_t { None, Linear, Cosine };
-enum class OptimizerKind : uint8_t { Adafactor, AdamW };
 
 const char* truncation_name(Truncation t);
-const char* schedule_name(ScheduleKind s);
-
-struct ModelSource {
-  std::string dir;  // exactly one of dir and config is set
-  std::string config;
-  uint64_t init_seed = 0;
-  double init_std = 0.02;
-  StoragePolicy storage = StoragePolicy::Keep;
-};
 
 struct SftConfig {
   std::string path;  // the file it came from (named in errors)
@@ -81,7 +69,8 @@ struct SftConfig {
   double progress_every_s = 1.0;
 
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
-  double lr() const;
+  double lr() const { return optimizer_config().lr(); }
+  OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
   std::string log_path() const;
 };
 
