@@ -228,7 +228,7 @@ class Trainer {
                                                               {1, static_cast<int64_t>(s->ids.size())}));
         std::vector<std::string> micro_ids;
         for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
-        fail("sft: step ", step, ": the loss of ", join(micro_ids, 4), " is ", v,
+        fail("sft: step ", step, ": the loss of ", join_names(micro_ids, 4), " is ", v,
              where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
                            : "; the first non-finite value is in " + where);
       }
