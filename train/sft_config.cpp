@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "train/config_section.h"
 
 namespace gt::train {
 
@@ -13,115 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* type_name(const json& v) {
-  if (v.is_number_integer()) return "integer";
-  if (v.is_number()) return "number";
-  return v.type_name();
-}
-
-// One JSON object of the config: typed reads by key, and at the end an error for any key nobody read.
-class Section {
- public:
-  Section(const json& j, std::string file, std::string prefix)
-      : j_(j), file_(std::move(file)), prefix_(std::move(prefix)) {
-    if (j.is_object()) return;
-    if (prefix_.empty()) fail(file_, ": the config must be an object, got ", type_name(j));
-    fail(file_, ": '", prefix_, "' must be an object, got ", type_name(j));
-  }
-
-  bool has(const char* key) const { return j_.contains(key); }
-  std::string name(const char* key) const {
-    std::string p = prefix_;
-    if (!p.empty() && *key) p += ".";
-    return p + key;
-  }
-  [[noreturn]] void bad(const char* key, const std::string& why) const { fail(file_, ": '", name(key), "' ", why); }
-
-  const json* find(const char* key) {
-    seen_.insert(key);
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  void require(const char* key) const {
-    if (!j_.contains(key)) fail(file_, ": missing required key '", name(key), "'");
-  }
-
-  std::string str(const char* key, const std::string& def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_string()) bad(key, std::string("must be a string, got ") + type_name(*v));
-    return v->get<std::string>();
-  }
-  std::string path(const char* key, const std::string& def = "") {
-    std::string s = str(key, def);
-    if (has(key) && s.empty()) bad(key, "must not be empty");
-    return s;
-  }
-  int64_t integer(const char* key, int64_t def, int64_t min) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number_integer()) bad(key, std::string("must be an integer, got ") + type_name(*v));
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad(key, "is too large");
-    const int64_t x = v->get<int64_t>();
-    if (x < min) bad(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(x));
-    return x;
-  }
-  uint64_t seed(const char* key, uint64_t def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
-      bad(key, std::string("must be a non-negative integer, got ") + (v->is_number() ? v->dump() : type_name(*v)));
-    return v->get<uint64_t>();
-  }
-  double number(const char* key, double def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number()) bad(key, std::string("must be a number, got ") + type_name(*v));
-    return v->get<double>();
-  }
-  std::optional<double> optional_number(const char* key, std::optional<double> def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (v->is_null()) return std::nullopt;
-    if (!v->is_number()) bad(key, std::string("must be a number or null, got ") + type_name(*v));
-    return v->get<double>();
-  }
-  bool boolean(const char* key, bool def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_boolean()) bad(key, std::string("must be true or false, got ") + type_name(*v));
-    return v->get<bool>();
-  }
-  template <class E>
-  E choice(const char* key, E def, std::initializer_list<std::pair<const char*, E>> options) {
-    const json* v = find(key);
-    if (!v) return def;
-    std::string names;
-    for (const auto& [n, e] : options) {
-      if (v->is_string() && v->get<std::string>() == n) return e;
-      names += (names.empty() ? "" : ", ") + std::string(n);
-    }
-    bad(key, "must be one of " + names + ", got " + v->dump());
-  }
-  Section section(const char* key) {
-    const json* v = find(key);
-    static const json empty = json::object();
-    return Section(v ? *v : empty, file_, name(key));
-  }
-
-  // Every key must have been read: a misspelt key would otherwise be silently ignored.
-  void done() const {
-    for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (!seen_.count(it.key())) fail(file_, ": unknown key '", name(it.key().c_str()), "'");
-  }
-
- private:
-  const json& j_;
-  std::string file_, prefix_;
-  std::set<std::string> seen_;
-};
-
-PrecisionOptions read_precision(Section& s, uint64_t seed) {
+PrecisionOptions read_precision(ConfigSection& s, uint64_t seed) {
   PrecisionOptions p;
   p.master_weights = s.boolean("master_weights", p.master_weights);
   p.rounding =
@@ -170,9 +63,9 @@ std::string SftConfig::log_path() const { return (std::filesystem::path(out_dir)
 SftConfig parse_sft_config(const json& j, const std::string& path) {
   SftConfig c;
   c.path = path;
-  Section root(j, path, "");
+  ConfigSection root(j, path, "");
 
-  Section model = root.section("model");
+  ConfigSection model = root.section("model");
   root.require("model");
   c.model.dir = model.path("dir");
   c.model.config = model.path("config");
@@ -196,7 +89,7 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.tokenizer = root.path("tokenizer");
 
   root.require("data");
-  Section data = root.section("data");
+  ConfigSection data = root.section("data");
   data.require("train");
   c.train_data = data.path("train");
   c.heldout_data = data.path("heldout");
@@ -218,7 +111,7 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.grad_clip = root.number("grad_clip", c.grad_clip);
   if (!(c.grad_clip >= 0)) root.bad("grad_clip", "must be >= 0 (0 turns clipping off)");
 
-  Section opt = root.section("optimizer");
+  ConfigSection opt = root.section("optimizer");
   c.optimizer =
       opt.choice("name", c.optimizer, {{"adafactor", OptimizerKind::Adafactor}, {"adamw", OptimizerKind::AdamW}});
   if (c.optimizer == OptimizerKind::Adafactor) {
@@ -251,7 +144,7 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
     validate<AdamW>(a, path);
   }
 
-  Section sched = root.section("schedule");
+  ConfigSection sched = root.section("schedule");
   c.schedule =
       sched.choice("name", c.schedule,
                    {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
@@ -263,12 +156,12 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
          ": 'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then "
          "sets its own step size)");
 
-  Section ev = root.section("eval");
+  ConfigSection ev = root.section("eval");
   c.eval_every = ev.integer("every", c.eval_every, 0);
   c.eval_max_samples = ev.integer("max_samples", c.eval_max_samples, 0);
   ev.done();
 
-  Section ck = root.section("checkpoint");
+  ConfigSection ck = root.section("checkpoint");
   c.save_every = ck.integer("every", c.save_every, 0);
   c.keep_last = ck.integer("keep_last", c.keep_last, 0);
   ck.done();
