@@ -21,8 +21,8 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
   root.require(c.trainer.c_str());
   c.trainer_config = *root.find(c.trainer.c_str());
   if (!c.trainer_config.is_object())
-    root.bad(c.trainer.c_str(), std::string("must be an object (the trainer's config), got ") +
-                                    train::type_name(c.trainer_config));
+    root.bad(c.trainer.c_str(),
+             std::string("must be an object (the trainer's config), got ") + train::type_name(c.trainer_config));
 
   train::ConfigSection budget = root.section("budget");
   root.require("budget");

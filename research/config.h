@@ -15,10 +15,9 @@
 //   proposer     {"command": "" (empty: the built-in mutator), "timeout_s": 300}
 //   space        the parameters (research/space.h)
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "research/heldout.h"
 #include "research/space.h"

@@ -43,10 +43,10 @@ eval::Report HeldoutScorer::score(const fs::path& model_dir, const fs::path& out
       weights_);
   eval::Report report = eval::summarize(results, weights_);
   report.inputs = {{"data", s_.data},
-                    {"model", model_dir.string()},
-                    {"samples", samples_.size()},
-                    {"max_new_tokens", s_.max_new_tokens},
-                    {"sampling", "greedy"}};
+                   {"model", model_dir.string()},
+                   {"samples", samples_.size()},
+                   {"max_new_tokens", s_.max_new_tokens},
+                   {"sampling", "greedy"}};
   eval::write_report(out_dir, report, results);
   if (progress) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

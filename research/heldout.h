@@ -17,10 +17,10 @@
 namespace gt::research {
 
 struct EvalSettings {
-  std::string data;           // held-out samples with gold plans
-  int64_t max_samples = 0;    // the first ones of the file (0: all)
+  std::string data;         // held-out samples with gold plans
+  int64_t max_samples = 0;  // the first ones of the file (0: all)
   int64_t max_new_tokens = 512;
-  std::string weights;        // reward weights (JSON); empty: the published ones
+  std::string weights;  // reward weights (JSON); empty: the published ones
 };
 
 class HeldoutScorer {

@@ -4,21 +4,20 @@
 // files; a trial that had not been recorded yet is simply run again.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace gt::research {
 
 struct TrialRecord {
   int64_t trial = 0;
-  std::string proposer;      // "initial" (trial 0: the space's initial values), "mutator" or "command"
-  nlohmann::json params;     // the whole configuration; null when the proposal was refused
-  std::string changed;       // the one parameter that differs from the best it was proposed from ("" for trial 0)
-  nlohmann::json previous;   // that parameter's value in the best (null for trial 0)
-  std::optional<double> score;        // the held-out eval Mean; absent when the trial failed
+  std::string proposer;         // "initial" (trial 0: the space's initial values), "mutator" or "command"
+  nlohmann::json params;        // the whole configuration; null when the proposal was refused
+  std::string changed;          // the one parameter that differs from the best it was proposed from ("" for trial 0)
+  nlohmann::json previous;      // that parameter's value in the best (null for trial 0)
+  std::optional<double> score;  // the held-out eval Mean; absent when the trial failed
   std::optional<double> best_before;  // the score it had to beat; absent while nothing has been kept
   bool accepted = false;              // strictly better than best_before (or the first trial that scored)
   std::string failure;                // why it has no score: a crash, a non-finite score, a refused proposal

@@ -3,11 +3,10 @@
 // run). Either way a proposal is a configuration that differs from the current best in exactly one parameter.
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "research/history.h"
 #include "research/space.h"
@@ -17,7 +16,7 @@ namespace gt::research {
 struct ProposalContext {
   int64_t trial = 0;  // the number the proposal will run as
   const SearchSpace* space = nullptr;
-  nlohmann::json best_params;     // the best's configuration (the initial one while nothing has been kept)
+  nlohmann::json best_params;  // the best's configuration (the initial one while nothing has been kept)
   std::optional<double> best_score;
   const std::vector<TrialRecord>* history = nullptr;
 };

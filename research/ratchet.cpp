@@ -88,7 +88,8 @@ class Ratchet {
     res.history = read_history(history_path());
     auto& h = res.history;
     discard_unrecorded(o_.out_dir, static_cast<int64_t>(h.size()), o_.progress);
-    if (!h.empty()) say("resuming after trial " + std::to_string(h.size() - 1) + " of " + std::to_string(o_.iterations));
+    if (!h.empty())
+      say("resuming after trial " + std::to_string(h.size() - 1) + " of " + std::to_string(o_.iterations));
     while (static_cast<int64_t>(h.size()) < o_.iterations) {
       if (stop_requested()) break;
       std::optional<TrialRecord> r = trial(static_cast<int64_t>(h.size()), h);
@@ -226,8 +227,8 @@ void check_space(const SearchSpace& space, const Trainer& trainer, const std::st
       try {
         trainer.check(params);
       } catch (const std::exception& e) {
-        fail(source, ": 'space.", p.name, "' = ", format_value(v), ": the ", trainer.name(), " trainer refuses it: ",
-             e.what());
+        fail(source, ": 'space.", p.name, "' = ", format_value(v), ": the ", trainer.name(),
+             " trainer refuses it: ", e.what());
       }
     }
 }

@@ -16,11 +16,10 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "research/history.h"
 #include "research/proposer.h"

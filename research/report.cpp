@@ -103,7 +103,10 @@ std::string score_svg(const std::vector<TrialRecord>& history) {
   const double pad = std::max((hi - lo) * 0.1, 0.005);
   lo -= pad;
   hi += pad;
-  auto X = [&](int64_t t) { return left + pw * static_cast<double>(t) / static_cast<double>(n - 1); };
+  const double inset = 12;  // keeps the first and last markers off the plot's edges
+  auto X = [&](int64_t t) {
+    return left + inset + (pw - 2 * inset) * static_cast<double>(t) / static_cast<double>(n - 1);
+  };
   auto Y = [&](double s) { return top + ph * (hi - s) / (hi - lo); };
 
   std::ostringstream os;
@@ -119,7 +122,8 @@ std::string score_svg(const std::vector<TrialRecord>& history) {
   os << "<text x=\"" << W - 192 << "\" y=\"22\" fill=\"#c0392b\" font-weight=\"bold\">×</text><text x=\"" << W - 180
      << "\" y=\"22\">failed</text>\n";
   os << "<line x1=\"" << W - 130 << "\" y1=\"18\" x2=\"" << W - 110
-     << "\" y2=\"18\" stroke=\"#1f5fa8\" stroke-width=\"2\"/><text x=\"" << W - 104 << "\" y=\"22\">best so far</text>\n";
+     << "\" y2=\"18\" stroke=\"#1f5fa8\" stroke-width=\"2\"/><text x=\"" << W - 104
+     << "\" y=\"22\">best so far</text>\n";
   // Axes and grid.
   for (int i = 0; i <= 4; ++i) {
     const double s = lo + (hi - lo) * i / 4.0, y = Y(s);
@@ -152,8 +156,9 @@ std::string score_svg(const std::vector<TrialRecord>& history) {
     os << "<path class=\"best\" d=\"" << path << "\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\"/>\n";
   // One marker per trial, with its change and result as a tooltip.
   for (const TrialRecord& r : history) {
-    const std::string tip = "<title>" + xml("trial " + std::to_string(r.trial) + ": " + change_of(r) + " — " +
-                                            (r.score ? "score " + fixed(*r.score, 4) + ", " : "") + result_of(r)) +
+    const std::string tip = "<title>" +
+                            xml("trial " + std::to_string(r.trial) + ": " + change_of(r) + " — " +
+                                (r.score ? "score " + fixed(*r.score, 4) + ", " : "") + result_of(r)) +
                             "</title>";
     if (!r.score) {
       os << "<text class=\"failed\" x=\"" << X(r.trial) << "\" y=\"" << top + ph - 4

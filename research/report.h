@@ -3,10 +3,9 @@
 // kept, then the best configuration and the settings) and score.svg (score by trial: kept trials, rejected ones,
 // failures, and the best-so-far line), both rewritten atomically after every trial.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "research/history.h"
 

@@ -15,8 +15,8 @@ void set_path(json& j, const std::string& path, const json& value) {
   for (;;) {
     const std::size_t dot = path.find('.', from);
     const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    if (!at->is_object()) fail("'", path.substr(0, from ? from - 1 : 0), "' is not an object, so '", path,
-                               "' cannot be set");
+    if (!at->is_object())
+      fail("'", path.substr(0, from ? from - 1 : 0), "' is not an object, so '", path, "' cannot be set");
     if (key.empty()) fail("'", path, "' has an empty part");
     if (dot == std::string::npos) {
       (*at)[key] = value;

@@ -11,11 +11,10 @@
 // final/, the exported model kept while the trial is the best; its checkpoints are deleted once it is done), and
 // <trial>/eval/ (report.md, report.json, completions.jsonl). The budget's max_steps replaces the config's
 // max_steps; its minutes become run_sft's time limit (the run exports where it stopped).
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "research/heldout.h"
 #include "research/trainer.h"

@@ -11,11 +11,10 @@
 // Reading is strict: an unknown key, a wrong type, min >= max, a log scale reaching 0, duplicate choices or an
 // initial value outside the parameter is an error naming the file and the key.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "autograd/error.h"
 #include "data/synth_rng.h"

@@ -6,9 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace gt::research {
 

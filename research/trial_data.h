@@ -5,10 +5,9 @@
 // search's best finding was such a parameter (num_plugins 6, down from 8).
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "data/synth.h"
 

@@ -4,12 +4,11 @@
 // nobody read, so a misspelt key is never silently ignored. Shared by every trainer's config and by AutoResearch's.
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "autograd/error.h"
 

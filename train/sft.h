@@ -41,7 +41,7 @@ struct SftRunOptions {
   // A time budget (AutoResearch's): after the step that reaches this much training time (seconds, counted over
   // resumes as elapsed_s is), take the held-out loss, checkpoint, export final/ and stop. 0: no limit.
   double time_limit_s = 0;
-  std::ostream* progress = nullptr;              // progress lines (loss, rate, ETA) and events; null: none
+  std::ostream* progress = nullptr;  // progress lines (loss, rate, ETA) and events; null: none
 };
 
 struct SftResult {

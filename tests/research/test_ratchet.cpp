@@ -46,7 +46,8 @@ struct StandIn : Trainer {
   void check(const json& p) const override {
     if (p.contains("refused")) gt::fail("no setting for 'refused'");
   }
-  TrialResult run(const json& params, const fs::path& dir, const Budget& budget, const std::atomic<bool>* stop) override {
+  TrialResult run(const json& params, const fs::path& dir, const Budget& budget,
+                  const std::atomic<bool>* stop) override {
     const int64_t trial = std::stoll(dir.filename().string().substr(6));
     ran.push_back(trial);
     EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1) << "a fresh folder";
@@ -80,7 +81,9 @@ struct Search {
     o.stop = &stop;
     return o;
   }
-  RatchetResult run(Trainer& t, Proposer& p, int64_t iterations) { return run_ratchet(space, t, p, options(iterations)); }
+  RatchetResult run(Trainer& t, Proposer& p, int64_t iterations) {
+    return run_ratchet(space, t, p, options(iterations));
+  }
   fs::path out() const { return dir; }
 };
 
@@ -278,7 +281,8 @@ TEST(Ratchet, ProposerErrorsAreRejectedTrials) {
   StandIn t;
   // Each trial's command misbehaves in its own way; trial 6's is valid and must be run.
   const fs::path input = s.tmp.path / "input.json";
-  const std::string script = s.tmp.write("proposer.sh", R"(#!/bin/sh
+  const std::string script = s.tmp
+                                 .write("proposer.sh", R"(#!/bin/sh
 n=$(cat "$1")
 echo $((n + 1)) > "$1"
 case $n in
@@ -291,7 +295,8 @@ case $n in
   6) cat > )" + input.string() + R"(; echo '{"n": 5}' ;;
   7) echo '{}' ;;
 esac
-)").string();
+)")
+                                 .string();
   s.tmp.write("count", "0");
   CommandProposer p("sh " + script + " " + (s.tmp.path / "count").string(), std::chrono::milliseconds(1000));
   const auto h = s.run(t, p, 9).history;
@@ -352,8 +357,7 @@ TEST(Report, TableAndPictureMarkEveryTrial) {
   h[3].params = {{"x", 0.5}}, h[3].changed = "x", h[3].previous = 1, h[3].best_before = 0.5;
   h[3].score = 0.75, h[3].accepted = true;
   const std::string md = report_markdown(h, {{"budget", 1}});
-  EXPECT_NE(md.find("4 trials: 2 kept, 2 rejected (1 of them failed). Best: trial 3, score 0.7500."),
-            std::string::npos)
+  EXPECT_NE(md.find("4 trials: 2 kept, 2 rejected (1 of them failed). Best: trial 3, score 0.7500."), std::string::npos)
       << md;
   EXPECT_NE(md.find("| 1 | mutator | x 1 → 2 | 0.4000 | 0.5000 | rejected (not better) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 2 | mutator | x 1 → 3 | – | 0.5000 | rejected: crashed \\| badly at step 2 |"),

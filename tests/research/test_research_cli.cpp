@@ -107,8 +107,7 @@ TEST(ResearchCli, ConfigErrorsNameTheFileAndTheKey) {
   j = c.config();
   j["budget"] = json::object();
   r = run_gemma_tune("research --config " + c.write(j, "nobudget.json"));
-  EXPECT_NE(r.output.find("nobudget.json: 'budget' needs max_steps or minutes above 0"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("nobudget.json: 'budget' needs max_steps or minutes above 0"), std::string::npos) << r.output;
 
   j = c.config();
   j["space"]["schedule.name"]["initial"] = "step";

@@ -85,7 +85,8 @@ TEST(SftTrainer, DataParametersResynthesizeTheTrainingSet) {
   TrialSetup s;
   SftTrainer t(s.settings(/*synth=*/true));
   const fs::path dir = s.trial("trial-0002");
-  const TrialResult r = t.run({{"data.num_plugins", 5}, {"data.candidate_params", "typed"}}, dir, Budget{1, 0}, nullptr);
+  const TrialResult r =
+      t.run({{"data.num_plugins", 5}, {"data.candidate_params", "typed"}}, dir, Budget{1, 0}, nullptr);
   const auto samples = gt::data::read_samples(dir / "data" / "train.jsonl");
   EXPECT_EQ(r.details["train_samples"], samples.size());
   EXPECT_EQ(r.details["train_samples"].get<int64_t>() + r.details["dropped_heldout_requests"].get<int64_t>(), 6);
@@ -93,16 +94,15 @@ TEST(SftTrainer, DataParametersResynthesizeTheTrainingSet) {
     EXPECT_EQ(x.candidates.size(), 5u) << x.id;
     for (const auto& c : x.candidates) EXPECT_TRUE(c.parameters.has_value()) << "typed parameters are shown";
   }
-  EXPECT_EQ(gt::data::read_json_file(dir / "sft" / "config.json")["data"]["train"], (dir / "data" / "train.jsonl").string());
+  EXPECT_EQ(gt::data::read_json_file(dir / "sft" / "config.json")["data"]["train"],
+            (dir / "data" / "train.jsonl").string());
 }
 
 TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
   TrialSetup s;
   SftTrainer t(s.settings());
   t.check({{"optimizer.lr", 1e-3}, {"grad_clip", 1.0}, {"optimizer.beta1", nullptr}});
-  auto refused = [&](const json& params) {
-    return gt::testing::thrown_message<gt::Error>([&] { t.check(params); });
-  };
+  auto refused = [&](const json& params) { return gt::testing::thrown_message<gt::Error>([&] { t.check(params); }); };
   EXPECT_EQ(refused({{"optimizer.lrr", 1e-3}}), "research.json: 'sft': unknown key 'optimizer.lrr'");
   EXPECT_EQ(refused({{"schedule.name", "step"}}),
             "research.json: 'sft': 'schedule.name' must be one of none, linear, cosine, got \"step\"");
@@ -112,7 +112,9 @@ TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
   EXPECT_EQ(refused({{"optimizer.lr.x", 1}}), "'optimizer.lr' is not an object, so 'optimizer.lr.x' cannot be set");
 
   SftTrainer with_synth(s.settings(true));
-  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { with_synth.check({{"data.num_plugins", 3}}); }),
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
+              with_synth.check({{"data.num_plugins", 3}});
+            }),
             "'data.num_plugins' must be an integer from 4 (the longest plan) to " +
                 std::to_string(gt::data::synth::catalog().size()) + " (the catalog), got 3");
 
