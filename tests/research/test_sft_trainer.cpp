@@ -7,6 +7,8 @@
 #include "data/io.h"
 #include "data/plan_sample.h"
 #include "data/synth_catalog.h"
+#include "research/config.h"
+#include "research/ratchet.h"
 #include "research/sft_trainer.h"
 #include "support/error_message.h"
 #include "train/sft_fixture.h"
@@ -122,4 +124,17 @@ TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
   bad.base["out_dir"] = "x";
   EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { SftTrainer{bad}; }),
             "research.json: 'sft': leave out 'out_dir'; every trial runs in its own folder");
+}
+
+TEST(SftTrainer, TheCommittedSearchConfigReadsAndEveryParameterIsAnSftSetting) {
+  const ResearchConfig c = load_research_config(GT_CONFIGS "/research.json");
+  EXPECT_EQ(c.trainer, "sft");
+  EXPECT_GE(c.iterations, 6);
+  ASSERT_TRUE(c.synth);
+  ASSERT_NE(c.space.find("data.num_plugins"), nullptr);
+  // Its data files come from the demo; the fixture's held-out file stands in so the trainer can be built.
+  SftTrialSettings s{c.trainer_config, c.path + ": 'sft'", c.synth, c.eval, nullptr};
+  s.eval.data = GT_FIXTURES "/eval/data.jsonl";
+  const SftTrainer t(s);
+  check_space(c.space, t, c.path);
 }
