@@ -101,7 +101,7 @@ std::string score_svg(const std::vector<TrialRecord>& history) {
     if (r.score) lo = std::min(lo, *r.score), hi = std::max(hi, *r.score);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   const double pad = std::max((hi - lo) * 0.1, 0.005);
-  lo -= pad;
+  lo = lo >= 0 ? std::max(0.0, lo - pad) : lo - pad;  // scores are Means in [0, 1]: no axis below 0 for them
   hi += pad;
   const double inset = 12;  // keeps the first and last markers off the plot's edges
   auto X = [&](int64_t t) {
