@@ -1,15 +1,14 @@
 // `gemma-tune research --config configs/research.json [--proposer-command CMD] [--iterations N]`: the AutoResearch
 // ratchet (research/ratchet.h). Running it again on the same out_dir resumes. SIGINT and SIGTERM end the running
 // trial unrecorded (exit status 130); the next run starts that trial again.
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/command.h"
-#include "cli/stop_signal.h"
 #include "research/config.h"
+#include "research/grpo_trainer.h"
 #include "research/ratchet.h"
 #include "research/sft_trainer.h"
 
@@ -21,12 +20,8 @@ struct Options {
 };
 
 std::unique_ptr<gt::research::Trainer> make_trainer(const gt::research::ResearchConfig& c) {
-  gt::research::SftTrialSettings s;
-  s.base = c.trainer_config;
-  s.source = c.path + ": '" + c.trainer + "'";
-  s.synth = c.synth;
-  s.eval = c.eval;
-  s.progress = &std::cerr;
+  gt::research::TrialSettings s{c.trainer_config, c.path + ": '" + c.trainer + "'", c.synth, c.eval, &std::cerr};
+  if (c.trainer == "grpo") return std::make_unique<gt::research::GrpoTrainer>(std::move(s));
   return std::make_unique<gt::research::SftTrainer>(std::move(s));
 }
 
@@ -50,7 +45,7 @@ int research(const Options& o) {
   ro.budget = c.budget;
   ro.identity = c.identity();
   ro.progress = &std::cerr;
-  ro.stop = &gt::cli::install_stop_signals();
+  ro.stop = &gt::cli::stop_on_signals();
   const RatchetResult r = run_ratchet(c.space, *trainer, *proposer, ro);
   if (const TrialRecord* b = best_trial(r.history))
     std::printf("best: trial %lld, score %.4f (%s/best.json)\n", static_cast<long long>(b->trial), *b->score,

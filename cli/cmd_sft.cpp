@@ -1,10 +1,8 @@
 // `gemma-tune sft --config configs/sft.json [--resume]`: supervised fine-tuning (train/sft.h). SIGINT and SIGTERM
 // finish the current step and write a checkpoint before exiting (status 130), so an interrupted run loses no work.
-#include <atomic>
 #include <iostream>
 
 #include "cli/command.h"
-#include "cli/stop_signal.h"
 #include "train/sft.h"
 
 namespace {
@@ -25,7 +23,7 @@ gt::cli::Registrar sft_reg("sft", [](CLI::App& app) {
     gt::train::SftRunOptions o;
     o.resume = *resume;
     o.stop_after = *stop_after;
-    o.stop_flag = &gt::cli::install_stop_signals();
+    o.stop_flag = &gt::cli::stop_on_signals();
     o.progress = &std::cerr;
     const gt::train::SftResult r = gt::train::run_sft(c, o);
     if (r.finished) std::cout << c.out_dir << "/final\n";

@@ -1,10 +1,19 @@
 #include "cli/command.h"
 
+#include <csignal>
 #include <map>
 
 namespace gt::cli {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void request_stop(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
+
 std::map<CLI::App*, std::function<int()>>& jobs() {
   static std::map<CLI::App*, std::function<int()>> j;
   return j;
@@ -14,6 +23,12 @@ std::map<CLI::App*, std::function<int()>>& jobs() {
 std::vector<Command>& commands() {
   static std::vector<Command> c;
   return c;
+}
+
+const std::atomic<bool>& stop_on_signals() {
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  return g_stop;
 }
 
 void set_job(CLI::App* sub, std::function<int()> job) { jobs()[sub] = std::move(job); }

@@ -2,7 +2,7 @@
 
 #include "autograd/error.h"
 #include "data/io.h"
-#include "train/config_section.h"
+#include "train/config_reader.h"
 
 namespace gt::research {
 
@@ -12,19 +12,19 @@ namespace synth = data::synth;
 ResearchConfig parse_research_config(const json& j, const std::string& path) {
   ResearchConfig c;
   c.path = path;
-  train::ConfigSection root(j, path, "");
+  train::Section root(j, path, "");
   root.require("out_dir");
   c.out_dir = root.path("out_dir");
   c.iterations = root.integer("iterations", c.iterations, 1);
   c.seed = root.seed("seed", c.seed);
-  c.trainer = root.choice("trainer", std::string("sft"), {{"sft", std::string("sft")}});
+  c.trainer = root.choice("trainer", std::string("sft"), {{"sft", std::string("sft")}, {"grpo", std::string("grpo")}});
   root.require(c.trainer.c_str());
   c.trainer_config = *root.find(c.trainer.c_str());
   if (!c.trainer_config.is_object())
     root.bad(c.trainer.c_str(),
-             std::string("must be an object (the trainer's config), got ") + train::type_name(c.trainer_config));
+             std::string("must be an object (the trainer's config), got ") + train::json_type_name(c.trainer_config));
 
-  train::ConfigSection budget = root.section("budget");
+  train::Section budget = root.section("budget");
   root.require("budget");
   c.budget.max_steps = budget.integer("max_steps", 0, 0);
   c.budget.minutes = budget.number("minutes", 0);
@@ -34,7 +34,7 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
     fail(path, ": 'budget' needs max_steps or minutes above 0, so every trial gets the same fixed budget");
 
   root.require("eval");
-  train::ConfigSection ev = root.section("eval");
+  train::Section ev = root.section("eval");
   ev.require("data");
   c.eval.data = ev.path("data");
   c.eval.max_samples = ev.integer("max_samples", c.eval.max_samples, 0);
@@ -43,7 +43,7 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
   ev.done();
 
   if (root.has("synth")) {
-    train::ConfigSection sy = root.section("synth");
+    train::Section sy = root.section("synth");
     SynthSettings s;
     sy.require("train");
     s.train = sy.integer("train", 0, 1);
@@ -57,7 +57,7 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
     c.synth = s;
   }
 
-  train::ConfigSection pr = root.section("proposer");
+  train::Section pr = root.section("proposer");
   c.proposer_command = pr.str("command", "");
   c.proposer_timeout_s = pr.number("timeout_s", c.proposer_timeout_s);
   if (!(c.proposer_timeout_s > 0)) pr.bad("timeout_s", "must be > 0");

@@ -1,12 +1,13 @@
 #pragma once
 // `gemma-tune research --config configs/research.json`: one file describes the whole search. Reading is strict
-// (train/config_section.h): an unknown key or a wrong type is an error naming the file and the key.
+// (train/config_reader.h): an unknown key or a wrong type is an error naming the file and the key.
 //
 //   out_dir      (required) where the trials, history.jsonl, best.json and report.md go
 //   iterations   8: trials in all, trial 0 (the initial configuration) included
 //   seed         0: the mutator's
-//   trainer      "sft" (the only one so far); its settings are the object of that name:
-//   sft          an SFT config (train/sft_config.h) without out_dir; "model" is the start every trial trains from
+//   trainer      "sft" or "grpo"; its settings are the object of that name:
+//   sft | grpo   an SFT config (train/sft_config.h) or a GRPO config (rl/grpo_config.h) without out_dir; its
+//                "model" is the start every trial trains from
 //   budget       {"max_steps": 0, "minutes": 0}: at least one above 0; a trial ends at whichever comes first
 //   eval         {"data": F (required), "max_samples": 0 (0: all), "max_new_tokens": 512, "weights": F}: the fixed
 //                held-out eval whose Mean is the score (greedy)
@@ -31,7 +32,7 @@ struct ResearchConfig {
   std::string out_dir;
   int64_t iterations = 8;
   uint64_t seed = 0;
-  std::string trainer = "sft";
+  std::string trainer = "sft";    // "sft" | "grpo"
   nlohmann::json trainer_config;  // the object named by `trainer`
   Budget budget;
   EvalSettings eval;

@@ -1,84 +1,23 @@
 #include "research/sft_trainer.h"
 
-#include "autograd/error.h"
 #include "train/sft.h"
 #include "train/sft_config.h"
 
 namespace gt::research {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
+void SftTrainer::parse(const nlohmann::json& config) const { train::parse_sft_config(config, settings().source); }
 
-void set_path(json& j, const std::string& path, const json& value) {
-  json* at = &j;
-  std::size_t from = 0;
-  for (;;) {
-    const std::size_t dot = path.find('.', from);
-    const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
-    if (!at->is_object())
-      fail("'", path.substr(0, from ? from - 1 : 0), "' is not an object, so '", path, "' cannot be set");
-    if (key.empty()) fail("'", path, "' has an empty part");
-    if (dot == std::string::npos) {
-      (*at)[key] = value;
-      return;
-    }
-    if (!at->contains(key)) (*at)[key] = json::object();
-    at = &(*at)[key];
-    from = dot + 1;
-  }
-}
-
-SftTrainer::SftTrainer(SftTrialSettings s) : s_(std::move(s)), scorer_(s_.eval) {
-  if (!s_.base.is_object()) fail(s_.source, " must be an object (an SFT config)");
-  if (s_.base.contains("out_dir")) fail(s_.source, ": leave out 'out_dir'; every trial runs in its own folder");
-  if (s_.synth && s_.base.contains("data") && s_.base["data"].is_object() && s_.base["data"].contains("train"))
-    fail(s_.source, ": leave out 'data.train'; with 'synth' every trial trains on a set synthesized for it");
-}
-
-json SftTrainer::trial_config(const json& params, const fs::path& dir, const Budget& budget) const {
-  json c = s_.base;
-  for (auto it = params.begin(); it != params.end(); ++it)
-    if (!is_data_param(it.key())) set_path(c, it.key(), it.value());
-  if (s_.synth) set_path(c, "data.train", (dir / "data" / "train.jsonl").string());
-  c["out_dir"] = (dir / "sft").string();
-  if (budget.max_steps > 0) c["max_steps"] = budget.max_steps;
-  // Checkpoints only serve a resume, and an interrupted trial is run again from the start.
-  c["checkpoint"] = {{"every", 0}, {"keep_last", 1}};
-  return c;
-}
-
-void SftTrainer::check(const json& params) const {
-  for (auto it = params.begin(); it != params.end(); ++it)
-    if (is_data_param(it.key()) && !s_.synth)
-      fail("'", it.key(), "' re-synthesizes the training data, which needs the search's 'synth' settings");
-  if (s_.synth) synth_options(*s_.synth, params);
-  train::parse_sft_config(trial_config(params, "trial", Budget{1, 0}), s_.source);
-}
-
-TrialResult SftTrainer::run(const json& params, const fs::path& dir, const Budget& budget,
-                            const std::atomic<bool>* stop) {
-  TrialResult res;
-  if (s_.synth) {
-    const TrialData d = write_trial_data(*s_.synth, params, dir / "data" / "train.jsonl", scorer_.requests());
-    res.details["train_samples"] = d.samples;
-    res.details["dropped_heldout_requests"] = d.dropped;
-  }
-  const train::SftConfig c = train::parse_sft_config(trial_config(params, dir, budget), s_.source);
+ConfigTrainer::RunOutcome SftTrainer::train(const nlohmann::json& config, const std::atomic<bool>* stop,
+                                            double time_limit_s) {
+  const train::SftConfig c = train::parse_sft_config(config, settings().source);
   train::SftRunOptions o;
   o.stop_flag = stop;
-  o.progress = s_.progress;
-  o.time_limit_s = budget.minutes * 60;
+  o.progress = settings().progress;
+  o.time_limit_s = time_limit_s;
   const train::SftResult r = train::run_sft(c, o);
-  if (!r.finished && !r.out_of_time) fail("sft: stopped after step ", r.step, " before the end of its budget");
-  fs::remove_all(dir / "sft" / "checkpoints");
-  res.weights = dir / "sft" / "final";
-  const eval::Report report = scorer_.score(res.weights, dir / "eval", s_.progress, stop);
-  res.score = report.overall.mean;
-  res.details["steps"] = r.step;
-  res.details["train_loss"] = r.last_loss;
-  if (r.heldout_loss) res.details["heldout_loss"] = *r.heldout_loss;
-  res.details["eval"] = eval::to_json(report)["overall"];
-  return res;
+  RunOutcome out{r.finished || r.out_of_time, r.step, {{"train_loss", r.last_loss}}};
+  if (r.heldout_loss) out.details["heldout_loss"] = *r.heldout_loss;
+  return out;
 }
 
 }  // namespace gt::research

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "train/config_section.h"
+#include "train/config_reader.h"
 
 namespace gt::research {
 
@@ -61,7 +61,7 @@ json move_in_range(const Param& p, const json& current, Rng& rng) {
 }
 
 Param parse_param(const json& j, const std::string& file, const std::string& prefix, const std::string& name) {
-  train::ConfigSection s(j, file, prefix);
+  train::Section s(j, file, prefix);
   Param p;
   p.name = name;
   const bool is_choice = s.has("choices");
@@ -89,7 +89,7 @@ Param parse_param(const json& j, const std::string& file, const std::string& pre
       const json* v = s.find(k);
       if (p.kind == Param::Kind::Int ? !v->is_number_integer() : !v->is_number())
         s.bad(k, std::string("must be ") + (p.kind == Param::Kind::Int ? "an integer" : "a number") + ", got " +
-                     train::type_name(*v));
+                     train::json_type_name(*v));
       return v->get<double>();
     };
     p.min = bound("min");
@@ -157,7 +157,7 @@ json Param::spec() const {
 }
 
 SearchSpace SearchSpace::parse(const json& j, const std::string& file, const std::string& key) {
-  if (!j.is_object()) fail(file, ": '", key, "' must be an object of parameters, got ", train::type_name(j));
+  if (!j.is_object()) fail(file, ": '", key, "' must be an object of parameters, got ", train::json_type_name(j));
   if (j.empty()) fail(file, ": '", key, "' must name at least one parameter");
   SearchSpace s;
   for (auto it = j.begin(); it != j.end(); ++it) {

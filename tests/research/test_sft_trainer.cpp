@@ -21,8 +21,8 @@ namespace {
 
 struct TrialSetup {
   gt::testing::SftFixture f;
-  SftTrialSettings settings(bool synth = false) const {
-    SftTrialSettings s;
+  TrialSettings settings(bool synth = false) const {
+    TrialSettings s;
     // Synthesized samples are long in bytes (the byte tokenizer's tokens): their targets need the room.
     s.base = f.config_json({{"data", {{"max_length", synth ? 1024 : 384}}}});
     s.base.erase("out_dir");
@@ -120,7 +120,7 @@ TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
             "'data.num_plugins' must be an integer from 4 (the longest plan) to " +
                 std::to_string(gt::data::synth::catalog().size()) + " (the catalog), got 3");
 
-  SftTrialSettings bad = s.settings();
+  TrialSettings bad = s.settings();
   bad.base["out_dir"] = "x";
   EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { SftTrainer{bad}; }),
             "research.json: 'sft': leave out 'out_dir'; every trial runs in its own folder");
@@ -133,7 +133,7 @@ TEST(SftTrainer, TheCommittedSearchConfigReadsAndEveryParameterIsAnSftSetting) {
   ASSERT_TRUE(c.synth);
   ASSERT_NE(c.space.find("data.num_plugins"), nullptr);
   // Its data files come from the demo; the fixture's held-out file stands in so the trainer can be built.
-  SftTrialSettings s{c.trainer_config, c.path + ": 'sft'", c.synth, c.eval, nullptr};
+  TrialSettings s{c.trainer_config, c.path + ": 'sft'", c.synth, c.eval, nullptr};
   s.eval.data = GT_FIXTURES "/eval/data.jsonl";
   const SftTrainer t(s);
   check_space(c.space, t, c.path);
