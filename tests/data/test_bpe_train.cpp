@@ -106,17 +106,21 @@ TEST(BpeTrain, PiecesStayInsideWordsDigitRunsAndLines) {
   ASSERT_GT(r.merges, 10);
   const std::string space = "\xE2\x96\x81";
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   for (const auto& [a, b] : merges_of(r.json)) {
     std::string m = a + b;
     SCOPED_TRACE(m);
     // "▁" may open a piece (or continue a run of them), never sit after anything else.
     for (size_t at = m.find(space); at != std::string::npos; at = m.find(space, at + 1))
-      if (at > 0) EXPECT_EQ(m.compare(at - space.size(), space.size(), space), 0);
+      if (at > 0) {
+        EXPECT_EQ(m.compare(at - space.size(), space.size(), space), 0);
+      }
     for (size_t i = 0; i + 1 < m.size(); ++i) {
       EXPECT_NE(m[i], '\n');
       EXPECT_EQ(digit(m[i]), digit(m[i + 1]));
-      if (letter(m[i + 1])) EXPECT_TRUE(letter(m[i]) || m[i] == '\x81') << "a letter after punctuation";  // ▁ ends in 0x81
+      if (letter(m[i + 1])) {
+        EXPECT_TRUE(letter(m[i]) || m[i] == '\x81') << "a letter after punctuation";  // ▁ ends in 0x81
+      }
     }
   }
   Tokenizer tok = Tokenizer::from_json(r.json);
