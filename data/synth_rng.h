@@ -31,8 +31,11 @@ class Rng {
       if (std::uint64_t x = gen_(); x <= UINT64_MAX - excess) return x % n;
   }
 
-  // True with probability p, from the top 53 bits (exactly representable as a double).
-  bool chance(double p) { return static_cast<double>(gen_() >> 11) * 0x1.0p-53 < p; }
+  // Uniform in [0, 1), from the top 53 bits (exactly representable as a double).
+  double uniform() { return static_cast<double>(gen_() >> 11) * 0x1.0p-53; }
+
+  // True with probability p.
+  bool chance(double p) { return uniform() < p; }
 
   template <class T>
   const T& pick(const std::vector<T>& v) {

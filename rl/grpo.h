@@ -47,18 +47,22 @@ struct GrpoRunOptions {
   int64_t stop_after = 0;  // stop after this step, with a checkpoint there (0: off)
   const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
   std::ostream* progress = nullptr;              // progress lines (reward, rate, ETA) and events; null: none
+  // A time budget (AutoResearch's), as in SftRunOptions: after the step that reaches this much training time, take
+  // the held-out eval, checkpoint, export final/ and stop. 0: no limit.
+  double time_limit_s = 0;
 };
 
 struct GrpoResult {
   int64_t step = 0;
   int64_t total_steps = 0;
   bool finished = false;               // reached the end (and exported final/)
+  bool out_of_time = false;            // stopped by time_limit_s before the end (and exported final/ there)
   double last_reward = 0;              // the mean reward of the last step's batch
   std::optional<double> heldout_mean;  // the latest held-out Mean
   std::optional<double> best_mean;     // the best held-out Mean so far, reached at best_step
   int64_t best_step = -1;
   std::string best_dir;   // out_dir/best when a held-out set is configured
-  std::string final_dir;  // out_dir/final once finished
+  std::string final_dir;  // out_dir/final once finished (or out of time)
   std::string last_checkpoint;
 };
 

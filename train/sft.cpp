@@ -146,17 +146,23 @@ class Trainer {
     bool stopped = false;
     while (step_ < total_ && !stopped) {
       r.last_loss = train_step();
+      r.out_of_time = o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s;
       const bool eval_due = c_.eval_every > 0 && step_ % c_.eval_every == 0;
-      if (heldout_ && (eval_due || step_ == total_)) r.heldout_loss = evaluate();
-      stopped = (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load());
+      if (heldout_ && (eval_due || step_ == total_ || r.out_of_time)) r.heldout_loss = evaluate();
+      stopped =
+          (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load()) || r.out_of_time;
       if ((c_.save_every > 0 && step_ % c_.save_every == 0) || step_ == total_ || stopped) save();
     }
-    if (step_ == total_) {
-      if (last_saved_ != step_) save();
+    r.out_of_time = r.out_of_time && step_ < total_;
+    const bool ended = step_ == total_;
+    if (ended && last_saved_ != step_) save();
+    if (ended || r.out_of_time) {
       const std::string final_dir = (fs::path(c_.out_dir) / "final").string();
       export_hf(model_, c_.tokenizer, final_dir, c_.model.dir);
-      say("exported " + final_dir);
-      r.finished = true;
+      say((ended ? std::string()
+                 : "out of time after step " + std::to_string(step_) + " of " + std::to_string(total_) + "; ") +
+          "exported " + final_dir);
+      r.finished = ended;
     } else {
       say("stopped after step " + std::to_string(step_) + "; continue with --resume");
     }

@@ -38,13 +38,17 @@ struct SftRunOptions {
   bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
   int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
   const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
-  std::ostream* progress = nullptr;              // progress lines (loss, rate, ETA) and events; null: none
+  // A time budget (AutoResearch's): after the step that reaches this much training time (seconds, counted over
+  // resumes as elapsed_s is), take the held-out loss, checkpoint, export final/ and stop. 0: no limit.
+  double time_limit_s = 0;
+  std::ostream* progress = nullptr;  // progress lines (loss, rate, ETA) and events; null: none
 };
 
 struct SftResult {
   int64_t step = 0;
   int64_t total_steps = 0;
-  bool finished = false;  // reached the end (and exported final/)
+  bool finished = false;     // reached the end (and exported final/)
+  bool out_of_time = false;  // stopped by time_limit_s before the end (and exported final/ there)
   double last_loss = 0;
   std::optional<double> heldout_loss;  // the latest one
   std::string last_checkpoint;

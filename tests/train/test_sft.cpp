@@ -403,6 +403,24 @@ TEST(Sft, TheExportedFolderReloadsWithTheTrainedWeightsAndGenerationConfig) {
   EXPECT_NE(all_weights(trained), all_weights(Gemma4::random(load_gemma4_config(f.model_config), 7)));
 }
 
+TEST(Sft, ATimeLimitEndsTheRunAfterTheStepThatReachesItAndExportsThere) {
+  SftFixture f;
+  const SftConfig c = f.config({{"epochs", 2}});
+  SftRunOptions o;
+  o.time_limit_s = 1e-9;  // reached by the first step, whatever the machine
+  const SftResult r = run_sft(c, o);
+  EXPECT_EQ(r.step, 1);
+  EXPECT_EQ(r.total_steps, 12);
+  EXPECT_TRUE(r.out_of_time);
+  EXPECT_FALSE(r.finished);
+  ASSERT_TRUE(r.heldout_loss) << "the held-out loss is taken where the run stopped";
+  const fs::path final_dir = fs::path(c.out_dir) / "final";
+  const Gemma4 exported = Gemma4::load(final_dir.string(), LoadOptions{StoragePolicy::Keep, [](const std::string&) {}});
+  const Gemma4 trained = model_from_checkpoint(c, r.last_checkpoint);
+  EXPECT_EQ(all_weights(exported), all_weights(trained));
+  EXPECT_EQ(read_records(c.log_path(), "eval").back()["step"], 1);
+}
+
 TEST(Sft, ANonFiniteWeightStopsTheRunNamingTheStepAndTheLayer) {
   SftFixture f;
   const data::Tokenizer tok = data::Tokenizer::from_file(f.tokenizer);
