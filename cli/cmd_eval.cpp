@@ -16,7 +16,7 @@
 namespace {
 
 struct Options {
-  std::string completions, model, data, out, weights;
+  std::string completions, model, data, out, weights, device = "cpu";
   std::vector<std::string> compare;
   int64_t max_new_tokens = 512, top_k = 0;
   double temperature = 0, top_p = 1;
@@ -56,7 +56,8 @@ int score_model(const Options& o) {
   auto samples = gt::data::read_samples(o.data);
   gt::LoadOptions lo;
   lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
-  const gt::Gemma4 model = gt::Gemma4::load(o.model, lo);
+  gt::Gemma4 model = gt::Gemma4::load(o.model, lo);
+  model.to(gt::cli::parse_device(o.device));
   const fs::path tok_path = fs::path(o.model) / "tokenizer.json";
   GT_CHECK(fs::exists(tok_path), o.model, ": no tokenizer.json in the model directory");
   const auto tok = gt::data::Tokenizer::from_file(tok_path);
@@ -94,6 +95,7 @@ gt::cli::Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--top-k", o->top_k, "With --model: 0 = off")->capture_default_str();
   sub->add_option("--top-p", o->top_p, "With --model: 1 = off")->capture_default_str();
   sub->add_option("--seed", o->seed, "With --model: sampling seed")->capture_default_str();
+  gt::cli::add_device_option(sub, o->device);
   auto* data = sub->add_option("--data", o->data, "The samples, with gold plans (JSON Lines)");
   auto* out = sub->add_option("--out", o->out, "Directory for report.md, report.json and completions.jsonl");
   auto* weights = sub->add_option("--weights", o->weights, "Reward weights (JSON); default: the published ones");

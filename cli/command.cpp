@@ -2,6 +2,9 @@
 
 #include <map>
 
+#include "autograd/cuda/runtime.h"
+#include "autograd/error.h"
+
 namespace gt::cli {
 
 namespace {
@@ -14,6 +17,20 @@ std::map<CLI::App*, std::function<int()>>& jobs() {
 std::vector<Command>& commands() {
   static std::vector<Command> c;
   return c;
+}
+
+void add_device_option(CLI::App* sub, std::string& device) {
+  sub->add_option("--device", device, "cpu or cuda: where the weights live and the model runs")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+}
+
+Device parse_device(const std::string& device) {
+  if (device == "cpu") return Device::CPU;
+  GT_CHECK(device == "cuda", "--device must be cpu or cuda, got \"", device, "\"");
+  GT_CHECK(cuda::available(), "--device cuda: ",
+           GT_WITH_CUDA ? "no CUDA device is visible" : "this build has no CUDA support (no CUDA compiler was found)");
+  return Device::CUDA;
 }
 
 void set_job(CLI::App* sub, std::function<int()> job) { jobs()[sub] = std::move(job); }

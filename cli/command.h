@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/dtype.h"
+
 namespace gt::cli {
 
 struct Command {
@@ -18,6 +20,10 @@ std::vector<Command>& commands();
 int run_selected(CLI::App& app);
 // A subcommand's job: it returns the process exit code.
 void set_job(CLI::App* sub, std::function<int()> job);
+
+// `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
+void add_device_option(CLI::App* sub, std::string& device);
+Device parse_device(const std::string& device);
 
 struct Registrar {
   Registrar(std::string name, std::function<void(CLI::App&)> attach) {

@@ -119,7 +119,12 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
   const int64_t pos0 = options.cache ? options.cache->length : 0;
   std::array<Rotary, 2> rot;
   for (LayerType t : {LayerType::Sliding, LayerType::Full})
-    if (c.rope(t).head_dim) rot[static_cast<size_t>(t)] = make_rotary(c.rope(t), pos0, T);
+    if (c.rope(t).head_dim) {
+      Rotary& r = rot[static_cast<size_t>(t)];
+      r = make_rotary(c.rope(t), pos0, T);
+      r.cos = r.cos.to(embed_tokens.device());
+      r.sin = r.sin.to(embed_tokens.device());
+    }
 
   // Keys and values of the layers that KV-shared layers read, from THIS pass: gradients of every consumer flow
   // back into the source layer through them (gemma4.md §2.5, traps.md item 1).

@@ -39,6 +39,9 @@ struct SftRunOptions {
   int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
   const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
   std::ostream* progress = nullptr;              // progress lines (loss, rate, ETA) and events; null: none
+  // Where the weights, gradients and optimizer state live (the GPU needs Adafactor). Not part of the training's
+  // identity: a run may resume on the other device.
+  Device device = Device::CPU;
 };
 
 struct SftResult {
