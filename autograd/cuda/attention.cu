@@ -11,9 +11,16 @@
 // Compute is f32 on CUDA cores with operands staged in shared memory as f32 (bf16 inputs are widened on load).
 // Head dims up to 512 (E2B: 256 on sliding layers, 512 on full ones); each thread owns DPT = ceil(D / 256) output
 // columns.
+//
+// While the scores are small (training lengths of E2B: 8 x 1024 x 1024 per layer), the products path is faster:
+// per batch entry and kv group, S = Q K^T (f32), a row kernel masks and normalises it (P in the operands' dtype,
+// lse in f32), O = P V; the backward recomputes S, forms dP = dO V^T, a row kernel gives P and
+// dS = P (dP - sum_j P dP) scale, and dV = P^T dO, dK = dS^T Q, dQ = dS K. All products on cuBLASLt with f32
+// accumulation; nothing is saved but lse, as in the tiled path.
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/autograd.h"
 #include "autograd/cuda/device_math.cuh"
 #include "autograd/cuda/kernels.h"
 
@@ -382,11 +389,192 @@ void with_dpt(int64_t width, F&& f) {
 
 }  // namespace
 
+namespace {
+
+AttentionKernel g_kernel = AttentionKernel::Auto;
+
+// Auto: bf16 takes the products (tensor cores) while the scores fit; f32, the precision path, takes the tiled
+// kernel, whose sums follow the CPU's (the golden fixtures agree with transformers to 4e-5 that way, 1.1e-4 through
+// the products, against the CPU's 1e-4 bound).
+bool use_products(const AttentionShape& s, DType dt) {
+  if (g_kernel != AttentionKernel::Auto) return g_kernel == AttentionKernel::Products;
+  return dt == DType::BF16 && s.B * s.Hq * s.T * s.S <= (int64_t{1} << 26);
+}
+
+// Stacked row `row` of the scores [B, Hkv, R = T G, S]: its batch entry, kv group and query position.
+struct RowAt {
+  int64_t b, g, r, t, lse_at;
+};
+__device__ __forceinline__ RowAt row_at(const Params& p, int64_t row) {
+  RowAt x;
+  const int64_t R = p.T * p.G;
+  x.r = row % R;
+  x.g = (row / R) % p.Hkv;
+  x.b = row / (R * p.Hkv);
+  x.t = x.r / p.G;
+  x.lse_at = (x.b * p.T + x.t) * p.Hq + x.g * p.G + x.r % p.G;
+  return x;
+}
+
+// P = softmax(scale S) over the visible keys (0 elsewhere), written in the operands' dtype; lse in f32.
+template <class T>
+__global__ void softmax_rows(Params p, const float* scores, T* probs, float* lse) {
+  const RowAt x = row_at(p, blockIdx.x);
+  const float* srow = scores + blockIdx.x * p.S;
+  T* prow = probs + blockIdx.x * p.S;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    if (visible(p, x.b, x.t, j)) m = fmaxf(m, srow[j] * p.scale);
+  m = block_max(m);
+  float sum = 0.f;
+  if (m != -INFINITY)
+    for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+      if (visible(p, x.b, x.t, j)) sum += expf(srow[j] * p.scale - m);
+  sum = block_sum(sum);
+  const float l = sum > 0.f ? m + logf(sum) : -INFINITY;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    prow[j] = from_f<T>(l != -INFINITY && visible(p, x.b, x.t, j) ? expf(srow[j] * p.scale - l) : 0.f);
+  if (lse && threadIdx.x == 0) lse[x.lse_at] = l;
+}
+
+// From the recomputed scores and dP = dO V^T: P and dS = P (dP - sum_j P dP) scale, both in the operands' dtype.
+// sum_j P_j dP_j equals dO . O (O = P V), computed here from the unrounded P.
+template <class T>
+__global__ void softmax_grad_rows(Params p, const float* scores, const float* dprobs, const float* lse, T* probs,
+                                  T* dscores) {
+  const RowAt x = row_at(p, blockIdx.x);
+  const float* srow = scores + blockIdx.x * p.S;
+  const float* dprow = dprobs + blockIdx.x * p.S;
+  const float l = lse[x.lse_at];
+  float di = 0.f;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    if (l != -INFINITY && visible(p, x.b, x.t, j)) di += expf(srow[j] * p.scale - l) * dprow[j];
+  di = block_sum(di);
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x) {
+    const float pr = l != -INFINITY && visible(p, x.b, x.t, j) ? expf(srow[j] * p.scale - l) : 0.f;
+    probs[blockIdx.x * p.S + j] = from_f<T>(pr);
+    dscores[blockIdx.x * p.S + j] = from_f<T>(pr * (dprow[j] - di) * p.scale);
+  }
+}
+
+// Query-side tensors [B, T, Hq, W] as stacked rows [B, Hkv, T G, W]: a view when Hkv = 1, else a copy.
+Tensor stacked(const Tensor& x, const AttentionShape& s, int64_t W) {
+  NoGradGuard ng;
+  if (s.Hkv == 1) return x;
+  return x.reshape({s.B, s.T, s.Hkv, s.Hq / s.Hkv, W}).permute({0, 2, 1, 3, 4}).contiguous();
+}
+// The inverse: stacked rows back into [B, T, Hq, W] (into `dst`, already that shape).
+void unstack(const Tensor& rows, const AttentionShape& s, int64_t W, const Tensor& dst) {
+  NoGradGuard ng;
+  if (rows.same(dst)) return;
+  dst.reshape({s.B, s.T, s.Hkv, s.Hq / s.Hkv, W}).permute({0, 2, 1, 3, 4}).copy_from(
+      rows.reshape({s.B, s.Hkv, s.T, s.Hq / s.Hkv, W}));
+}
+
+// Pointers of one (batch entry, kv group) block.
+struct Blocks {
+  int64_t R, q_b, k_b, v_b, sc_b;  // element offsets
+};
+
+template <class T>
+void products_forward(const AttentionShape& s, const Params& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& out, const Tensor& lse) {
+  const int64_t R = s.T * p.G;
+  const DType dt = q.dtype();
+  const Tensor qs = stacked(q, s, s.D);
+  const Tensor os = s.Hkv == 1 ? out : Tensor::empty({s.B, s.Hkv, R, s.Dv}, dt, Device::CUDA);
+  const Tensor scores = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  const size_t es = dtype_size(dt);
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      Gemm sg;
+      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+      gemm(sg, dt, static_cast<const char*>(qs.raw()) + blk * R * s.D * es,
+           static_cast<const char*>(k.raw()) + (b * s.S * s.Hkv + g) * s.D * es, DType::F32,
+           static_cast<float*>(scores.raw()) + blk * R * s.S);
+    }
+  softmax_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
+      p, cptr<float>(scores), mptr<T>(probs), lse.defined() ? mptr<float>(lse) : nullptr);
+  check_launch("attention softmax_rows");
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      Gemm og;
+      og.m = R, og.n = s.Dv, og.k = s.S, og.lda = s.S, og.ldb = s.Hkv * s.Dv, og.ldc = s.Dv;
+      gemm(og, dt, static_cast<const char*>(probs.raw()) + blk * R * s.S * es,
+           static_cast<const char*>(v.raw()) + (b * s.S * s.Hkv + g) * s.Dv * es, dt,
+           static_cast<char*>(os.raw()) + blk * R * s.Dv * es);
+    }
+  unstack(os, s, s.Dv, out);
+}
+
+template <class T>
+void products_backward(const AttentionShape& s, const Params& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& lse, const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv) {
+  const int64_t R = s.T * p.G;
+  const DType dt = q.dtype();
+  const size_t es = dtype_size(dt);
+  const Tensor qs = stacked(q, s, s.D), dos = stacked(dout, s, s.Dv);
+  const Tensor dqs = !dq.defined() || s.Hkv == 1 ? dq : Tensor::empty({s.B, s.Hkv, R, s.D}, dt, Device::CUDA);
+  const Tensor scores = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor dprobs = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  const Tensor dscores = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw()) + elems * es; };
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
+      Gemm sg;
+      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+      gemm(sg, dt, at(qs, blk * R * s.D), at(k, kb), DType::F32, static_cast<float*>(scores.raw()) + blk * R * s.S);
+      Gemm pg;
+      pg.trans_b = true, pg.m = R, pg.n = s.S, pg.k = s.Dv, pg.lda = s.Dv, pg.ldb = s.Hkv * s.Dv, pg.ldc = s.S;
+      gemm(pg, dt, at(dos, blk * R * s.Dv), at(v, vb), DType::F32, static_cast<float*>(dprobs.raw()) + blk * R * s.S);
+    }
+  softmax_grad_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
+      p, cptr<float>(scores), cptr<float>(dprobs), cptr<float>(lse), mptr<T>(probs), mptr<T>(dscores));
+  check_launch("attention softmax_grad_rows");
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
+      if (dv.defined()) {
+        Gemm vg;
+        vg.trans_a = true, vg.m = s.S, vg.n = s.Dv, vg.k = R, vg.lda = s.S, vg.ldb = s.Dv, vg.ldc = s.Hkv * s.Dv;
+        gemm(vg, dt, at(probs, blk * R * s.S), at(dos, blk * R * s.Dv), dt, at(dv, vb));
+      }
+      if (dk.defined()) {
+        Gemm kg;
+        kg.trans_a = true, kg.m = s.S, kg.n = s.D, kg.k = R, kg.lda = s.S, kg.ldb = s.D, kg.ldc = s.Hkv * s.D;
+        gemm(kg, dt, at(dscores, blk * R * s.S), at(qs, blk * R * s.D), dt, at(dk, kb));
+      }
+      if (dq.defined()) {
+        Gemm qg;
+        qg.m = R, qg.n = s.D, qg.k = s.S, qg.lda = s.S, qg.ldb = s.Hkv * s.D, qg.ldc = s.D;
+        gemm(qg, dt, at(dscores, blk * R * s.S), at(k, kb), dt, at(dqs, blk * R * s.D));
+      }
+    }
+  if (dq.defined()) unstack(dqs, s, s.D, dq);
+}
+
+}  // namespace
+
+void set_attention_kernel(AttentionKernel k) { g_kernel = k; }
+
 void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& key_mask, const Tensor& out, const Tensor& lse) {
   check_shape(s);
   if (s.B * s.T * s.Hq == 0) return;
   const Params p = make_params(s, key_mask);
+  if (use_products(s, q.dtype()) && s.S > 0) {
+    with_float(q.dtype(), "cuda::attention", [&](auto tag) {
+      products_forward<typename decltype(tag)::type>(s, p, q, k, v, out, lse);
+    });
+    return;
+  }
   const int64_t tiles = (s.T * p.G + M - 1) / M;
   // The kernel's layout: Qs [M][D], K/V [BK][max(D, Dv) + 1], Ps [M][BK], three [M] row vectors. Ps's offset is a
   // multiple of 16 floats (M and BK are), so its float4 reads stay aligned.
@@ -409,6 +597,12 @@ void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& 
                         const Tensor& dq, const Tensor& dk, const Tensor& dv) {
   check_shape(s);
   const Params p = make_params(s, key_mask);
+  if (use_products(s, q.dtype()) && s.S > 0 && s.T > 0) {
+    with_float(q.dtype(), "cuda::attention_backward", [&](auto tag) {
+      products_backward<typename decltype(tag)::type>(s, p, q, k, v, lse, dout, dq, dk, dv);
+    });
+    return;
+  }
   const int64_t rows = s.B * s.T * s.Hq;
   Tensor di = Tensor::empty({std::max<int64_t>(rows, 1)}, DType::F32, Device::CUDA);
   const int64_t ldk = s.D + 1, ldv = s.Dv + 1;

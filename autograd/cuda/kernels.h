@@ -81,6 +81,11 @@ struct AttentionShape {
   bool causal = true;
   int64_t window = 0, q_offset = 0;
 };
+// Two implementations: Products materialises one kv group's [T x G, S] scores at a time and runs the products on
+// cuBLASLt (tensor cores; Auto takes it for bf16 while all the scores fit in 2^26 floats), Tiled is the
+// FlashAttention kernel that never materialises them (f32, longer sequences). Tests force either.
+enum class AttentionKernel : uint8_t { Auto, Tiled, Products };
+GT_CUDA_API(void set_attention_kernel(AttentionKernel k))
 // q [B, T, Hq, D], k [B, S, Hkv, D], v [B, S, Hkv, Dv], out [B, T, Hq, Dv], all contiguous and of one dtype;
 // key_mask i32 [B, S] on the device (0 = padding) or undefined; lse f32 [B, T, Hq] or undefined.
 GT_CUDA_API(void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,

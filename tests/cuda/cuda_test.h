@@ -98,7 +98,7 @@ inline OpErrors compare_op(const OpFn& f, const std::vector<Tensor>& inputs, DTy
 
 // Prints and checks both errors against one tolerance.
 inline void expect_close(const char* what, const OpErrors& e, double tol) {
-  std::printf("[cuda] %-40s outputs %.2e, gradients %.2e (tolerance %.0e)\n", what, e.out, e.grad, tol);
+  std::printf("[cuda] %-52s outputs %.2e, gradients %.2e (tolerance %.0e)\n", what, e.out, e.grad, tol);
   EXPECT_LE(e.out, tol) << what << ": outputs";
   EXPECT_LE(e.grad, tol) << what << ": gradients";
 }

@@ -6,6 +6,7 @@
 // (relative half-ulp 2^-9 = 2e-3 of the element, at most that of the largest): 1e-2 allows a few such roundings
 // in a chain; attention and the losses, whose gradients pass through two or three rounded operands, get 2e-2.
 #include "autograd/error.h"
+#include "autograd/cuda/kernels.h"
 #include "cuda_test.h"
 
 using namespace gt;
@@ -151,7 +152,7 @@ TEST_F(CudaOps, EmbeddingDenseAndRowSparse) {
     EXPECT_EQ(sg.rows.device(), Device::CPU);
     EXPECT_EQ(sg.rows.to_ids(), sc.rows.to_ids());
     const double e = rel_err(sg.values, sc.values);
-    std::printf("[cuda] %-40s values %.2e\n", f32 ? "embedding row-sparse merge f32" : "embedding row-sparse merge bf16",
+    std::printf("[cuda] %-52s values %.2e\n", f32 ? "embedding row-sparse merge f32" : "embedding row-sparse merge bf16",
                 e);
     EXPECT_LE(e, f32 ? kPointF32 : kBf16);
     EXPECT_LE(rel_err(tg.grad(), tc.grad()), f32 ? kPointF32 : kBf16) << "densified sparse gradient";
@@ -213,30 +214,35 @@ TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
       {"attention MQA D256 (E2B sliding)", 1, 70, 70, 8, 1, 256, 256, true, 32, 0, false},
       {"attention MQA D512 (E2B full)", 1, 50, 50, 8, 1, 512, 512, true, 0, 0, false},
   };
-  for (const AttnCase& c : cases) {
-    const Tensor q = with_grad(randn_cpu({c.B, c.T, c.Hq, c.D}, 20, 0.3f));
-    const Tensor k = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.D}, 21, 0.3f));
-    const Tensor v = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.Dv}, 22));
-    std::vector<int64_t> m(static_cast<size_t>(c.B * c.S), 1);
-    if (c.mask)
-      for (int64_t s = 0; s < 4; ++s) m[static_cast<size_t>(s)] = 0;  // left padding of batch row 0
-    const Tensor mask = Tensor::from_ids(m, {c.B, c.S});
-    for (DType dt : {DType::F32, DType::BF16}) {
-      const OpErrors e = compare_op(
-          [&](auto& x) {
-            AttentionOptions o;
-            o.scale = 1.0 / std::sqrt(static_cast<double>(c.D));
-            o.causal = c.causal;
-            o.window = c.window;
-            o.q_offset = c.q_offset;
-            if (c.mask) o.key_mask = mask;
-            return std::vector<Tensor>{attention(x[0], x[1], x[2], o)};
-          },
-          {q, k, v}, dt);
-      expect_close((std::string(c.name) + (dt == DType::F32 ? " f32" : " bf16")).c_str(), e,
-                   dt == DType::F32 ? kSumF32 : kBf16Chain);
+  for (cuda::AttentionKernel kernel : {cuda::AttentionKernel::Tiled, cuda::AttentionKernel::Products}) {
+    cuda::set_attention_kernel(kernel);
+    const std::string path = kernel == cuda::AttentionKernel::Tiled ? " [tiled]" : " [products]";
+    for (const AttnCase& c : cases) {
+      const Tensor q = with_grad(randn_cpu({c.B, c.T, c.Hq, c.D}, 20, 0.3f));
+      const Tensor k = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.D}, 21, 0.3f));
+      const Tensor v = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.Dv}, 22));
+      std::vector<int64_t> m(static_cast<size_t>(c.B * c.S), 1);
+      if (c.mask)
+        for (int64_t s = 0; s < 4; ++s) m[static_cast<size_t>(s)] = 0;  // left padding of batch row 0
+      const Tensor mask = Tensor::from_ids(m, {c.B, c.S});
+      for (DType dt : {DType::F32, DType::BF16}) {
+        const OpErrors e = compare_op(
+            [&](auto& x) {
+              AttentionOptions o;
+              o.scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+              o.causal = c.causal;
+              o.window = c.window;
+              o.q_offset = c.q_offset;
+              if (c.mask) o.key_mask = mask;
+              return std::vector<Tensor>{attention(x[0], x[1], x[2], o)};
+            },
+            {q, k, v}, dt);
+        expect_close((std::string(c.name) + path + (dt == DType::F32 ? " f32" : " bf16")).c_str(), e,
+                     dt == DType::F32 ? kSumF32 : kBf16Chain);
+      }
     }
   }
+  cuda::set_attention_kernel(cuda::AttentionKernel::Auto);
 }
 
 TEST_F(CudaOps, MixedDevicesAreAnError) {

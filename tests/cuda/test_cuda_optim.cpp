@@ -38,6 +38,8 @@ Pair make_params(DType dt) {
   return p;
 }
 
+// Gradients of bf16 parameters are given as bf16 values: the table's lookup has bf16 activations on the GPU,
+// whose upstream gradient is rounded to bf16 there.
 void give_grads(const std::vector<Tensor>& params, int step, bool gpu) {
   std::vector<Tensor> roots, grads;
   for (size_t i = 0; i < 3; ++i) {
@@ -48,7 +50,7 @@ void give_grads(const std::vector<Tensor>& params, int step, bool gpu) {
   // Rows 3, 7 (twice) and 41 of the table.
   const Tensor ids = Tensor::from_ids({3, 7, 41, 7}, {4});
   roots.push_back(embedding(params[3], gpu ? ids.to(Device::CUDA) : ids));
-  const Tensor up = randn_cpu({4, 8}, 77 + step);
+  const Tensor up = randn_cpu({4, 8}, 77 + step).to(params[3].dtype()).to(DType::F32);
   grads.push_back(gpu ? up.to(roots.back().dtype()).to(Device::CUDA) : up);
   backward(roots, grads);
 }
