@@ -21,10 +21,15 @@ from transformers import Gemma4ForCausalLM, Gemma4TextConfig
 from transformers.optimization import Adafactor
 
 PEAK = 989e12
+# The E2B numbers that step_flops needs (e2b_config below builds the same; transformers refuses to read per-layer
+# fields such as head_dim off the top-level config).
+LAYER_TYPES = ["full_attention" if i % 5 == 4 else "sliding_attention" for i in range(35)]
+HEAD_DIM = {"sliding_attention": 256, "full_attention": 512}
+VOCAB, HIDDEN, HEADS, WINDOW, FIRST_SHARED = 262144, 1536, 8, 512, 15
 
 
 def e2b_config():
-    types = ["full_attention" if i % 5 == 4 else "sliding_attention" for i in range(35)]
+    types = LAYER_TYPES
     return Gemma4TextConfig(
         vocab_size=262144, hidden_size=1536, intermediate_size=6144, num_hidden_layers=35, num_attention_heads=8,
         num_key_value_heads=1, head_dim=256, global_head_dim=512, layer_types=types, sliding_window=512,
@@ -37,25 +42,23 @@ def e2b_config():
         attn_implementation="sdpa")
 
 
-def step_flops(model, cfg, T):
+def step_flops(model, T):
     matmul = 0
-    first_shared = cfg.num_hidden_layers - cfg.num_kv_shared_layers
     for name, p in model.named_parameters():
         shared_kv = re.search(r"layers\.(\d+)\.self_attn\.[kv]_proj", name)
-        if shared_kv and int(shared_kv.group(1)) >= first_shared:
+        if shared_kv and int(shared_kv.group(1)) >= FIRST_SHARED:
             continue  # present in the module, never used: KV-shared layers read their source's keys and values
         if p.dim() == 2 and "embed_tokens" not in name:
             matmul += p.numel()
-    matmul += cfg.vocab_size * cfg.hidden_size  # the tied head
+    matmul += VOCAB * HIDDEN  # the tied head
     attn = 0.0
-    for i, t in enumerate(cfg.layer_types):
-        hd = cfg.head_dim if t == "sliding_attention" else cfg.global_head_dim
-        keys = sum(min(p + 1, cfg.sliding_window) if t == "sliding_attention" else p + 1 for p in range(T))
-        attn += 4.0 * cfg.num_attention_heads * hd * keys
+    for t in LAYER_TYPES:
+        keys = sum(min(p + 1, WINDOW) if t == "sliding_attention" else p + 1 for p in range(T))
+        attn += 4.0 * HEADS * HEAD_DIM[t] * keys
     return 6.0 * matmul * T + 3.0 * attn
 
 
-def sft(model, cfg, T, steps):
+def sft(model, T, steps):
     opt = Adafactor(model.parameters(), lr=2e-5, scale_parameter=False, relative_step=False, warmup_init=False)
     ids = torch.tensor([[2] + [(t * 7919 + 3) % 262144 for t in range(1, T)]], device="cuda")
     model.train()
@@ -80,7 +83,7 @@ def sft(model, cfg, T, steps):
     total = f + b + u
     del opt
     return {"step_ms": 1e3 * total, "forward_ms": 1e3 * f, "backward_ms": 1e3 * b, "optimizer_ms": 1e3 * u,
-            "tokens_per_s": T / total, "mfu": step_flops(model, cfg, T) / total / PEAK,
+            "tokens_per_s": T / total, "mfu": step_flops(model, T) / total / PEAK,
             "peak_gb": torch.cuda.max_memory_allocated() / 1e9, "loss": float(loss)}
 
 
@@ -118,7 +121,7 @@ def main():
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "transformers": transformers.__version__,
            "parameters": sum(p.numel() for p in model.parameters()), "build_s": time.time() - t0}
     for T in (512, 1024):
-        res[f"sft_{T}"] = sft(model, cfg, T, a.steps)
+        res[f"sft_{T}"] = sft(model, T, a.steps)
         print(json.dumps({f"sft_{T}": res[f"sft_{T}"]}), flush=True)
         torch.cuda.empty_cache()
     for B in (1, 4):

@@ -81,8 +81,9 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
     const Tensor g = mul(gelu_tanh(linear(h, w.per_layer_input_gate)), pli);
     h = add(h, rms_norm(linear(g, w.per_layer_projection), w.post_per_layer_input_norm, eps));
   }
-  // layer_scalar is a buffer (no gradient), so a scalar multiply is the whole of it.
-  h = scale(h, static_cast<double>(w.layer_scalar.item()));
+  // layer_scalar is a buffer [1] (no gradient): a broadcast multiply, the same float products as a scalar one, and
+  // no read of the value on the host (a GPU model would wait for the device once per layer).
+  h = mul(h, w.layer_scalar);
   return {h, lc.kv_shared ? Tensor() : k, lc.kv_shared ? Tensor() : v};
 }
 
