@@ -9,6 +9,7 @@
 #include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "autograd/vec_math.h"
 #include "model/gemma4.h"
 
 namespace gt {
@@ -27,14 +28,20 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
   sgemm(false, true, n, p.V, p.D, 1.f, h + r0 * p.D, p.D, e, p.D, 0.f, y, p.V);
   std::vector<double> lse(static_cast<size_t>(n));
   parallel_for(n, 1, [&](int64_t b, int64_t en) {
+    std::vector<float> ex(static_cast<size_t>(p.V));
     for (int64_t i = b; i < en; ++i) {
       float* row = y + i * p.V;
-      if (p.cap > 0)
-        for (int64_t j = 0; j < p.V; ++j) row[j] = std::tanh(row[j] / p.cap) * p.cap;
+      if (p.cap > 0) {
+        for (int64_t j = 0; j < p.V; ++j) row[j] /= p.cap;
+        vec::tanh(row, row, p.V);
+        for (int64_t j = 0; j < p.V; ++j) row[j] *= p.cap;
+      }
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < p.V; ++j) m = std::max(m, row[j]);
+      for (int64_t j = 0; j < p.V; ++j) ex[j] = row[j] - m;
+      vec::exp(ex.data(), ex.data(), p.V);
       double s = 0;
-      for (int64_t j = 0; j < p.V; ++j) s += std::exp(row[j] - m);
+      for (int64_t j = 0; j < p.V; ++j) s += ex[j];
       lse[static_cast<size_t>(i)] = m + std::log(s);
     }
   });
@@ -173,6 +180,7 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
                const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data());
                // y becomes d loss / d (pre-softcap logits) in place.
                parallel_for(n, 1, [&](int64_t b, int64_t en) {
+                 std::vector<float> ex(static_cast<size_t>(p.V));
                  for (int64_t i = b; i < en; ++i) {
                    float* row = y.data() + i * p.V;
                    const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
@@ -181,12 +189,13 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
                      continue;
                    }
                    const double l = lse[static_cast<size_t>(i)];
+                   for (int64_t j = 0; j < p.V; ++j) ex[j] = static_cast<float>(row[j] - l);
+                   vec::exp(ex.data(), ex.data(), p.V);
                    for (int64_t j = 0; j < p.V; ++j) {
-                     const float yj = row[j];
-                     float d = scale * std::exp(static_cast<float>(yj - l));
+                     float d = scale * ex[j];
                      if (j == t) d -= scale;
                      if (p.cap > 0) {
-                       const float th = yj / p.cap;
+                       const float th = row[j] / p.cap;
                        d *= 1.f - th * th;
                      }
                      row[j] = d;

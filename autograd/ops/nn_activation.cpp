@@ -5,6 +5,7 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "autograd/vec_math.h"
 
 namespace gt {
 
@@ -13,17 +14,22 @@ namespace {
 constexpr float kGeluBeta = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluKappa = 0.044715f;
 
-// out[i] = f(a[i], b[i]) over two contiguous f32 tensors of the same size (b may be undefined).
+// Runs f(a, b, out, n) over ranges of two contiguous f32 tensors of the same size (b may be undefined, then null),
+// in parallel. Ranges let the transcendental part run through gt::vec over whole spans.
 template <class F>
-Tensor pointwise(const Tensor& a, const Tensor& b, F f) {
+Tensor ranges(const Tensor& a, const Tensor& b, F f) {
   Tensor out = Tensor::empty(a.shape());
   const float* ap = a.data<float>();
   const float* bp = b.defined() ? b.data<float>() : nullptr;
   float* o = out.data<float>();
-  parallel_for(out.numel(), 1 << 14, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) o[i] = f(ap[i], bp ? bp[i] : 0.f);
-  });
+  parallel_for(out.numel(), 1 << 14, [&](int64_t s, int64_t e) { f(ap + s, bp ? bp + s : nullptr, o + s, e - s); });
   return out;
+}
+
+// u[i] = tanh(sqrt(2/pi) (x + 0.044715 x^3)), the inner term of the GELU approximation.
+void gelu_inner_tanh(const float* x, float* u, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) u[i] = kGeluBeta * (x[i] + kGeluKappa * x[i] * x[i] * x[i]);
+  vec::tanh(u, u, n);
 }
 
 // On the GPU: out in x's dtype; the backward's inputs are in that dtype too (the upstream gradient has the
@@ -49,16 +55,19 @@ Tensor gelu_tanh(const Tensor& x) {
   if (x.device() == Device::CUDA)
     return unary_cuda("gelu_tanh", cuda::Unary::Gelu, cuda::Unary::GeluBackward, x, 0.f, false);
   const Tensor xf = dense_f32(x);
-  Tensor out = pointwise(xf, Tensor(), [](float v, float) {
-    const float t = std::tanh(kGeluBeta * (v + kGeluKappa * v * v * v));
-    return 0.5f * v * (1.f + t);
+  Tensor out = ranges(xf, Tensor(), [](const float* x, const float*, float* o, int64_t n) {
+    gelu_inner_tanh(x, o, n);
+    for (int64_t i = 0; i < n; ++i) o[i] = 0.5f * x[i] * (1.f + o[i]);
   });
   if (any_requires_grad({x})) {
     record("gelu_tanh", {x}, {out}, [xs = xf.detach()](GradSink& g) {
-      g.add(0, pointwise(g.out(), xs, [](float gy, float v) {
-        const float t = std::tanh(kGeluBeta * (v + kGeluKappa * v * v * v));
-        const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * v * v);
-        return gy * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * slope);
+      g.add(0, ranges(g.out(), xs, [](const float* gy, const float* x, float* o, int64_t n) {
+        gelu_inner_tanh(x, o, n);
+        for (int64_t i = 0; i < n; ++i) {
+          const float v = x[i], t = o[i];
+          const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * v * v);
+          o[i] = gy[i] * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * slope);
+        }
       }));
     });
   }
@@ -71,14 +80,20 @@ Tensor softcap(const Tensor& x, double cap) {
   const float c = static_cast<float>(cap);
   if (x.device() == Device::CUDA)
     return unary_cuda("softcap", cuda::Unary::Softcap, cuda::Unary::SoftcapBackward, x, c, true);
-  Tensor out = pointwise(dense_f32(x), Tensor(), [c](float v, float) { return std::tanh(v / c) * c; });
+  Tensor out = ranges(dense_f32(x), Tensor(), [c](const float* v, const float*, float* o, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) o[i] = v[i] / c;
+    vec::tanh(o, o, n);
+    for (int64_t i = 0; i < n; ++i) o[i] *= c;
+  });
   if (any_requires_grad({x})) {
     // tanh is recovered from the output (y / cap), so the backward keeps no copy of the input: on the logits that
     // is one [N, V] buffer fewer, and the loss that follows saves this same output.
     record("softcap", {x}, {out}, [ys = out.detach(), c](GradSink& g) {
-      g.add(0, pointwise(g.out(), ys, [c](float gy, float y) {
-        const float t = y / c;
-        return gy * (1.f - t * t);
+      g.add(0, ranges(g.out(), ys, [c](const float* gy, const float* y, float* o, int64_t n) {
+        for (int64_t i = 0; i < n; ++i) {
+          const float t = y[i] / c;
+          o[i] = gy[i] * (1.f - t * t);
+        }
       }));
     });
   }

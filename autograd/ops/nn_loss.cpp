@@ -9,6 +9,7 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "autograd/vec_math.h"
 
 namespace gt {
 
@@ -36,12 +37,15 @@ std::vector<double> row_logsumexp(const Tensor& x) {
   const float* xp = x.data<float>();
   std::vector<double> lse(static_cast<size_t>(N));
   parallel_for(N, row_grain(V), [&](int64_t b, int64_t e) {
+    std::vector<float> ex(static_cast<size_t>(V));
     for (int64_t n = b; n < e; ++n) {
       const float* r = xp + n * V;
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < V; ++j) m = std::max(m, r[j]);
+      for (int64_t j = 0; j < V; ++j) ex[j] = r[j] - m;
+      vec::exp(ex.data(), ex.data(), V);
       double s = 0;
-      for (int64_t j = 0; j < V; ++j) s += std::exp(r[j] - m);
+      for (int64_t j = 0; j < V; ++j) s += ex[j];
       lse[n] = m + std::log(s);
     }
   });
@@ -66,7 +70,9 @@ Tensor softmax_minus_onehot(const Tensor& x, const std::vector<double>& lse, con
       }
       const float* r = xp + n * V;
       const double l = lse[n];
-      for (int64_t j = 0; j < V; ++j) d[j] = f * std::exp(static_cast<float>(r[j] - l));
+      for (int64_t j = 0; j < V; ++j) d[j] = static_cast<float>(r[j] - l);
+      vec::exp(d, d, V);
+      for (int64_t j = 0; j < V; ++j) d[j] *= f;
       d[target[n]] -= f;
     }
   });
