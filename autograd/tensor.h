@@ -2,8 +2,8 @@
 // Tensor: a strided view of a shared storage, with an optional autograd record attached.
 //
 // A Tensor is a cheap handle (copies share the same tensor). Views (reshape, permute, slice, expand) share
-// storage and are differentiable; kernels call contiguous() when they need dense memory. Gradients are always
-// float32, whatever the dtype of the tensor they belong to.
+// storage and are differentiable; kernels call contiguous() when they need dense memory. A leaf's gradient is
+// float32, whatever its dtype (on the GPU the gradients flowing between ops keep their tensor's dtype).
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
