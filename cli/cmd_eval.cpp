@@ -1,6 +1,4 @@
 // `gemma-tune eval`: score completions against the gold plans and write the §3 report, or compare two reports.
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -9,8 +7,7 @@
 #include "cli/command.h"
 #include "data/plan_sample.h"
 #include "eval/eval.h"
-#include "eval/model_source.h"
-#include "model/generate.h"
+#include "eval/model_eval.h"
 #include "eval/report.h"
 
 namespace {
@@ -52,34 +49,18 @@ int score_completions(const Options& o) {
 }
 
 int score_model(const Options& o) {
-  namespace fs = std::filesystem;
-  auto samples = gt::data::read_samples(o.data);
-  gt::LoadOptions lo;
-  lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
-  gt::Gemma4 model = gt::Gemma4::load(o.model, lo);
-  model.to(gt::cli::parse_device(o.device));
-  const fs::path tok_path = fs::path(o.model) / "tokenizer.json";
-  GT_CHECK(fs::exists(tok_path), o.model, ": no tokenizer.json in the model directory");
-  const auto tok = gt::data::Tokenizer::from_file(tok_path);
-  gt::eval::ModelSourceOptions mo;
-  mo.max_new_tokens = o.max_new_tokens;
-  mo.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
-  mo.stop_ids = gt::stop_ids_from(o.model);
-  const auto t0 = std::chrono::steady_clock::now();
-  const int64_t n = static_cast<int64_t>(samples.size());
-  mo.on_sample = [&](int64_t done, int64_t tokens) {
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double rate = done / std::max(s, 1e-9);
-    std::fprintf(stderr, "\r[eval] %lld/%lld samples  %.2f samples/s  %.1f tokens/s  ETA %.0fs   ",
-                 static_cast<long long>(done), static_cast<long long>(n), rate, tokens / std::max(s, 1e-9),
-                 (n - done) / std::max(rate, 1e-9));
-    if (done == n) std::fprintf(stderr, "\n");
-  };
-  return score(o, samples, gt::eval::model_completions(model, tok, mo),
-               {{"model", o.model},
-                {"sampling", "temperature " + std::to_string(o.temperature) + ", top_k " + std::to_string(o.top_k) +
-                                 ", top_p " + std::to_string(o.top_p) + ", seed " + std::to_string(o.seed) +
-                                 ", max_new_tokens " + std::to_string(o.max_new_tokens)}});
+  gt::eval::ModelEval e;
+  e.model_dir = o.model;
+  e.data = o.data;
+  e.out_dir = o.out;
+  e.source.max_new_tokens = o.max_new_tokens;
+  e.source.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
+  if (!o.weights.empty()) e.weights = gt::rl::RewardWeights::load(o.weights);
+  e.progress = &std::cerr;
+  e.device = gt::cli::parse_device(o.device);
+  const auto report = gt::eval::evaluate_model_dir(e);
+  std::cout << gt::eval::markdown_table(report) << "\nwrote " << o.out << "/report.md, report.json, completions.jsonl\n";
+  return 0;
 }
 
 gt::cli::Registrar reg("eval", [](CLI::App& app) {

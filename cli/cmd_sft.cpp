@@ -1,22 +1,11 @@
 // `gemma-tune sft --config configs/sft.json [--resume]`: supervised fine-tuning (train/sft.h). SIGINT and SIGTERM
 // finish the current step and write a checkpoint before exiting (status 130), so an interrupted run loses no work.
-#include <atomic>
-#include <csignal>
 #include <iostream>
 
 #include "cli/command.h"
 #include "train/sft.h"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-// The first signal asks for a clean stop; the default action is restored, so a second one ends the process at
-// once (the run then resumes from its last checkpoint).
-extern "C" void request_stop(int sig) {
-  g_stop.store(true);
-  std::signal(sig, SIG_DFL);
-}
 
 gt::cli::Registrar sft_reg("sft", [](CLI::App& app) {
   auto* sub = app.add_subcommand("sft", "Supervised fine-tuning on plan samples (loss on the model's tokens only)");
@@ -33,13 +22,11 @@ gt::cli::Registrar sft_reg("sft", [](CLI::App& app) {
   gt::cli::add_device_option(sub, *device);
   gt::cli::set_job(sub, [=] {
     const gt::train::SftConfig c = gt::train::load_sft_config(*config);
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
     gt::train::SftRunOptions o;
     o.resume = *resume;
     o.stop_after = *stop_after;
     o.device = gt::cli::parse_device(*device);
-    o.stop_flag = &g_stop;
+    o.stop_flag = &gt::cli::stop_on_signals();
     o.progress = &std::cerr;
     const gt::train::SftResult r = gt::train::run_sft(c, o);
     if (r.finished) std::cout << c.out_dir << "/final\n";

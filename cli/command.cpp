@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include <csignal>
 #include <map>
 
 #include "autograd/cuda/runtime.h"
@@ -8,6 +9,14 @@
 namespace gt::cli {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void request_stop(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
+
 std::map<CLI::App*, std::function<int()>>& jobs() {
   static std::map<CLI::App*, std::function<int()>> j;
   return j;
@@ -29,8 +38,14 @@ Device parse_device(const std::string& device) {
   if (device == "cpu") return Device::CPU;
   GT_CHECK(device == "cuda", "--device must be cpu or cuda, got \"", device, "\"");
   GT_CHECK(cuda::available(), "--device cuda: ",
-           GT_WITH_CUDA ? "no CUDA device is visible" : "this build has no CUDA support (no CUDA compiler was found)");
+           cuda::built ? "no CUDA device is visible" : "this build has no CUDA support (no CUDA compiler was found)");
   return Device::CUDA;
+}
+
+const std::atomic<bool>& stop_on_signals() {
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  return g_stop;
 }
 
 void set_job(CLI::App* sub, std::function<int()> job) { jobs()[sub] = std::move(job); }

@@ -2,6 +2,7 @@
 // Subcommand registry: each cli/cmd_*.cpp defines one static Registrar, so adding a subcommand touches no other file.
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ void set_job(CLI::App* sub, std::function<int()> job);
 // `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
 void add_device_option(CLI::App* sub, std::string& device);
 Device parse_device(const std::string& device);
+// For trainers: from now on the first SIGINT or SIGTERM sets the returned flag (finish the step, checkpoint, stop)
+// and restores the default action, so a second one ends the process at once (the run then resumes from its last
+// checkpoint).
+const std::atomic<bool>& stop_on_signals();
 
 struct Registrar {
   Registrar(std::string name, std::function<void(CLI::App&)> attach) {

@@ -19,9 +19,10 @@
 //              times, by count in the corpus (descending), ties by code point; then one id per new merged piece, in
 //              merge order.
 //
-// Merges may span spaces and punctuation, but never join a digit to a non-digit, nor a newline to what follows it
-// (bpe_train.cpp says why). Each merge takes the pair with the highest count; ties go to the smallest (left id,
-// right id). Training is deterministic: the same corpus and options give the same bytes.
+// Pieces never cross a word start, never start a word in the middle of punctuation, and never join a digit to a
+// non-digit nor a newline to what follows it (bpe_train.cpp says why). Each merge takes the pair with the highest
+// count; ties go to the smallest (left id, right id). Training is deterministic: the same corpus and options give the
+// same bytes.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -678,4 +678,11 @@ EncodedChat encode_plan_sample(const Tokenizer& tokenizer, const PlanSample& sam
                      sample.source + ": sample '" + sample.id + "'");
 }
 
+std::vector<int32_t> chat_stop_ids(const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (const char* t : {"<eos>", "<turn|>", "<|tool_response>"})
+    if (auto id = tokenizer.token_to_id(t)) ids.push_back(*id);
+  return ids;
+}
+
 }  // namespace gt::data

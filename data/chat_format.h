@@ -115,4 +115,8 @@ EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& 
 // render_plan_sample + encode_chat; errors name the sample's source and id.
 EncodedChat encode_plan_sample(const Tokenizer& tokenizer, const PlanSample& sample, bool with_target);
 
+// The tokens that end a model turn, those of <eos>, <turn|> and <|tool_response> the tokenizer has, in that order
+// ([1, 106, 50] for Gemma 4): what generation stops on and generation_config.json lists.
+std::vector<int32_t> chat_stop_ids(const Tokenizer& tokenizer);
+
 }  // namespace gt::data

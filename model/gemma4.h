@@ -83,6 +83,12 @@ class Gemma4 {
   // causal_lm_loss(head(hidden), labels) computed `chunk` tokens at a time: the [B*T, vocab] logits are never
   // materialised (forward or backward); gradients reach `hidden` and the embedding table.
   Tensor head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk = 256) const;
+  // Per-position log-probabilities of `targets` [B, T] (integer, -100 = none) under softmax(head(hidden) /
+  // temperature), without a shift: position t scores targets[b, t]. [B, T], 0 where there is no target. Only the
+  // positions with a target go through the head, `chunk` rows at a time, so no [B*T, vocab] logits are kept
+  // (GRPO's token log-probs, training.md §6).
+  Tensor head_logprobs(const Tensor& hidden, const Tensor& targets, double temperature = 1.0,
+                       int64_t chunk = 256) const;
 
   // Writes DIR/config.json (the config as read) and DIR/model.safetensors in the layout it was read from: the
   // same prefix, the parameters in their storage dtype (or `dtype` when given), the skipped tensors unchanged.

@@ -22,8 +22,10 @@ struct HeadPlan {
   std::vector<int64_t> targets;  // -100 = ignored
 };
 
-// y[n, :] = softcap(h[n, :] @ E^T) for rows [r0, r1); returns each row's log-sum-exp (double accumulation).
-std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float* e, int64_t r0, int64_t r1, float* y) {
+// y[n, :] = softcap(h[n, :] @ E^T) for rows [r0, r1); returns each row's log-sum-exp of y * inv_t (double
+// accumulation).
+std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float* e, int64_t r0, int64_t r1, float* y,
+                                 float inv_t = 1.f) {
   const int64_t n = r1 - r0;
   sgemm(false, true, n, p.V, p.D, 1.f, h + r0 * p.D, p.D, e, p.D, 0.f, y, p.V);
   std::vector<double> lse(static_cast<size_t>(n));
@@ -38,11 +40,11 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
       }
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j < p.V; ++j) m = std::max(m, row[j]);
-      for (int64_t j = 0; j < p.V; ++j) ex[j] = row[j] - m;
+      for (int64_t j = 0; j < p.V; ++j) ex[j] = (row[j] - m) * inv_t;
       vec::exp(ex.data(), ex.data(), p.V);
       double s = 0;
       for (int64_t j = 0; j < p.V; ++j) s += ex[j];
-      lse[static_cast<size_t>(i)] = m + std::log(s);
+      lse[static_cast<size_t>(i)] = static_cast<double>(m * inv_t) + std::log(s);
     }
   });
   return lse;
@@ -208,6 +210,107 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
                  sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
              }
              if (dh.defined()) g.add(0, dh.reshape(shape));
+             if (de.defined()) g.add(1, de);
+           });
+  }
+  return out;
+}
+
+Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double temperature, int64_t chunk) const {
+  GT_CHECK(hidden.defined() && targets.defined() && hidden.dim() == 3 && targets.dim() == 2 &&
+               hidden.size(0) == targets.size(0) && hidden.size(1) == targets.size(1) &&
+               hidden.size(2) == config_.hidden_size && !is_floating(targets.dtype()) && chunk > 0,
+           "head_logprobs: hidden ", hidden.str(), " and targets ", targets.str(), " do not fit ([B, T, ",
+           config_.hidden_size, "], [B, T]) or chunk ", chunk, " <= 0");
+  GT_CHECK(temperature > 0 && std::isfinite(temperature), "head_logprobs: temperature must be > 0, got ", temperature);
+  const Shape out_shape = targets.shape();
+  const int64_t D = config_.hidden_size;
+  auto plan = std::make_shared<HeadPlan>();
+  plan->D = D;
+  plan->V = config_.vocab_size;
+  plan->chunk = chunk;
+  plan->cap = static_cast<float>(config_.final_logit_softcapping);
+  // Only positions with a target go through the head: their hidden rows are packed into one matrix.
+  const std::vector<int64_t> lab = targets.to_ids();
+  auto rows = std::make_shared<std::vector<int64_t>>();
+  for (int64_t r = 0; r < static_cast<int64_t>(lab.size()); ++r) {
+    const int64_t y = lab[static_cast<size_t>(r)];
+    if (y == -100) continue;
+    GT_CHECK(y >= 0 && y < plan->V, "head_logprobs: target ", y, " out of range for ", plan->V, " classes");
+    rows->push_back(r);
+    plan->targets.push_back(y);
+  }
+  plan->N = static_cast<int64_t>(rows->size());
+  const Tensor h = dense_f32(hidden.contiguous());
+  Tensor packed = Tensor::zeros({plan->N, D});
+  for (int64_t i = 0; i < plan->N; ++i)
+    std::copy_n(h.data<float>() + (*rows)[static_cast<size_t>(i)] * D, D, packed.data<float>() + i * D);
+  const Tensor e = dense_f32(embed_tokens);
+  const float inv_t = static_cast<float>(1.0 / temperature);
+  Tensor out = Tensor::zeros(out_shape);
+  {
+    std::vector<float> y(static_cast<size_t>(std::min(chunk, std::max<int64_t>(plan->N, 1)) * plan->V));
+    for (int64_t r0 = 0; r0 < plan->N; r0 += chunk) {
+      const int64_t r1 = std::min(plan->N, r0 + chunk);
+      const std::vector<double> lse =
+          chunk_logits(*plan, packed.data<float>(), e.data<float>(), r0, r1, y.data(), inv_t);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float yt = y[static_cast<size_t>((r - r0) * plan->V + plan->targets[static_cast<size_t>(r)])];
+        out.data<float>()[(*rows)[static_cast<size_t>(r)]] =
+            static_cast<float>(static_cast<double>(yt * inv_t) - lse[static_cast<size_t>(r - r0)]);
+      }
+    }
+  }
+  if (plan->N > 0 && any_requires_grad({hidden, embed_tokens})) {
+    record("head_logprobs", {hidden, embed_tokens}, {out},
+           [plan, rows, hs = packed, table = embed_tokens.detach(), inv_t, shape = hidden.shape()](GradSink& g) {
+             const HeadPlan& p = *plan;
+             const float* up = g.out().data<float>();
+             const Tensor ef = dense_f32(table);
+             const float* e = ef.data<float>();
+             const float* h = hs.data<float>();
+             Tensor dpacked = g.needs(0) ? Tensor::zeros({p.N, p.D}) : Tensor();
+             Tensor de = g.needs(1) ? Tensor::zeros({p.V, p.D}) : Tensor();
+             std::vector<float> y(static_cast<size_t>(std::min(p.chunk, p.N) * p.V));
+             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
+               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
+               const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data(), inv_t);
+               // d out / d y_j = (onehot_j - softmax(y / T)_j) / T, then through the softcap; y is overwritten.
+               parallel_for(n, 1, [&](int64_t b, int64_t en) {
+                 std::vector<float> ex(static_cast<size_t>(p.V));
+                 for (int64_t i = b; i < en; ++i) {
+                   float* row = y.data() + i * p.V;
+                   const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
+                   const float scale = up[(*rows)[static_cast<size_t>(r0 + i)]] * inv_t;
+                   const double l = lse[static_cast<size_t>(i)];
+                   for (int64_t j = 0; j < p.V; ++j)
+                     ex[j] = static_cast<float>(static_cast<double>(row[j] * inv_t) - l);
+                   vec::exp(ex.data(), ex.data(), p.V);
+                   for (int64_t j = 0; j < p.V; ++j) {
+                     const float yj = row[j];
+                     float d = -scale * ex[j];
+                     if (j == t) d += scale;
+                     if (p.cap > 0) {
+                       const float th = yj / p.cap;
+                       d *= 1.f - th * th;
+                     }
+                     row[j] = d;
+                   }
+                 }
+               });
+               if (dpacked.defined())
+                 sgemm(false, false, n, p.D, p.V, 1.f, y.data(), p.V, e, p.D, 0.f, dpacked.data<float>() + r0 * p.D,
+                       p.D);
+               if (de.defined())
+                 sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
+             }
+             if (dpacked.defined()) {
+               Tensor dh = Tensor::zeros(shape);
+               for (int64_t i = 0; i < p.N; ++i)
+                 std::copy_n(dpacked.data<float>() + i * p.D, p.D,
+                             dh.data<float>() + (*rows)[static_cast<size_t>(i)] * p.D);
+               g.add(0, dh);
+             }
              if (de.defined()) g.add(1, de);
            });
   }

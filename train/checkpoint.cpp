@@ -14,6 +14,7 @@
 
 #include "autograd/atomic_file.h"
 #include "autograd/error.h"
+#include "data/chat_format.h"
 #include "data/tokenizer.h"
 
 namespace gt::train {
@@ -420,9 +421,7 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
   }
   if (auto id = tok.token_to_id("<bos>")) gen["bos_token_id"] = *id;
   if (auto id = tok.token_to_id("<pad>")) gen["pad_token_id"] = *id;
-  json eos = json::array();
-  for (const char* t : {"<eos>", "<turn|>", "<|tool_response>"})
-    if (auto id = tok.token_to_id(t)) eos.push_back(*id);
+  const json eos = data::chat_stop_ids(tok);
   GT_CHECK(!eos.empty(), tokenizer_json, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
   gen["eos_token_id"] = eos;
 

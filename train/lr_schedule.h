@@ -3,7 +3,7 @@
 // get_linear_schedule_with_warmup, get_cosine_schedule_with_warmup with half a cycle).
 #include <cstdint>
 
-#include "train/sft_config.h"
+#include "train/config_reader.h"
 
 namespace gt::train {
 

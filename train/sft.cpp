@@ -1,6 +1,7 @@
 #include "train/sft.h"
 
 #include <algorithm>
+#include <limits>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -14,12 +15,10 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "model/sampler.h"
-#include "optim/adafactor.h"
-#include "optim/adamw.h"
 #include "train/checkpoint.h"
 #include "train/gradients.h"
-#include "train/lr_schedule.h"
 #include "train/run_log.h"
+#include "train/trainer_common.h"
 
 namespace gt::train {
 
@@ -27,20 +26,39 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>& batch, const ForwardOptions& forward,
+                  double denominator) {
+  GT_CHECK(!batch.empty(), "sft: empty batch");
+  int64_t T = 0, from = std::numeric_limits<int64_t>::max(), trainable = 0;
+  for (const TokenizedSample* s : batch) {
+    const int64_t n = static_cast<int64_t>(s->ids.size());
+    GT_CHECK(s->first_trainable >= 1 && s->first_trainable < n && s->trainable > 0, "sft: sample ", s->id,
+             " has no trainable token after position 0");
+    T = std::max(T, n);
+    // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
+    from = std::min(from, s->first_trainable - 1);
+    trainable += s->trainable;
+  }
+  // Rows are padded on the right: under the causal mask no real token sees a pad, so the rows need no attention
+  // mask, and pads carry no label.
+  const int64_t B = static_cast<int64_t>(batch.size());
+  std::vector<int64_t> ids(static_cast<size_t>(B * T), model.config().pad_token_id);
+  std::vector<int64_t> labels(static_cast<size_t>(B * (T - from)), -100);
+  for (int64_t b = 0; b < B; ++b) {
+    const TokenizedSample& s = *batch[static_cast<size_t>(b)];
+    const int64_t n = static_cast<int64_t>(s.ids.size());
+    std::copy(s.ids.begin(), s.ids.end(), ids.begin() + b * T);
+    for (int64_t t = from; t < n; ++t)
+      if (s.mask[static_cast<size_t>(t)]) labels[static_cast<size_t>(b * (T - from) + t - from)] = s.ids[static_cast<size_t>(t)];
+  }
+  const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), forward);
+  const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {B, T - from}));
+  const double count = static_cast<double>(trainable);
+  return denominator == count ? mean : scale(mean, count / denominator);
+}
+
 Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardOptions& forward, double denominator) {
-  const int64_t T = static_cast<int64_t>(s.ids.size());
-  GT_CHECK(s.first_trainable >= 1 && s.first_trainable < T && s.trainable > 0, "sft: sample ", s.id,
-           " has no trainable token after position 0");
-  const Tensor ids = Tensor::from_ids(std::vector<int64_t>(s.ids.begin(), s.ids.end()), {1, T});
-  const Tensor hidden = model.hidden_states(ids, forward);
-  // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
-  const int64_t from = s.first_trainable - 1;
-  std::vector<int64_t> labels(static_cast<size_t>(T - from));
-  for (int64_t t = from; t < T; ++t)
-    labels[static_cast<size_t>(t - from)] = s.mask[static_cast<size_t>(t)] ? s.ids[static_cast<size_t>(t)] : -100;
-  const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {1, T - from}));
-  const double trainable = static_cast<double>(s.trainable);
-  return denominator == trainable ? mean : scale(mean, trainable / denominator);
+  return batch_loss(model, {&s}, forward, denominator);
 }
 
 double heldout_loss(const Gemma4& model, const std::vector<TokenizedSample>& samples, int64_t max_samples,
@@ -59,63 +77,12 @@ double heldout_loss(const Gemma4& model, const std::vector<TokenizedSample>& sam
 
 namespace {
 
-constexpr uint64_t kShuffleStream = 0x53485546464c45ull;  // "SHUFFLE": keeps this stream apart from samplers'
-
-Gemma4 build_model(const SftConfig& c, std::ostream* progress) {
-  if (!c.model.dir.empty()) {
-    LoadOptions lo;
-    lo.storage = c.model.storage;
-    lo.log = [progress](const std::string& line) {
-      if (progress) *progress << "sft: " << line << "\n";
-    };
-    return Gemma4::load(c.model.dir, lo);
-  }
-  GT_CHECK(c.model.storage != StoragePolicy::BF16, c.path,
-           ": 'model.storage' bf16 needs a checkpoint ('model.dir'); random initialisation is float32");
-  return Gemma4::random(load_gemma4_config(c.model.config), c.model.init_seed, c.model.init_std);
-}
-
-std::unique_ptr<Optimizer> make_optimizer(const SftConfig& c, std::vector<Tensor> params) {
-  if (c.optimizer == OptimizerKind::AdamW) return std::make_unique<AdamW>(std::move(params), c.adamw);
-  return std::make_unique<Adafactor>(std::move(params), c.adafactor);
-}
-
-// The step size Adafactor's relative_step uses at step t (it has no lr of its own to log).
-double relative_step_size(const AdafactorOptions& o, int64_t t) {
-  const double cap = o.warmup_init ? 1e-6 * static_cast<double>(t) : 1e-2;
-  return std::min(cap, 1.0 / std::sqrt(static_cast<double>(t)));
-}
-
-std::vector<int64_t> draw_permutation(Sampler& rng, int64_t n) {
-  std::vector<int64_t> p(static_cast<size_t>(n));
-  std::iota(p.begin(), p.end(), int64_t{0});
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(rng.uniform() * static_cast<double>(i + 1));
-    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
-  }
-  return p;
-}
-
-std::string join(const std::vector<std::string>& v, size_t limit) {
-  std::string s;
-  for (size_t i = 0; i < v.size() && i < limit; ++i) s += (i ? ", " : "") + v[i];
-  if (v.size() > limit) s += " and " + std::to_string(v.size() - limit) + " more";
-  return s;
-}
-
-// What a resume must agree on, and where they differ ("optimizer/lr, seed") when they do not.
-std::string identity_diff(const json& saved, const json& now) {
-  std::vector<std::string> paths;
-  for (const json& op : json::diff(saved, now)) paths.push_back(op.value("path", "?").substr(1));
-  return join(paths, 8);
-}
-
 class Trainer {
  public:
   Trainer(const SftConfig& c, const SftRunOptions& o)
       : c_(c),
         o_(o),
-        model_(build_model(c, o.progress)),
+        model_(build_model(c.model, c.path, "sft", o.progress)),
         tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
         ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last) {
     train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation);
@@ -124,9 +91,10 @@ class Trainer {
              " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
     if (o.device != Device::CPU) model_.to(o.device);
     params_ = model_.state().trainable();
-    opt_ = make_optimizer(c, params_);
+    opt_ = make_optimizer(c.optimizer_config(), params_);
     const int64_t n = static_cast<int64_t>(train_.samples.size());
-    const int64_t per_epoch = (n + c.grad_accumulation - 1) / c.grad_accumulation;
+    const int64_t per_step = c.batch_size * c.grad_accumulation;
+    const int64_t per_epoch = (n + per_step - 1) / per_step;
     total_ = per_epoch * c.epochs;
     if (c.max_steps > 0) total_ = std::min(total_, c.max_steps);
     identity_ = training_identity(c);
@@ -169,7 +137,8 @@ class Trainer {
       report_data("train", train_.report);
       if (heldout_) report_data("heldout", heldout_->report);
       say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples, " + std::to_string(c_.epochs) +
-          " epochs, grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
+          " epochs, batch_size " + std::to_string(c_.batch_size) +
+          ", grad_accumulation " + std::to_string(c_.grad_accumulation) + ")");
       if (heldout_) evaluate();
     }
 
@@ -232,27 +201,35 @@ class Trainer {
       perm_ = draw_permutation(*rng_, samples());
     }
     const auto t0 = Clock::now();
-    const int64_t end = std::min(samples(), pos_ + c_.grad_accumulation);
+    const int64_t end = std::min(samples(), pos_ + c_.batch_size * c_.grad_accumulation);
     double denominator = 0;
     int64_t tokens = 0;
+    std::vector<const TokenizedSample*> step_samples;
     std::vector<std::string> ids;
     for (int64_t k = pos_; k < end; ++k) {
       const TokenizedSample& s = train_.samples[static_cast<size_t>(perm_[static_cast<size_t>(k)])];
       denominator += static_cast<double>(s.trainable);
       tokens += static_cast<int64_t>(s.ids.size());
+      step_samples.push_back(&s);
       ids.push_back(s.id);
     }
     const int64_t step = step_ + 1;
     double loss = 0;
-    for (int64_t k = pos_; k < end; ++k) {
-      const TokenizedSample& s = train_.samples[static_cast<size_t>(perm_[static_cast<size_t>(k)])];
-      const Tensor l = sample_loss(model_, s, forward_, denominator);
+    for (size_t k = 0; k < step_samples.size(); k += static_cast<size_t>(c_.batch_size)) {
+      const std::vector<const TokenizedSample*> micro(
+          step_samples.begin() + static_cast<std::ptrdiff_t>(k),
+          step_samples.begin() + static_cast<std::ptrdiff_t>(std::min(step_samples.size(), k + static_cast<size_t>(c_.batch_size))));
+      const Tensor l = batch_loss(model_, micro, forward_, denominator);
       const double v = l.item();
       if (!std::isfinite(v)) {
-        const std::string where =
-            probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s.ids.begin(), s.ids.end()),
-                                                      {1, static_cast<int64_t>(s.ids.size())}));
-        fail("sft: step ", step, ": the loss of ", s.id, " is ", v,
+        std::string where;
+        for (const TokenizedSample* s : micro)
+          if (where.empty())
+            where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
+                                                              {1, static_cast<int64_t>(s->ids.size())}));
+        std::vector<std::string> micro_ids;
+        for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
+        fail("sft: step ", step, ": the loss of ", join_names(micro_ids, 4), " is ", v,
              where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
                            : "; the first non-finite value is in " + where);
       }
@@ -262,21 +239,15 @@ class Trainer {
     const GradNorm gn = grad_norm(params_);
     if (!std::isfinite(gn.norm))
       fail("sft: step ", step, ": the gradient norm is ", gn.norm, " (loss ", loss, "); non-finite gradients in ",
-           join(gn.non_finite, 6), "; samples ", join(ids, 4));
+           join_names(gn.non_finite, 6), "; samples ", join_names(ids, 4));
     if (gn.norm == 0)
       fail("sft: step ", step, ": the gradient norm is 0, so this step would train nothing (loss ", loss, "); samples ",
-           join(ids, 4));
+           join_names(ids, 4));
     if (c_.grad_clip > 0) {
       const double coef = c_.grad_clip / (gn.norm + 1e-6);
       if (coef < 1.0) scale_grads(params_, coef);
     }
-    double lr;
-    if (c_.optimizer == OptimizerKind::Adafactor && c_.adafactor.relative_step) {
-      lr = relative_step_size(c_.adafactor, step);
-    } else {
-      lr = c_.lr() * lr_factor(c_.schedule, c_.warmup_steps, total_, step_);
-      opt_->set_lr(lr);
-    }
+    const double lr = apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
     opt_->step();
     opt_->zero_grad();
     step_ = step;
@@ -371,11 +342,7 @@ class Trainer {
       fail(*latest, ": incomplete sft state (", e.what(), ")");
     }
     perm_ = st.extra_tensor("permutation").to_ids();
-    std::vector<int64_t> sorted = perm_;
-    std::sort(sorted.begin(), sorted.end());
-    std::vector<int64_t> want(static_cast<size_t>(samples()));
-    std::iota(want.begin(), want.end(), int64_t{0});
-    GT_CHECK(sorted == want && pos_ >= 0 && pos_ <= samples() && epoch_ >= 0, *latest,
+    GT_CHECK(is_permutation_of(perm_, samples()) && pos_ >= 0 && pos_ <= samples() && epoch_ >= 0, *latest,
              ": its data position does not fit ", samples(), " training samples");
     load_model_tensors(model_.state(), st, *latest);
     try {

@@ -1,9 +1,9 @@
 #pragma once
-// Supervised fine-tuning (training.md §4): batch 1, the loss on the model's own tokens only, epochs over a shuffled
-// order, held-out loss, checkpoints and an exact resume.
+// Supervised fine-tuning (training.md §4): batch 1 by default, the loss on the model's own tokens only, epochs over
+// a shuffled order, held-out loss, checkpoints and an exact resume.
 //
-// Steps. One optimizer step takes grad_accumulation samples in the epoch's order (the last step of an epoch takes
-// what is left). Its loss is the mean cross-entropy over every trainable token of those samples (the token mean of
+// Steps. One optimizer step takes batch_size x grad_accumulation samples in the epoch's order (the last step of an
+// epoch takes what is left), grad_accumulation forwards of batch_size samples each. Its loss is the mean cross-entropy over every trainable token of those samples (the token mean of
 // transformers' accumulation with num_items_in_batch), so one step of k samples equals one batch of k. Training
 // ends after `epochs` epochs or at max_steps, whichever comes first; schedules span that many steps.
 //
@@ -55,9 +55,12 @@ struct SftResult {
 
 SftResult run_sft(const SftConfig& config, const SftRunOptions& options = {});
 
-// The sum of the cross-entropy over `s`'s trainable tokens divided by `denominator` (s.trainable for the sample's
-// mean). Only the positions that predict a trainable token go through the head, in chunks (Gemma4::head_loss), so
+// The sum of the cross-entropy over the trainable tokens of `batch` (one forward of the samples padded on the
+// right) divided by `denominator` (their trainable count for the token mean). Only the positions that predict a trainable token go through the head, in chunks (Gemma4::head_loss), so
 // no [T, vocab] logits tensor is made.
+Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>& batch, const ForwardOptions& forward,
+                  double denominator);
+// batch_loss of one sample.
 Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardOptions& forward, double denominator);
 
 // Mean cross-entropy per trainable token over `samples` (at most max_samples of them from the start; 0: all),

@@ -1,146 +1,12 @@
 #include "train/sft_config.h"
 
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
 
 #include "autograd/error.h"
 
 namespace gt::train {
 
 using nlohmann::json;
-
-namespace {
-
-const char* type_name(const json& v) {
-  if (v.is_number_integer()) return "integer";
-  if (v.is_number()) return "number";
-  return v.type_name();
-}
-
-// One JSON object of the config: typed reads by key, and at the end an error for any key nobody read.
-class Section {
- public:
-  Section(const json& j, std::string file, std::string prefix)
-      : j_(j), file_(std::move(file)), prefix_(std::move(prefix)) {
-    if (j.is_object()) return;
-    if (prefix_.empty()) fail(file_, ": the config must be an object, got ", type_name(j));
-    fail(file_, ": '", prefix_, "' must be an object, got ", type_name(j));
-  }
-
-  bool has(const char* key) const { return j_.contains(key); }
-  std::string name(const char* key) const {
-    std::string p = prefix_;
-    if (!p.empty() && *key) p += ".";
-    return p + key;
-  }
-  [[noreturn]] void bad(const char* key, const std::string& why) const { fail(file_, ": '", name(key), "' ", why); }
-
-  const json* find(const char* key) {
-    seen_.insert(key);
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  void require(const char* key) const {
-    if (!j_.contains(key)) fail(file_, ": missing required key '", name(key), "'");
-  }
-
-  std::string str(const char* key, const std::string& def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_string()) bad(key, std::string("must be a string, got ") + type_name(*v));
-    return v->get<std::string>();
-  }
-  std::string path(const char* key, const std::string& def = "") {
-    std::string s = str(key, def);
-    if (has(key) && s.empty()) bad(key, "must not be empty");
-    return s;
-  }
-  int64_t integer(const char* key, int64_t def, int64_t min) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number_integer()) bad(key, std::string("must be an integer, got ") + type_name(*v));
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad(key, "is too large");
-    const int64_t x = v->get<int64_t>();
-    if (x < min) bad(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(x));
-    return x;
-  }
-  uint64_t seed(const char* key, uint64_t def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0))
-      bad(key, std::string("must be a non-negative integer, got ") + (v->is_number() ? v->dump() : type_name(*v)));
-    return v->get<uint64_t>();
-  }
-  double number(const char* key, double def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_number()) bad(key, std::string("must be a number, got ") + type_name(*v));
-    return v->get<double>();
-  }
-  std::optional<double> optional_number(const char* key, std::optional<double> def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (v->is_null()) return std::nullopt;
-    if (!v->is_number()) bad(key, std::string("must be a number or null, got ") + type_name(*v));
-    return v->get<double>();
-  }
-  bool boolean(const char* key, bool def) {
-    const json* v = find(key);
-    if (!v) return def;
-    if (!v->is_boolean()) bad(key, std::string("must be true or false, got ") + type_name(*v));
-    return v->get<bool>();
-  }
-  template <class E>
-  E choice(const char* key, E def, std::initializer_list<std::pair<const char*, E>> options) {
-    const json* v = find(key);
-    if (!v) return def;
-    std::string names;
-    for (const auto& [n, e] : options) {
-      if (v->is_string() && v->get<std::string>() == n) return e;
-      names += (names.empty() ? "" : ", ") + std::string(n);
-    }
-    bad(key, "must be one of " + names + ", got " + v->dump());
-  }
-  Section section(const char* key) {
-    const json* v = find(key);
-    static const json empty = json::object();
-    return Section(v ? *v : empty, file_, name(key));
-  }
-
-  // Every key must have been read: a misspelt key would otherwise be silently ignored.
-  void done() const {
-    for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (!seen_.count(it.key())) fail(file_, ": unknown key '", name(it.key().c_str()), "'");
-  }
-
- private:
-  const json& j_;
-  std::string file_, prefix_;
-  std::set<std::string> seen_;
-};
-
-PrecisionOptions read_precision(Section& s, uint64_t seed) {
-  PrecisionOptions p;
-  p.master_weights = s.boolean("master_weights", p.master_weights);
-  p.rounding =
-      s.choice("rounding", p.rounding, {{"nearest", Rounding::NearestEven}, {"stochastic", Rounding::Stochastic}});
-  p.seed = seed;
-  return p;
-}
-
-// The optimizer classes validate their own options; running that check here puts the file in the message.
-template <class Opt, class Options>
-void validate(const Options& o, const std::string& file) {
-  try {
-    Opt probe({}, o);
-  } catch (const Error& e) {
-    fail(file, ": optimizer: ", e.what());
-  }
-}
-
-}  // namespace
 
 const char* truncation_name(Truncation t) {
   switch (t) {
@@ -151,20 +17,6 @@ const char* truncation_name(Truncation t) {
   return "?";
 }
 
-const char* schedule_name(ScheduleKind s) {
-  switch (s) {
-    case ScheduleKind::None: return "none";
-    case ScheduleKind::Linear: return "linear";
-    case ScheduleKind::Cosine: return "cosine";
-  }
-  return "?";
-}
-
-double SftConfig::lr() const {
-  if (optimizer == OptimizerKind::AdamW) return adamw.lr;
-  return adafactor.lr.value_or(0.0);
-}
-
 std::string SftConfig::log_path() const { return (std::filesystem::path(out_dir) / log_file).string(); }
 
 SftConfig parse_sft_config(const json& j, const std::string& path) {
@@ -172,25 +24,9 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.path = path;
   Section root(j, path, "");
 
-  Section model = root.section("model");
   root.require("model");
-  c.model.dir = model.path("dir");
-  c.model.config = model.path("config");
-  GT_CHECK(c.model.dir.empty() != c.model.config.empty(), path,
-           ": 'model' needs exactly one of 'dir' (a Hugging Face folder) and 'config' (a config.json for random "
-           "initialisation)");
-  if (!c.model.config.empty()) {
-    c.model.init_seed = model.seed("init_seed", c.model.init_seed);
-    c.model.init_std = model.number("init_std", c.model.init_std);
-    if (!(c.model.init_std > 0)) model.bad("init_std", "must be > 0");
-  } else {
-    for (const char* k : {"init_seed", "init_std"})
-      if (model.has(k)) model.bad(k, "only applies to random initialisation ('model.config')");
-  }
-  c.model.storage =
-      model.choice("storage", c.model.storage,
-                   {{"keep", StoragePolicy::Keep}, {"f32", StoragePolicy::F32}, {"bf16", StoragePolicy::BF16}});
-  model.done();
+  Section model = root.section("model");
+  c.model = read_model_source(model, path);
 
   root.require("tokenizer");
   c.tokenizer = root.path("tokenizer");
@@ -211,57 +47,19 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.epochs = root.integer("epochs", c.epochs, 1);
   c.max_steps = root.integer("max_steps", c.max_steps, 0);
   c.seed = root.seed("seed", c.seed);
-  if (root.integer("batch_size", 1, 1) != 1)
-    root.bad("batch_size", "> 1 is not supported yet; use grad_accumulation for a larger effective batch");
+  c.batch_size = root.integer("batch_size", c.batch_size, 1);
   c.grad_accumulation = root.integer("grad_accumulation", c.grad_accumulation, 1);
   if (root.boolean("packing", false)) root.bad("packing", "= true is not supported yet (one sample per sequence)");
   c.grad_clip = root.number("grad_clip", c.grad_clip);
   if (!(c.grad_clip >= 0)) root.bad("grad_clip", "must be >= 0 (0 turns clipping off)");
 
   Section opt = root.section("optimizer");
-  c.optimizer =
-      opt.choice("name", c.optimizer, {{"adafactor", OptimizerKind::Adafactor}, {"adamw", OptimizerKind::AdamW}});
-  if (c.optimizer == OptimizerKind::Adafactor) {
-    AdafactorOptions& a = c.adafactor;
-    a.lr = opt.optional_number("lr", a.lr);
-    a.eps1 = opt.number("eps1", a.eps1);
-    a.eps2 = opt.number("eps2", a.eps2);
-    a.clip_threshold = opt.number("clip_threshold", a.clip_threshold);
-    a.decay_rate = opt.number("decay_rate", a.decay_rate);
-    a.beta1 = opt.optional_number("beta1", a.beta1);
-    a.weight_decay = opt.number("weight_decay", a.weight_decay);
-    a.scale_parameter = opt.boolean("scale_parameter", a.scale_parameter);
-    a.relative_step = opt.boolean("relative_step", a.relative_step);
-    a.warmup_init = opt.boolean("warmup_init", a.warmup_init);
-    // transformers' relative_step takes lr None; an explicit null says so, a missing lr would mean our 2e-5.
-    if (a.relative_step && !opt.has("lr")) a.lr.reset();
-    a.precision = read_precision(opt, c.seed);
-    opt.done();
-    validate<Adafactor>(a, path);
-  } else {
-    AdamWOptions& a = c.adamw;
-    a.lr = opt.number("lr", 2e-5);
-    a.beta1 = opt.number("beta1", a.beta1);
-    a.beta2 = opt.number("beta2", a.beta2);
-    a.eps = opt.number("eps", a.eps);
-    a.weight_decay = opt.number("weight_decay", a.weight_decay);
-    a.amsgrad = opt.boolean("amsgrad", a.amsgrad);
-    a.precision = read_precision(opt, c.seed);
-    opt.done();
-    validate<AdamW>(a, path);
-  }
-
+  const OptimizerConfig oc = read_optimizer(opt, 2e-5, c.seed, path);
+  c.optimizer = oc.kind;
+  c.adafactor = oc.adafactor;
+  c.adamw = oc.adamw;
   Section sched = root.section("schedule");
-  c.schedule =
-      sched.choice("name", c.schedule,
-                   {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
-  c.warmup_steps = sched.integer("warmup_steps", c.warmup_steps, 0);
-  sched.done();
-  if (c.optimizer == OptimizerKind::Adafactor && c.adafactor.relative_step &&
-      (c.schedule != ScheduleKind::None || c.warmup_steps > 0))
-    fail(path,
-         ": 'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then "
-         "sets its own step size)");
+  read_schedule(sched, oc, c.schedule, c.warmup_steps, path);
 
   Section ev = root.section("eval");
   c.eval_every = ev.integer("every", c.eval_every, 0);
@@ -282,74 +80,19 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
 }
 
 SftConfig load_sft_config(const std::string& path) {
-  std::ifstream f(path);
-  GT_CHECK(f, path, ": cannot open the SFT config");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-  return parse_sft_config(j, path);
+  return parse_sft_config(read_config_file(path, "the SFT config"), path);
 }
-
-namespace {
-
-json precision_json(const PrecisionOptions& p) {
-  return {{"master_weights", p.master_weights},
-          {"rounding", p.rounding == Rounding::Stochastic ? "stochastic" : "nearest"}};
-}
-
-json optimizer_json(const SftConfig& c) {
-  json o;
-  if (c.optimizer == OptimizerKind::Adafactor) {
-    const AdafactorOptions& a = c.adafactor;
-    o = {{"name", "adafactor"},
-         {"lr", a.lr ? json(*a.lr) : json(nullptr)},
-         {"eps1", a.eps1},
-         {"eps2", a.eps2},
-         {"clip_threshold", a.clip_threshold},
-         {"decay_rate", a.decay_rate},
-         {"beta1", a.beta1 ? json(*a.beta1) : json(nullptr)},
-         {"weight_decay", a.weight_decay},
-         {"scale_parameter", a.scale_parameter},
-         {"relative_step", a.relative_step},
-         {"warmup_init", a.warmup_init}};
-    o.update(precision_json(a.precision));
-  } else {
-    const AdamWOptions& a = c.adamw;
-    o = {{"name", "adamw"},     {"lr", a.lr},   {"beta1", a.beta1},
-         {"beta2", a.beta2},    {"eps", a.eps}, {"weight_decay", a.weight_decay},
-         {"amsgrad", a.amsgrad}};
-    o.update(precision_json(a.precision));
-  }
-  return o;
-}
-
-const char* storage_name(StoragePolicy s) {
-  switch (s) {
-    case StoragePolicy::Keep: return "keep";
-    case StoragePolicy::F32: return "f32";
-    case StoragePolicy::BF16: return "bf16";
-  }
-  return "?";
-}
-
-}  // namespace
 
 json training_identity(const SftConfig& c) {
-  json model = {{"storage", storage_name(c.model.storage)}};
-  if (!c.model.config.empty()) model.update({{"init_seed", c.model.init_seed}, {"init_std", c.model.init_std}});
-  return {{"model", model},
+  return {{"model", model_identity(c.model)},
           {"data", {{"max_length", c.max_length}, {"truncation", truncation_name(c.truncation)}}},
           {"epochs", c.epochs},
           {"max_steps", c.max_steps},
           {"seed", c.seed},
+          {"batch_size", c.batch_size},
           {"grad_accumulation", c.grad_accumulation},
           {"grad_clip", c.grad_clip},
-          {"optimizer", optimizer_json(c)},
+          {"optimizer", optimizer_json(c.optimizer_config())},
           {"schedule", {{"name", schedule_name(c.schedule)}, {"warmup_steps", c.warmup_steps}}}};
 }
 
@@ -363,7 +106,6 @@ json to_json(const SftConfig& c) {
   j["data"]["train"] = c.train_data;
   if (!c.heldout_data.empty()) j["data"]["heldout"] = c.heldout_data;
   j["out_dir"] = c.out_dir;
-  j["batch_size"] = 1;
   j["packing"] = false;
   j["eval"] = {{"every", c.eval_every}, {"max_samples", c.eval_max_samples}};
   j["checkpoint"] = {{"every", c.save_every}, {"keep_last", c.keep_last}};

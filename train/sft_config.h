@@ -12,8 +12,8 @@
 //                 "truncation": "prompt_left" | "keep_start" | "drop"}
 //   out_dir      (required) checkpoints/, metrics, final/ (the exported Hugging Face folder)
 //   epochs 3, max_steps 0 (0: no limit; else training stops there and schedules end there), seed 42
-//   batch_size 1 (only 1), grad_accumulation 1, packing false (not supported yet), grad_clip 0 (max global norm,
-//   0: off)
+//   batch_size 1 (samples in one padded forward), grad_accumulation 1 (forwards a step), packing false (not
+//   supported yet), grad_clip 0 (max global norm, 0: off)
 //   optimizer    {"name": "adafactor", "lr": 2e-5, "eps1", "eps2", "clip_threshold", "decay_rate", "beta1": null,
 //                 "weight_decay", "scale_parameter": false, "relative_step": false, "warmup_init": false} or
 //                {"name": "adamw", "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}; both also take
@@ -28,8 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/gemma4.h"
-#include "optim/adafactor.h"
-#include "optim/adamw.h"
+#include "train/config_reader.h"
 
 namespace gt::train {
 
@@ -41,19 +40,8 @@ namespace gt::train {
 //  Drop: leave the sample out.
 // A sample left without a trainable token is dropped. Every case is counted in the data report.
 enum class Truncation : uint8_t { PromptLeft, KeepStart, Drop };
-enum class ScheduleKind : uint8_t { None, Linear, Cosine };
-enum class OptimizerKind : uint8_t { Adafactor, AdamW };
 
 const char* truncation_name(Truncation t);
-const char* schedule_name(ScheduleKind s);
-
-struct ModelSource {
-  std::string dir;  // exactly one of dir and config is set
-  std::string config;
-  uint64_t init_seed = 0;
-  double init_std = 0.02;
-  StoragePolicy storage = StoragePolicy::Keep;
-};
 
 struct SftConfig {
   std::string path;  // the file it came from (named in errors)
@@ -66,6 +54,7 @@ struct SftConfig {
   int64_t epochs = 3;
   int64_t max_steps = 0;
   uint64_t seed = 42;
+  int64_t batch_size = 1;
   int64_t grad_accumulation = 1;
   double grad_clip = 0;
   OptimizerKind optimizer = OptimizerKind::Adafactor;
@@ -80,7 +69,8 @@ struct SftConfig {
   double progress_every_s = 1.0;
 
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
-  double lr() const;
+  double lr() const { return optimizer_config().lr(); }
+  OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
   std::string log_path() const;
 };
 

@@ -20,8 +20,10 @@ namespace gt::cuda {
 #endif
 
 #if GT_WITH_CUDA
+inline constexpr bool built = true;
 bool available();  // a device is visible and usable
 #else
+inline constexpr bool built = false;
 inline bool available() { return false; }
 #endif
 

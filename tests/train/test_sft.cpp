@@ -119,6 +119,64 @@ TEST(Sft, AnAccumulatedStepTakesTheTokenMeanOverItsSamples) {
   }
 }
 
+TEST(Sft, APaddedBatchEqualsItsSamplesOneByOne) {
+  SftFixture f;
+  const data::Tokenizer tok = data::Tokenizer::from_file(f.tokenizer);
+  const SftDataset d = load_sft_dataset(f.train, tok, 1024, Truncation::PromptLeft);
+  ASSERT_GE(d.samples.size(), 3u);
+  std::vector<const TokenizedSample*> batch;
+  double denominator = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    batch.push_back(&d.samples[i]);
+    denominator += static_cast<double>(d.samples[i].trainable);
+  }
+  ASSERT_NE(batch[0]->ids.size(), batch[1]->ids.size());  // so the padding is exercised
+  Gemma4 m = Gemma4::random(load_gemma4_config(f.model_config), 5);
+  const auto grads = [&] {
+    std::vector<float> g;
+    for (const Tensor& p : m.state().trainable()) {
+      const std::vector<float> v = p.grad().to_floats();
+      g.insert(g.end(), v.begin(), v.end());
+    }
+    m.state().zero_grad();
+    return g;
+  };
+  double one_by_one = 0;
+  for (const TokenizedSample* s : batch) {
+    const Tensor l = sample_loss(m, *s, {}, denominator);
+    one_by_one += l.item();
+    l.backward();
+  }
+  const std::vector<float> want = grads();
+  const Tensor l = batch_loss(m, batch, {}, denominator);
+  l.backward();
+  const std::vector<float> got = grads();
+  // Only the GEMMs' blocking over more rows and the summation order differ: float32 rounding.
+  EXPECT_NEAR(l.item(), one_by_one, 1e-6 * one_by_one);
+  double diff = 0, scale = 0;
+  for (size_t k = 0; k < want.size(); ++k) {
+    diff = std::max(diff, std::fabs(static_cast<double>(got[k]) - want[k]));
+    scale = std::max(scale, std::fabs(static_cast<double>(want[k])));
+  }
+  EXPECT_LE(diff, 1e-5 * scale);
+}
+
+TEST(Sft, ABatchStepTakesTheSamplesAnAccumulatedStepTakes) {
+  SftFixture f;
+  const SftConfig acc = f.config({{"epochs", 1}, {"grad_accumulation", 2}}, "acc");
+  const SftConfig bat = f.config({{"epochs", 1}, {"batch_size", 2}}, "bat");
+  run_sft(acc);
+  run_sft(bat);
+  const auto a = read_records(acc.log_path(), "train"), b = read_records(bat.log_path(), "train");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t j = 0; j < a.size(); ++j) {
+    EXPECT_EQ(b[j]["trainable_tokens"], a[j]["trainable_tokens"]);
+    EXPECT_NEAR(b[j]["loss"].get<double>(), a[j]["loss"].get<double>(), 1e-5 * a[j]["loss"].get<double>())
+        << "step " << j + 1;
+  }
+}
+
 TEST(Sft, GradientNormAndClippingCoverDenseAndRowSparseGradients) {
   SftFixture f;
   const data::Tokenizer tok = data::Tokenizer::from_file(f.tokenizer);

@@ -1,17 +1,15 @@
 // `gemma-tune sft` as a process: a full run, SIGTERM (finish the step, checkpoint, exit 130), and SIGKILL at
 // arbitrary moments followed by --resume, which must end exactly where an unbroken run ends (same losses, same
 // weights, bit for bit).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "sft_fixture.h"
+#include "support/spawn.h"
 #include "train/checkpoint.h"
 
 using namespace gt;
@@ -19,26 +17,6 @@ using namespace gt::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Starts build/gemma-tune with `args`, its output going to `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  ::dup2(fd, 1);
-  ::dup2(fd, 2);
-  std::vector<char*> argv{const_cast<char*>(GT_BINARY)};
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  ::execv(GT_BINARY, argv.data());
-  ::_exit(127);
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-}
 
 json without_clock(json r) {
   r.erase("tokens_per_s");
@@ -71,7 +49,7 @@ TEST(SftCli, RunsToTheEndAndPrintsTheExportedFolder) {
 TEST(SftCli, SigtermFinishesTheStepAndCheckpoints) {
   SftFixture f;
   const std::string cfg = f.config_file({{"epochs", 200}});
-  const pid_t pid = spawn({"sft", "--config", cfg}, (f.dir.path / "log.txt").string());
+  const pid_t pid = spawn_gemma_tune({"sft", "--config", cfg}, (f.dir.path / "log.txt").string());
   // Wait until training is under way.
   const std::string metrics = f.out() + "/metrics.jsonl";
   for (int i = 0; i < 600 && read_records(metrics, "train").empty(); ++i)
@@ -101,7 +79,7 @@ TEST(SftCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   for (int delay_ms : {150, 260, 370, 480, 590, 700}) {
     std::vector<std::string> args{"sft", "--config", cfg};
     if (ck.latest()) args.push_back("--resume");
-    const pid_t pid = spawn(args, log);
+    const pid_t pid = spawn_gemma_tune(args, log);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
     if (wait_for(pid) == -SIGKILL) ++kills;

@@ -1,0 +1,612 @@
+#include "rl/grpo.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+
+#include "autograd/atomic_file.h"
+#include "autograd/error.h"
+#include "model/generate.h"
+#include "rl/policy.h"
+#include "rl/rollout.h"
+#include "train/checkpoint.h"
+#include "train/gradients.h"
+#include "train/run_log.h"
+#include "train/trainer_common.h"
+
+namespace gt::rl {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr uint64_t kRolloutStream = 0x524f4c4c4f5554ull;  // "ROLLOUT": the seeds of the generate calls
+
+struct Completion {
+  int64_t prompt = 0;  // index into the prompt set
+  std::vector<int64_t> tokens;
+  bool truncated = false;  // ran into max_completion_length without a stop token
+  Scored score;
+  std::string text;
+};
+
+// One generation batch and what its optimizer steps need.
+struct Batch {
+  std::vector<int64_t> prompts;         // one per group
+  std::vector<Completion> completions;  // group-major
+  BatchWeights plan;
+  std::vector<std::vector<float>> old_logp, ref_logp;  // per completion, when stored
+};
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
+double stdev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+// The f32 log-probs of every completion, concatenated, for a checkpoint; and back.
+Tensor flatten(const std::vector<std::vector<float>>& v) {
+  std::vector<float> flat;
+  for (const auto& x : v) flat.insert(flat.end(), x.begin(), x.end());
+  return Tensor::from_vector(flat, {static_cast<int64_t>(flat.size())});
+}
+
+std::vector<std::vector<float>> unflatten(const Tensor& t, const std::vector<Completion>& cs, const std::string& file) {
+  const std::vector<float> flat = t.to_floats();
+  std::vector<std::vector<float>> out;
+  size_t at = 0;
+  for (const Completion& c : cs) {
+    GT_CHECK(at + c.tokens.size() <= flat.size(), file, ": the stored log-probs do not fit the stored batch");
+    out.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(at),
+                     flat.begin() + static_cast<std::ptrdiff_t>(at + c.tokens.size()));
+    at += c.tokens.size();
+  }
+  GT_CHECK(at == flat.size(), file, ": the stored log-probs do not fit the stored batch");
+  return out;
+}
+
+class Trainer {
+ public:
+  Trainer(const GrpoConfig& c, const GrpoRunOptions& o)
+      : c_(c),
+        o_(o),
+        model_(train::build_model(c.model, c.path, "grpo", o.progress)),
+        tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
+        ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last),
+        reward_(c.reward_weights, c.reward_command, c.reward_timeout_s) {
+    GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
+             " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
+    prompts_ = load_prompts(c.train_data, tokenizer_, c.max_prompt_length, !reward_.external());
+    if (!c.heldout_data.empty()) heldout_ = load_prompts(c.heldout_data, tokenizer_, c.max_prompt_length, true);
+    stop_ids_ = stop_ids_for(c.model.dir, tokenizer_);
+    GT_CHECK(!stop_ids_.empty(), c.tokenizer, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
+    if (c.beta > 0) ref_ = std::make_unique<Gemma4>(train::build_model(c.model, c.path, "grpo", nullptr));
+    params_ = model_.state().trainable();
+    opt_ = train::make_optimizer(c.optimizer_config(), params_);
+    const auto n = static_cast<int64_t>(prompts_.size());
+    total_ =
+        c.max_steps > 0 ? c.max_steps : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
+    identity_ = training_identity(c);
+    identity_["model_config"] = json::parse(model_.config().json.dump());
+    identity_["train_data"] = {{"prompts", n}, {"fingerprint", train::hex64(prompts_.fingerprint)}};
+    const std::string text = identity_.dump();
+    hash_ = train::hex64(train::fnv1a(text.data(), text.size()));
+    policy_.temperature = c.temperature;
+    policy_.batch_size = c.batch_size;
+    policy_.forward.checkpoint_layers = c.checkpoint_layers;
+    heldout_opts_.max_samples = c.eval_max_samples;
+    heldout_opts_.max_new_tokens = c.eval_max_new_tokens;
+    heldout_opts_.sampling = c.eval_sampling;
+    heldout_opts_.stop_ids = stop_ids_;
+    // The published weights, whatever the training reward is: the eval that picks best/ must not move with it.
+    heldout_opts_.weights = RewardWeights{};
+  }
+
+  GrpoResult run() {
+    std::optional<int64_t> keep_through;
+    if (o_.resume) {
+      restore();
+      keep_through = step_;
+    } else {
+      GT_CHECK(!ckpts_.latest(), c_.out_dir, ": already holds checkpoints of a run (", ckpts_.dir(),
+               "); pass --resume to continue it, or choose another out_dir");
+      for (int64_t orphan : ckpts_.steps()) {
+        fs::remove(ckpts_.path_for(orphan));
+        say("removed " + ckpts_.path_for(orphan) + ", left by a run stopped before its first checkpoint was done");
+      }
+      make_streams();
+      perm_ = train::draw_permutation(*shuffle_, prompt_count());
+    }
+    fs::create_directories(c_.out_dir);
+    const std::string config_text = to_json(c_).dump(2) + "\n";
+    write_file_atomically((fs::path(c_.out_dir) / "config.json").string(),
+                          [&](std::ostream& os) { os << config_text; });
+    log_ = std::make_unique<train::MetricsLog>(c_.log_path(), keep_through);
+    started_ = Clock::now();
+    if (o_.resume) {
+      log_->write({{"type", "resume"}, {"step", step_}, {"path", *ckpts_.latest()}});
+      say("resumed from " + *ckpts_.latest() + " at step " + std::to_string(step_) + " of " + std::to_string(total_));
+    } else {
+      report_data("train", c_.train_data, prompts_);
+      if (heldout_) report_data("heldout", c_.heldout_data, *heldout_);
+      say(std::to_string(total_) + " steps: " + std::to_string(c_.prompts_per_step) + " prompts x " +
+          std::to_string(c_.num_generations) + " completions a batch, " + std::to_string(c_.num_iterations) +
+          " step(s) each, loss " + loss_type_name(c_.loss_type) + ", lr " + format_lr(c_.lr()));
+      if (heldout_) evaluate();
+    }
+
+    GrpoResult r;
+    r.total_steps = total_;
+    bool stopped = false;
+    while (step_ < total_ && !stopped) {
+      r.last_reward = train_step();
+      const bool eval_due = c_.eval_every > 0 && step_ % c_.eval_every == 0;
+      if (heldout_ && (eval_due || step_ == total_)) r.heldout_mean = evaluate();
+      stopped = (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load());
+      if ((c_.save_every > 0 && step_ % c_.save_every == 0) || step_ == total_ || stopped) save();
+    }
+    if (step_ == total_) {
+      if (last_saved_ != step_) save();
+      r.final_dir = (fs::path(c_.out_dir) / "final").string();
+      train::export_hf(model_, c_.tokenizer, r.final_dir, c_.model.dir);
+      say("exported " + r.final_dir);
+      r.finished = true;
+    } else {
+      say("stopped after step " + std::to_string(step_) + "; continue with --resume");
+    }
+    r.step = step_;
+    r.last_checkpoint = last_path_;
+    if (!r.heldout_mean) r.heldout_mean = last_heldout_;
+    r.best_mean = best_mean_;
+    r.best_step = best_step_;
+    if (heldout_) r.best_dir = best_dir();
+    return r;
+  }
+
+ private:
+  int64_t prompt_count() const { return static_cast<int64_t>(prompts_.size()); }
+  std::string best_dir() const { return (fs::path(c_.out_dir) / "best").string(); }
+
+  void say(const std::string& line) const {
+    if (o_.progress) *o_.progress << "grpo: " << line << std::endl;
+  }
+
+  static std::string format_lr(double lr) {
+    std::ostringstream os;
+    os << std::scientific << std::setprecision(2) << lr;
+    return os.str();
+  }
+
+  double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
+  double epoch_float() const {
+    return static_cast<double>(epoch_) + static_cast<double>(pos_) / static_cast<double>(prompt_count());
+  }
+
+  void make_streams() {
+    SamplingOptions so;
+    so.seed = c_.seed;
+    shuffle_ = std::make_unique<Sampler>(so, train::kShuffleStream);
+    rollouts_ = std::make_unique<Sampler>(so, kRolloutStream);
+  }
+
+  void report_data(const char* which, const std::string& file, const PromptSet& set) {
+    json j = set.report(file);
+    j["type"] = "data";
+    j["set"] = which;
+    j["step"] = 0;
+    log_->write(j);
+    say(std::string(which) + " prompts " + file + ": " + std::to_string(set.size()) + " of " +
+        std::to_string(set.read) + " kept, " + std::to_string(set.dropped_too_long) + " longer than " +
+        std::to_string(c_.max_prompt_length) + " tokens left out; longest " + std::to_string(set.longest));
+  }
+
+  std::vector<Sequence> sequences(const Batch& b) const {
+    std::vector<Sequence> seqs;
+    for (const Completion& c : b.completions) seqs.push_back({&prompts_.ids[static_cast<size_t>(c.prompt)], &c.tokens});
+    return seqs;
+  }
+
+  // Rewards, advantages and stored log-probs of a batch whose completions are known (new or restored).
+  void score_and_plan(Batch& b) {
+    std::vector<double> rewards;
+    std::vector<int64_t> lengths;
+    std::vector<uint8_t> truncated;
+    for (const Completion& c : b.completions) {
+      rewards.push_back(c.score.reward);
+      lengths.push_back(static_cast<int64_t>(c.tokens.size()));
+      truncated.push_back(c.truncated);
+    }
+    b.plan = plan_batch(rewards, lengths, truncated, c_.num_generations, c_.scale_rewards,
+                        {c_.loss_type, c_.batch_size, c_.max_completion_length}, c_.mask_truncated_completions);
+  }
+
+  Completion complete(int64_t prompt, std::vector<int64_t> tokens, bool stopped) const {
+    Completion c;
+    c.prompt = prompt;
+    c.tokens = std::move(tokens);
+    c.truncated = !stopped;
+    c.text = completion_text(tokenizer_, c.tokens);
+    const auto p = static_cast<size_t>(prompt);
+    c.score = reward_(prompts_.samples[p], prompts_.refs[p], c.text);
+    return c;
+  }
+
+  void new_batch() {
+    const auto t0 = Clock::now();
+    Batch b;
+    GenerateOptions g;
+    g.max_new_tokens = c_.max_completion_length;
+    g.num_samples = c_.num_generations;
+    g.sampling = {c_.temperature, c_.top_k, c_.top_p, 0};
+    g.stop_ids = stop_ids_;
+    int64_t generated = 0;
+    for (int64_t k = 0; k < c_.prompts_per_step; ++k) {
+      if (pos_ == prompt_count()) {
+        ++epoch_;
+        pos_ = 0;
+        perm_ = train::draw_permutation(*shuffle_, prompt_count());
+      }
+      const int64_t p = perm_[static_cast<size_t>(pos_++)];
+      b.prompts.push_back(p);
+      g.sampling.seed = static_cast<uint64_t>(rollouts_->uniform() * 0x1p53);
+      for (Generation& gen : generate(model_, prompts_.ids[static_cast<size_t>(p)], g)) {
+        generated += static_cast<int64_t>(gen.tokens.size());
+        b.completions.push_back(complete(p, std::move(gen.tokens), gen.stopped));
+      }
+    }
+    rollout_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
+    rollout_tokens_ = generated;
+    score_and_plan(b);
+    store_logprobs(b);
+    batch_ = std::move(b);
+  }
+
+  void store_logprobs(Batch& b) const {
+    const std::vector<Sequence> seqs = sequences(b);
+    if (c_.num_iterations > 1) b.old_logp = sequence_logprobs(model_, seqs, policy_);
+    if (ref_) b.ref_logp = sequence_logprobs(*ref_, seqs, policy_);
+  }
+
+  double train_step() {
+    const auto t0 = Clock::now();
+    const int64_t iteration = step_ % c_.num_iterations;
+    rollout_tokens_ = 0;
+    rollout_seconds_ = 0;
+    if (iteration == 0) new_batch();
+    const Batch& b = *batch_;
+    const int64_t step = step_ + 1;
+    const auto tu = Clock::now();
+
+    PolicyTargets targets;
+    targets.advantage = b.plan.advantages.values;
+    targets.weight = b.plan.weights;
+    targets.old_logp = b.old_logp;
+    targets.ref_logp = b.ref_logp;
+    const std::vector<Sequence> seqs = sequences(b);
+    const PolicyStats ps =
+        accumulate_policy_gradient(model_, seqs, targets, {c_.epsilon_low, c_.epsilon_high, c_.beta}, policy_);
+    if (!ps.finite) {
+      const Sequence& s = seqs[static_cast<size_t>(ps.first_bad_sequence)];
+      std::vector<int64_t> ids(*s.prompt);
+      ids.insert(ids.end(), s.completion->begin(), s.completion->end());
+      const std::string where =
+          train::probe_non_finite(model_, Tensor::from_ids(ids, {1, static_cast<int64_t>(ids.size())}));
+      fail("grpo: step ", step, ": the loss is not finite",
+           where.empty() ? std::string("; the forward is finite, so the head's log-probs overflowed")
+                         : "; the first non-finite value is in " + where);
+    }
+    const train::GradNorm gn = train::grad_norm(params_);
+    if (!std::isfinite(gn.norm))
+      fail("grpo: step ", step, ": the gradient norm is ", gn.norm, "; non-finite gradients in ",
+           train::join_names(gn.non_finite, 6));
+    bool signal = false;
+    for (size_t i = 0; i < targets.weight.size(); ++i)
+      signal = signal || (targets.weight[i] > 0 && targets.advantage[i] != 0);
+    if (gn.norm == 0 && signal)
+      fail("grpo: step ", step,
+           ": the gradient norm is 0 although completions carry advantages, so this step "
+           "would train nothing");
+    if (c_.grad_clip > 0) {
+      const double coef = c_.grad_clip / (gn.norm + 1e-6);
+      if (coef < 1.0) train::scale_grads(params_, coef);
+    }
+    const double lr = train::apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
+    opt_->step();
+    opt_->zero_grad();
+    step_ = step;
+
+    const auto t1 = Clock::now();
+    const double update_s = std::chrono::duration<double>(t1 - tu).count();
+    const double dt = std::chrono::duration<double>(t1 - t0).count();
+    step_seconds_ += dt;
+    ++steps_here_;
+    const json rec = train_record(b, ps, gn.norm, lr, iteration, update_s, dt);
+    log_->write(rec);
+    if (iteration == 0 && c_.log_completions > 0) log_samples(b);
+    progress(rec);
+    return rec["reward"].get<double>();
+  }
+
+  json train_record(const Batch& b, const PolicyStats& ps, double grad_norm, double lr, int64_t iteration,
+                    double update_s, double dt) const {
+    std::vector<double> rewards, lengths, adv;
+    json terms_sum = json::object();
+    int64_t truncated = 0, with_terms = 0;
+    for (size_t i = 0; i < b.completions.size(); ++i) {
+      const Completion& c = b.completions[i];
+      rewards.push_back(c.score.reward);
+      lengths.push_back(static_cast<double>(c.tokens.size()));
+      adv.push_back(b.plan.advantages.values[i]);
+      truncated += c.truncated;
+      if (c.score.terms) {
+        ++with_terms;
+        const json t = c.score.terms->to_json();
+        for (const auto& [k, v] : t.items()) terms_sum[k] = terms_sum.value(k, 0.0) + v.get<double>();
+      }
+    }
+    json terms = json::object();
+    for (const auto& [k, v] : terms_sum.items()) terms[k] = v.get<double>() / static_cast<double>(with_terms);
+    double abs_adv = 0;
+    for (double a : adv) abs_adv += std::fabs(a);
+    const TokenStats& t = ps.tokens;
+    const double tokens = static_cast<double>(std::max<int64_t>(1, t.tokens));
+    json r = {{"type", "train"},
+              {"step", step_},
+              {"epoch", epoch_float()},
+              {"iteration", iteration},
+              {"loss", t.loss},
+              {"lr", lr},
+              {"grad_norm", grad_norm},
+              {"reward", mean(rewards)},
+              {"reward_std", stdev(rewards)},
+              {"reward_terms", terms},
+              {"group_reward_std", b.plan.advantages.mean_group_std},
+              {"zero_std_fraction", b.plan.advantages.zero_std_fraction},
+              {"advantage_std", stdev(adv)},
+              {"advantage_abs_mean", abs_adv / static_cast<double>(adv.size())},
+              {"advantage_min", *std::min_element(adv.begin(), adv.end())},
+              {"advantage_max", *std::max_element(adv.begin(), adv.end())},
+              {"clip_low", static_cast<double>(t.low_clipped) / tokens},
+              {"clip_high", static_cast<double>(t.high_clipped) / tokens},
+              {"clip_region", static_cast<double>(t.low_clipped + t.high_clipped) / tokens},
+              {"ratio_mean", t.ratio_sum / tokens},
+              {"completion_length", mean(lengths)},
+              {"completion_length_min", *std::min_element(lengths.begin(), lengths.end())},
+              {"completion_length_max", *std::max_element(lengths.begin(), lengths.end())},
+              {"truncated_ratio", static_cast<double>(truncated) / static_cast<double>(b.completions.size())},
+              {"loss_tokens", t.tokens},
+              {"update_tokens", ps.tokens_processed},
+              {"update_tokens_per_s", static_cast<double>(ps.tokens_processed) / std::max(update_s, 1e-9)},
+              {"elapsed_s", elapsed()}};
+    r["kl"] = b.ref_logp.empty() ? json(nullptr) : json(t.kl_sum / tokens);
+    if (rollout_tokens_ > 0) {
+      r["rollout_tokens"] = rollout_tokens_;
+      r["rollout_tokens_per_s"] = static_cast<double>(rollout_tokens_) / std::max(rollout_seconds_, 1e-9);
+    }
+    r["tokens_per_s"] = static_cast<double>(rollout_tokens_ + ps.tokens_processed) / std::max(dt, 1e-9);
+    return r;
+  }
+
+  void log_samples(const Batch& b) {
+    json list = json::array();
+    const size_t n = std::min(b.completions.size(), static_cast<size_t>(c_.log_completions));
+    for (size_t i = 0; i < n; ++i) {
+      // Spread over the groups: the first completion of each group, then the second, and so on.
+      const size_t groups = b.prompts.size();
+      const size_t k = (i % groups) * static_cast<size_t>(c_.num_generations) + i / groups;
+      if (k >= b.completions.size()) break;
+      const Completion& c = b.completions[k];
+      json e = {{"prompt_id", prompts_.samples[static_cast<size_t>(c.prompt)].id},
+                {"reward", c.score.reward},
+                {"advantage", b.plan.advantages.values[k]},
+                {"tokens", static_cast<int64_t>(c.tokens.size())},
+                {"truncated", c.truncated},
+                {"completion", c.text}};
+      if (c.score.terms) e["terms"] = c.score.terms->to_json();
+      list.push_back(e);
+    }
+    log_->write({{"type", "samples"}, {"step", step_}, {"completions", list}});
+  }
+
+  void progress(const json& r) {
+    window_rollout_ += rollout_tokens_;
+    window_rollout_s_ += rollout_seconds_;
+    const double since = std::chrono::duration<double>(Clock::now() - last_progress_).count();
+    if (!o_.progress || !(step_ == 1 || step_ == total_ || steps_here_ == 1 || since >= c_.progress_every_s)) return;
+    const double eta = step_seconds_ / static_cast<double>(steps_here_) * static_cast<double>(total_ - step_);
+    std::ostringstream os;
+    os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float()
+       << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std " << r["reward_std"].get<double>()
+       << ", zero-std groups " << std::setprecision(2) << r["zero_std_fraction"].get<double>() << ") loss "
+       << std::setprecision(4) << r["loss"].get<double>();
+    if (!r["kl"].is_null()) os << " kl " << std::setprecision(4) << r["kl"].get<double>();
+    os << " clip " << std::setprecision(2) << r["clip_low"].get<double>() << "/" << r["clip_high"].get<double>()
+       << " len " << std::setprecision(0) << r["completion_length"].get<double>() << " trunc " << std::setprecision(2)
+       << r["truncated_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
+       << " rollout " << std::setprecision(0) << window_rollout_ / std::max(window_rollout_s_, 1e-9) << " tok/s update "
+       << r["update_tokens_per_s"].get<double>() << " tok/s elapsed " << train::format_duration(elapsed()) << " ETA "
+       << train::format_duration(eta);
+    say(os.str());
+    last_progress_ = Clock::now();
+    window_rollout_ = 0;
+    window_rollout_s_ = 0;
+  }
+
+  double evaluate() {
+    const auto t0 = Clock::now();
+    const HeldoutResult h = evaluate_heldout(model_, tokenizer_, *heldout_, heldout_opts_);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const bool best = !best_mean_ || h.mean > *best_mean_;
+    json rec = h.to_json();
+    rec.update({{"type", "eval"},
+                {"step", step_},
+                {"best", best},
+                {"elapsed_s", elapsed()},
+                {"tokens_per_s", static_cast<double>(h.tokens) / std::max(secs, 1e-9)}});
+    log_->write(rec);
+    std::ostringstream os;
+    os << "step " << step_ << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over " << h.samples
+       << " samples (JSON valid " << std::setprecision(1) << 100 * h.json_valid << "%, plugin-ID match "
+       << 100 * h.plugin_id_match << "%)";
+    if (best) os << ", the best so far";
+    say(os.str());
+    if (best) {
+      best_mean_ = h.mean;
+      best_step_ = step_;
+      train::export_hf(model_, c_.tokenizer, best_dir(), c_.model.dir);
+      log_->write({{"type", "best"}, {"step", step_}, {"mean", h.mean}, {"path", best_dir()}});
+    }
+    last_heldout_ = h.mean;
+    return h.mean;
+  }
+
+  void save() {
+    train::TrainingState st;
+    st.trainer = "grpo";
+    st.step = step_;
+    st.config_hash = hash_;
+    json meta = {{"epoch", epoch_},
+                 {"position", pos_},
+                 {"rng", {{"shuffle", shuffle_->rng_state()}, {"rollout", rollouts_->rng_state()}}},
+                 {"elapsed_s", elapsed()},
+                 {"total_steps", total_},
+                 {"identity", identity_},
+                 {"best_mean", best_mean_ ? json(*best_mean_) : json(nullptr)},
+                 {"best_step", best_step_}};
+    st.extra = {{"permutation", Tensor::from_ids(perm_, {prompt_count()})}};
+    // Between a batch's iterations the batch itself is state: the next steps reuse it.
+    if (step_ % c_.num_iterations != 0) {
+      json cs = json::array();
+      for (const Completion& c : batch_->completions)
+        cs.push_back(
+            {{"prompt", c.prompt}, {"tokens", c.tokens}, {"truncated", c.truncated}, {"reward", c.score.reward}});
+      meta["batch"] = {{"prompts", batch_->prompts}, {"completions", cs}};
+      if (!batch_->old_logp.empty()) st.extra.emplace_back("batch_old_logp", flatten(batch_->old_logp));
+      if (!batch_->ref_logp.empty()) st.extra.emplace_back("batch_ref_logp", flatten(batch_->ref_logp));
+    }
+    st.meta = meta;
+    st.model = model_.state().items();
+    st.optimizer = opt_->state();
+    last_path_ = ckpts_.save(st);
+    last_saved_ = step_;
+    log_->write({{"type", "checkpoint"}, {"step", step_}, {"path", last_path_}});
+    say("step " + std::to_string(step_) + " checkpoint " + last_path_);
+  }
+
+  void restore() {
+    const std::optional<std::string> latest = ckpts_.latest();
+    GT_CHECK(latest, c_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
+    const std::string& file = *latest;
+    const train::TrainingState st = train::read_training_state(file);
+    GT_CHECK(st.trainer == "grpo", file, ": written by the ", st.trainer, " trainer, not by grpo");
+    if (st.config_hash != hash_)
+      fail(file, ": written by a run with different settings or data (",
+           train::identity_diff(st.meta.value("identity", json::object()), identity_),
+           "); an exact resume needs the same ones");
+    make_streams();
+    try {
+      const json& m = st.meta;
+      epoch_ = m.at("epoch").get<int64_t>();
+      pos_ = m.at("position").get<int64_t>();
+      elapsed_before_ = m.at("elapsed_s").get<double>();
+      shuffle_->set_rng_state(m.at("rng").at("shuffle").get<std::array<uint64_t, 4>>());
+      rollouts_->set_rng_state(m.at("rng").at("rollout").get<std::array<uint64_t, 4>>());
+      if (!m.at("best_mean").is_null()) best_mean_ = m.at("best_mean").get<double>();
+      best_step_ = m.at("best_step").get<int64_t>();
+      if (st.step % c_.num_iterations != 0) {
+        const json& jb = m.at("batch");
+        Batch b;
+        b.prompts = jb.at("prompts").get<std::vector<int64_t>>();
+        for (const json& jc : jb.at("completions")) {
+          const auto p = jc.at("prompt").get<int64_t>();
+          GT_CHECK(p >= 0 && p < prompt_count(), file, ": the stored batch names prompt ", p, " of ", prompt_count());
+          Completion c;
+          c.prompt = p;
+          c.tokens = jc.at("tokens").get<std::vector<int64_t>>();
+          c.truncated = jc.at("truncated").get<bool>();
+          c.text = completion_text(tokenizer_, c.tokens);
+          // The built-in reward is a function of the text: its terms are recomputed; the reward itself is the
+          // stored one (an external command need not be run again).
+          if (!reward_.external())
+            c.score = reward_(prompts_.samples[static_cast<size_t>(p)], prompts_.refs[static_cast<size_t>(p)], c.text);
+          c.score.reward = jc.at("reward").get<double>();
+          b.completions.push_back(std::move(c));
+        }
+        GT_CHECK(static_cast<int64_t>(b.completions.size()) == c_.generation_batch(), file, ": the stored batch has ",
+                 b.completions.size(), " completions, not ", c_.generation_batch());
+        score_and_plan(b);
+        if (c_.num_iterations > 1) b.old_logp = unflatten(st.extra_tensor("batch_old_logp"), b.completions, file);
+        if (ref_) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
+        batch_ = std::move(b);
+      }
+    } catch (const json::exception& e) {
+      fail(file, ": incomplete grpo state (", e.what(), ")");
+    }
+    perm_ = st.extra_tensor("permutation").to_ids();
+    GT_CHECK(train::is_permutation_of(perm_, prompt_count()) && pos_ >= 0 && pos_ <= prompt_count() && epoch_ >= 0,
+             file, ": its data position does not fit ", prompt_count(), " prompts");
+    train::load_model_tensors(model_.state(), st, file);
+    try {
+      opt_->load_state(st.optimizer);
+    } catch (const Error& e) {
+      fail(file, ": ", e.what());
+    }
+    step_ = st.step;
+    last_saved_ = step_;
+    last_path_ = file;
+  }
+
+  const GrpoConfig& c_;
+  const GrpoRunOptions& o_;
+  Gemma4 model_;
+  std::unique_ptr<Gemma4> ref_;
+  data::Tokenizer tokenizer_;
+  train::CheckpointDir ckpts_;
+  RewardFunction reward_;
+  PromptSet prompts_;
+  std::optional<PromptSet> heldout_;
+  std::vector<int64_t> stop_ids_;
+  std::vector<Tensor> params_;
+  std::unique_ptr<Optimizer> opt_;
+  PolicyOptions policy_;
+  HeldoutOptions heldout_opts_;
+  int64_t total_ = 0;
+  json identity_;
+  std::string hash_;
+
+  int64_t step_ = 0, epoch_ = 0, pos_ = 0;
+  std::vector<int64_t> perm_;
+  std::unique_ptr<Sampler> shuffle_, rollouts_;
+  std::optional<Batch> batch_;
+  std::optional<double> best_mean_;
+  int64_t best_step_ = -1;
+
+  std::unique_ptr<train::MetricsLog> log_;
+  Clock::time_point started_, last_progress_;
+  double elapsed_before_ = 0, step_seconds_ = 0, rollout_seconds_ = 0, window_rollout_s_ = 0;
+  int64_t steps_here_ = 0, rollout_tokens_ = 0, window_rollout_ = 0;
+  int64_t last_saved_ = -1;
+  std::string last_path_;
+  std::optional<double> last_heldout_;
+};
+
+}  // namespace
+
+GrpoResult run_grpo(const GrpoConfig& config, const GrpoRunOptions& options) { return Trainer(config, options).run(); }
+
+}  // namespace gt::rl

@@ -1,0 +1,67 @@
+#pragma once
+// GRPO (training.md §6, TRL's semantics): the loop that turns prompts into sampled groups of completions, rewards,
+// advantages and policy-gradient steps, with held-out evals that keep the best model, checkpoints and an exact
+// resume.
+//
+// One generation batch: the next prompts_per_step prompts of the epoch's order (a seeded Fisher-Yates permutation,
+// as in SFT; an epoch boundary is crossed without a short batch), each prefilled once and its cache forked for
+// num_generations samples (model/generate.h) at the configured temperature / top_p / top_k, stopping at the chat
+// stop ids or max_completion_length. Each generate call draws its seed from the run's rollout stream, so the
+// sampled tokens follow from the seed and the step. Rewards (§2 or the external command), then advantages and
+// weights (grpo_loss.h). When num_iterations > 1 the batch's log-probs under the policy that sampled it are stored
+// (the old log-probs of the ratio); when beta > 0 those of the frozen reference model (a second copy of the
+// starting model, loaded only then).
+//
+// One optimizer step: forward and backward over the batch in micro-batches of batch_size completions
+// (rl/policy.h), the gradient-norm checks of SFT (a non-finite norm stops the run naming the parameters; a zero
+// norm stops it unless no token carried an advantage, which is every zero-std group's normal state), optional
+// clipping, the schedule's lr, the optimizer (Adafactor, lr 1e-6 by default). Each batch serves num_iterations steps.
+//
+// Held-out eval: at step 0, every eval.every steps and at the end, the §3 Mean (and the six metrics) of greedy
+// completions on the held-out prompts, scored with the published reward weights whatever the training reward is. A
+// Mean strictly above the best so far exports the model to out_dir/best/ (the step 0 model counts, so best/ is never
+// worse than the start by this eval). The training reward never chooses.
+//
+// Exact resume: a checkpoint holds the weights, the optimizer's state, the data order and position, both random
+// streams' states, the best Mean so far, and the generation batch in use when it falls between a batch's
+// iterations (its completions, rewards and stored log-probs). A resumed run refuses other settings or data, then
+// logs the same records and ends with the same weights bit for bit as an unbroken run.
+//
+// Out dir: config.json, metrics.jsonl, checkpoints/, best/ and final/ (Hugging Face folders). metrics.jsonl
+// records: {"type": "data"} (the prompt sets), "train" (per step: loss, lr, grad_norm, reward and every reward term,
+// reward_std, advantage spread, zero_std_fraction, kl, clip_low/high/region, ratio_mean, completion lengths,
+// truncated_ratio, rollout and update tokens/s), "samples" (a few completions of each new batch with their rewards),
+// "eval" (the Mean and the metrics), "best", "checkpoint", "resume".
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "rl/grpo_config.h"
+
+namespace gt::rl {
+
+struct GrpoRunOptions {
+  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
+  int64_t stop_after = 0;  // stop after this step, with a checkpoint there (0: off)
+  const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
+  std::ostream* progress = nullptr;              // progress lines (reward, rate, ETA) and events; null: none
+};
+
+struct GrpoResult {
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  bool finished = false;               // reached the end (and exported final/)
+  double last_reward = 0;              // the mean reward of the last step's batch
+  std::optional<double> heldout_mean;  // the latest held-out Mean
+  std::optional<double> best_mean;     // the best held-out Mean so far, reached at best_step
+  int64_t best_step = -1;
+  std::string best_dir;   // out_dir/best when a held-out set is configured
+  std::string final_dir;  // out_dir/final once finished
+  std::string last_checkpoint;
+};
+
+GrpoResult run_grpo(const GrpoConfig& config, const GrpoRunOptions& options = {});
+
+}  // namespace gt::rl

@@ -1,0 +1,101 @@
+#pragma once
+// Strict reading of trainer configs (SFT, GRPO): typed reads by key from one JSON object, errors that name the file
+// and the key ("configs/sft.json: 'optimizer.lr' must be a number, got string"), and an error for any key nobody
+// read, so a misspelt key cannot be silently ignored. The sections every trainer shares (model, optimizer,
+// schedule) are read and written back here, once.
+#include <cstdint>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "autograd/error.h"
+#include "model/gemma4.h"
+#include "optim/adafactor.h"
+#include "optim/adamw.h"
+
+namespace gt::train {
+
+enum class ScheduleKind : uint8_t { None, Linear, Cosine };
+enum class OptimizerKind : uint8_t { Adafactor, AdamW };
+
+const char* schedule_name(ScheduleKind s);
+const char* storage_name(StoragePolicy s);
+
+// Where a trainer's starting weights come from.
+struct ModelSource {
+  std::string dir;  // exactly one of dir and config is set
+  std::string config;
+  uint64_t init_seed = 0;
+  double init_std = 0.02;
+  StoragePolicy storage = StoragePolicy::Keep;
+};
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Adafactor;
+  AdafactorOptions adafactor;  // the one `kind` names is used
+  AdamWOptions adamw;
+  // The peak learning rate (0 under Adafactor's relative_step, which has none).
+  double lr() const;
+};
+
+const char* json_type_name(const nlohmann::json& v);
+
+class Section {
+ public:
+  Section(const nlohmann::json& j, std::string file, std::string prefix);
+
+  bool has(const char* key) const { return j_.contains(key); }
+  std::string name(const char* key) const;
+  [[noreturn]] void bad(const char* key, const std::string& why) const;
+  void require(const char* key) const;
+
+  std::string str(const char* key, const std::string& def);
+  std::string path(const char* key, const std::string& def = "");  // a string that must not be empty when given
+  int64_t integer(const char* key, int64_t def, int64_t min);
+  uint64_t seed(const char* key, uint64_t def);
+  double number(const char* key, double def);
+  std::optional<double> optional_number(const char* key, std::optional<double> def);
+  bool boolean(const char* key, bool def);
+  template <class E>
+  E choice(const char* key, E def, std::initializer_list<std::pair<const char*, E>> options) {
+    const nlohmann::json* v = find(key);
+    if (!v) return def;
+    std::string names;
+    for (const auto& [n, e] : options) {
+      if (v->is_string() && v->get<std::string>() == n) return e;
+      names += (names.empty() ? "" : ", ") + std::string(n);
+    }
+    bad(key, "must be one of " + names + ", got " + v->dump());
+  }
+  Section section(const char* key);
+  // The raw value of a key (marked as read), or null when absent.
+  const nlohmann::json* find(const char* key);
+  const std::string& file() const { return file_; }
+
+  // Every key must have been read.
+  void done() const;
+
+ private:
+  const nlohmann::json& j_;
+  std::string file_, prefix_;
+  std::set<std::string> seen_;
+};
+
+// The shared sections. `model`: {"dir"} or {"config", "init_seed", "init_std"}, and "storage"; `optimizer`: the keys
+// listed in sft_config.h with `default_lr` for a missing "lr" (the precision seed is `seed`); `schedule`: {"name",
+// "warmup_steps"}, refused with Adafactor's relative_step unless none without warmup.
+ModelSource read_model_source(Section& model, const std::string& file);
+OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, const std::string& file);
+void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
+                   const std::string& file);
+
+nlohmann::json model_identity(const ModelSource& m);  // what of the model source decides the run (not the paths)
+nlohmann::json optimizer_json(const OptimizerConfig& o);
+
+// Reads and parses a JSON config file; errors name it (`what` says which kind: "the SFT config").
+nlohmann::json read_config_file(const std::string& path, const char* what);
+
+}  // namespace gt::train
