@@ -5,8 +5,10 @@
 #include <map>
 #include <unordered_set>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "autograd/row_groups.h"
 
 namespace gt {
 
@@ -15,11 +17,13 @@ thread_local bool g_grad_enabled = true;
 std::atomic<uint64_t> g_seq{0};
 
 // Out-of-place accumulation: a gradient tensor may be shared by several consumers (add sends one tensor to both
-// of its inputs), so it is never modified in place.
-Tensor accumulate(const Tensor& acc, const Tensor& g) {
-  if (!acc.defined()) return dense_f32(g);
+// of its inputs), so it is never modified in place. Leaves keep f32 gradients; on the GPU a gradient in flight
+// keeps its dtype (GradSink::out converts it to the output's).
+Tensor accumulate(const Tensor& acc, const Tensor& g, bool leaf) {
+  if (!acc.defined()) return leaf || g.device() == Device::CPU ? dense_f32(g) : g;
   NoGradGuard ng;
-  return add(acc, g);
+  const Tensor s = add(acc, g);
+  return leaf ? dense_f32(s) : s;
 }
 
 void check_grad_shape(const Node& node, size_t i, const Shape& want, const Tensor& g) {
@@ -27,9 +31,29 @@ void check_grad_shape(const Node& node, size_t i, const Shape& want, const Tenso
            shape_str(g.shape()), ", expected ", shape_str(want));
 }
 
+// Merge of row-sparse pieces on the GPU: the host groups the row ids, the device sums each group's rows in
+// piece order (the order of the CPU merge below).
+SparseRows merge_rows_cuda(const std::vector<SparseRows>& parts, int64_t cols) {
+  std::vector<int64_t> ids;
+  std::vector<Tensor> values;
+  for (const auto& p : parts) {
+    const std::vector<int64_t> r = p.rows.to_ids();
+    ids.insert(ids.end(), r.begin(), r.end());
+    values.push_back(p.values);
+  }
+  NoGradGuard ng;
+  const Tensor all = concat(values, 0);
+  const RowGroups g = group_rows(ids);
+  SparseRows out{Tensor::from_ids(g.rows, {g.count()}), Tensor::empty({g.count(), cols}, DType::F32, Device::CUDA)};
+  cuda::group_rows_sum(all, Tensor::from_ids(g.order, {static_cast<int64_t>(g.order.size())}).to(Device::CUDA),
+                       Tensor::from_ids(g.starts, {g.count() + 1}).to(Device::CUDA), out.values);
+  return out;
+}
+
 // Merge row-sparse pieces: sorted unique rows, summed values.
 SparseRows merge_rows(const std::vector<SparseRows>& parts, int64_t cols) {
   if (parts.size() == 1) return parts[0];
+  if (parts[0].values.device() == Device::CUDA) return merge_rows_cuda(parts, cols);
   std::map<int64_t, std::vector<float>> acc;
   for (const auto& p : parts) {
     const int64_t* r = p.rows.data<int64_t>();
@@ -80,9 +104,11 @@ void record(const char* op, const std::vector<Tensor>& inputs, const std::vector
     node->inputs.push_back(t.defined() && t.requires_grad() ? t.impl().autograd : nullptr);
     node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
   }
+  node->device = outputs.empty() ? Device::CPU : outputs[0].device();
   for (size_t i = 0; i < outputs.size(); ++i) {
     auto& impl = outputs[i].impl();
     GT_CHECK(!impl.autograd || !impl.autograd->grad_fn, "record(", op, "): output ", i, " is already recorded");
+    node->output_dtypes.push_back(impl.dtype);
     if (!impl.autograd) impl.autograd = std::make_shared<AutogradMeta>();
     impl.autograd->requires_grad = true;
     impl.autograd->grad_fn = node;
@@ -98,9 +124,10 @@ void record(const char* op, const std::vector<Tensor>& inputs, const std::vector
 const Tensor& GradSink::out(size_t i) const {
   Tensor& g = node_->grads.at(i);
   // Views pass their gradient on as views (a permute's backward is a permute), so densify once here: every
-  // backward closure may then assume a contiguous f32 upstream gradient.
-  if (!g.defined()) g = Tensor::zeros(node_->output_shapes[i]);
-  else g = dense_f32(g.contiguous());
+  // backward closure may then assume a contiguous upstream gradient of the documented dtype.
+  const DType dt = node_->device == Device::CPU ? DType::F32 : node_->output_dtypes[i];
+  if (!g.defined()) g = Tensor::zeros(node_->output_shapes[i], dt, node_->device);
+  else g = dense_as(g, dt);
   return g;
 }
 
@@ -112,9 +139,9 @@ void GradSink::add(size_t input, const Tensor& g) {
   AutogradMeta& meta = *node_->inputs[input];
   if (meta.grad_fn) {
     Tensor& slot = meta.grad_fn->grads[static_cast<size_t>(meta.out_index)];
-    slot = accumulate(slot, g);
+    slot = accumulate(slot, g, false);
   } else {
-    meta.grad = accumulate(meta.grad, g);
+    meta.grad = accumulate(meta.grad, g, true);
   }
 }
 
@@ -127,6 +154,12 @@ void GradSink::add_rows(size_t input, const Tensor& rows, const Tensor& values) 
   AutogradMeta& meta = *node_->inputs[input];
   if (!meta.grad_fn && meta.sparse_grad) {
     meta.sparse_parts.push_back({rows, dense_f32(values)});
+    return;
+  }
+  if (values.device() == Device::CUDA) {
+    Tensor dense = Tensor::zeros(shape, DType::F32, Device::CUDA);
+    cuda::scatter_rows_add(dense, rows.to(Device::CUDA), values);
+    add(input, dense);
     return;
   }
   Tensor dense = Tensor::zeros(shape);
@@ -162,13 +195,15 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     const Tensor& r = roots[i];
     GT_CHECK(r.requires_grad(), "backward: root ", i, " (", r.str(), ") does not require a gradient");
     GT_CHECK(grads[i].shape() == r.shape(), "backward: gradient ", grads[i].str(), " for root ", r.str());
+    GT_CHECK(grads[i].device() == r.device(), "backward: gradient for root ", i, " is on the ",
+             device_name(grads[i].device()), ", the root on the ", device_name(r.device()));
     auto& meta = *r.impl().autograd;
     if (!meta.grad_fn) {
-      meta.grad = accumulate(meta.grad, grads[i]);
+      meta.grad = accumulate(meta.grad, grads[i], true);
       continue;
     }
     Tensor& slot = meta.grad_fn->grads[static_cast<size_t>(meta.out_index)];
-    slot = accumulate(slot, grads[i]);
+    slot = accumulate(slot, grads[i], false);
     if (seen.insert(meta.grad_fn.get()).second) {
       order.push_back(meta.grad_fn);
       stack.push_back(meta.grad_fn.get());

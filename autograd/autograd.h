@@ -19,8 +19,8 @@ struct Node;
 
 // Row-sparse gradient of a 2-D table [rows, cols]: the listed rows (int64, sorted, unique) and their values.
 struct SparseRows {
-  Tensor rows;    // i64 [n]
-  Tensor values;  // f32 [n, cols]
+  Tensor rows;    // i64 [n], always on the CPU (the optimizer plans its step from them)
+  Tensor values;  // f32 [n, cols], on the table's device
   bool defined() const { return rows.defined(); }
 };
 
@@ -28,7 +28,7 @@ struct AutogradMeta {
   bool requires_grad = false;
   std::string name;
   // Leaves only.
-  Tensor grad;  // dense, f32
+  Tensor grad;  // dense, f32 on the leaf's device
   std::vector<SparseRows> sparse_parts;  // pieces from embedding lookups, merged on read
   bool sparse_grad = false;  // this leaf accepts row-sparse gradients (embedding tables)
   // Results of recorded ops only.
@@ -40,11 +40,13 @@ struct AutogradMeta {
 // of its inputs (by position in the input list given to record()).
 class GradSink {
  public:
-  // Upstream gradient of output i: contiguous f32, zeros if none flowed there.
+  // Upstream gradient of output i, zeros if none flowed there; contiguous, on the output's device, f32 on the CPU
+  // and in the output's dtype on the GPU (bf16 activations have bf16 gradients there, as in PyTorch).
   const Tensor& out(size_t i = 0) const;
   bool needs(size_t input) const;  // whether input `input` wants a gradient
   void add(size_t input, const Tensor& g);
   // A row-sparse gradient for a 2-D input: accumulated sparsely into leaves that accept it, densified otherwise.
+  // rows: i64 on the CPU, sorted and unique; values [rows, cols] on the input's device.
   void add_rows(size_t input, const Tensor& rows, const Tensor& values);
 
  private:
@@ -60,6 +62,8 @@ struct Node {
   std::vector<std::shared_ptr<AutogradMeta>> inputs;  // null where the input needs no gradient
   std::vector<Shape> input_shapes;
   std::vector<Shape> output_shapes;
+  std::vector<DType> output_dtypes;
+  Device device = Device::CPU;  // of the outputs
   std::vector<Tensor> grads;  // upstream gradients, one slot per output, filled during backward
   BackwardFn fn;  // reset after it runs: that frees the saved activations
 };

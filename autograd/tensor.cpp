@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include "autograd/autograd.h"
+#include "autograd/cuda/kernels.h"
+#include "autograd/cuda/runtime.h"
 #include "autograd/error.h"
 #include "autograd/parallel.h"
 
@@ -49,10 +51,17 @@ Storage::~Storage() {
   if (deleter) deleter(data);
 }
 
+void cuda::not_built() { fail("this build of gemma-tune has no CUDA support (no CUDA compiler was found)"); }
+
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
-  GT_CHECK(device == Device::CPU, "Storage::allocate: no allocator for device ", device_name(device),
-           " in this build");
   auto s = std::make_shared<Storage>();
+  if (device == Device::CUDA) {
+    s->data = nbytes ? cuda::allocate(nbytes) : nullptr;
+    s->nbytes = nbytes;
+    s->device = device;
+    s->deleter = [](void* p) { cuda::release(p); };
+    return s;
+  }
   const size_t rounded = (nbytes + 63) / 64 * 64;
   s->data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   GT_CHECK(rounded == 0 || s->data, "out of memory allocating ", nbytes, " bytes");
@@ -142,7 +151,10 @@ void copy_typed(const Tensor& dst, const Tensor& src) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  if (t.numel()) std::memset(t.raw(), 0, static_cast<size_t>(t.numel()) * dtype_size(dtype));
+  const size_t bytes = static_cast<size_t>(t.numel()) * dtype_size(dtype);
+  if (!bytes) return t;
+  if (device == Device::CUDA) cuda::fill_zero(t.raw(), bytes);
+  else std::memset(t.raw(), 0, bytes);
   return t;
 }
 
@@ -235,7 +247,35 @@ Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offs
 
 void Tensor::copy_from(const Tensor& src) {
   GT_CHECK(src.shape() == shape(), "copy_from: shape ", src.str(), " into ", str());
-  GT_CHECK(device() == Device::CPU && src.device() == Device::CPU, "copy_from: CPU tensors only in this build");
+  if (device() == Device::CUDA && src.device() == Device::CUDA) {
+    cuda::copy(*this, src);
+    return;
+  }
+  if (device() != src.device()) {
+    // Across devices only whole dense buffers move; conversions and strides are handled on the side that has
+    // them: the host prepares a dense copy in the destination's dtype, the device scatters it.
+    const size_t bytes = static_cast<size_t>(numel()) * dtype_size(dtype());
+    if (device() == Device::CUDA) {
+      const Tensor host = dense_as(src, dtype());
+      if (is_contiguous()) {
+        cuda::copy_to_device(raw(), host.raw(), bytes);
+      } else {
+        const Tensor staged = Tensor::empty(shape(), dtype(), Device::CUDA);
+        cuda::copy_to_device(staged.raw(), host.raw(), bytes);
+        cuda::copy(*this, staged);
+      }
+    } else {
+      const Tensor dense = src.is_contiguous() ? src : dense_as(src, src.dtype());
+      if (is_contiguous() && dtype() == src.dtype()) {
+        cuda::copy_to_host(raw(), dense.raw(), bytes);
+      } else {
+        Tensor host = Tensor::empty(shape(), src.dtype());
+        cuda::copy_to_host(host.raw(), dense.raw(), static_cast<size_t>(numel()) * dtype_size(src.dtype()));
+        copy_from(host);
+      }
+    }
+    return;
+  }
   with_dtype(dtype(), [&](auto dt) {
     with_dtype(src.dtype(), [&](auto st) { copy_typed<decltype(dt), decltype(st)>(*this, src); });
   });
@@ -247,16 +287,50 @@ Tensor Tensor::clone() const {
   return t;
 }
 
-Tensor dense_f32(const Tensor& t) {
-  if (t.dtype() == DType::F32 && t.is_contiguous()) return t;
-  Tensor out = Tensor::empty(t.shape(), DType::F32, t.device());
+Tensor dense_f32(const Tensor& t) { return dense_as(t, DType::F32); }
+
+Tensor dense_as(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype && t.is_contiguous()) return t;
+  Tensor out = Tensor::empty(t.shape(), dtype, t.device());
   out.copy_from(t);
+  return out;
+}
+
+Device same_device(const char* op, const std::vector<Tensor>& ts) {
+  const Tensor* first = nullptr;
+  for (const Tensor& t : ts) {
+    if (!t.defined()) continue;
+    if (!first) first = &t;
+    else
+      GT_CHECK(t.device() == first->device(), op, ": operands on different devices (", first->str(), " on the ",
+               device_name(first->device()), ", ", t.str(), " on the ", device_name(t.device()), ")");
+  }
+  return first ? first->device() : Device::CPU;
+}
+
+DType result_dtype(const std::vector<Tensor>& ts) {
+  bool all_bf16 = true, any = false, gpu = false;
+  for (const Tensor& t : ts) {
+    if (!t.defined()) continue;
+    any = true;
+    gpu = gpu || t.device() == Device::CUDA;
+    all_bf16 = all_bf16 && t.dtype() == DType::BF16;
+  }
+  return gpu && any && all_bf16 ? DType::BF16 : DType::F32;
+}
+
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  Tensor out = Tensor::empty(shape(), dtype(), d);
+  out.copy_from(*this);
+  if (is_floating(dtype()) && any_requires_grad({*this}))
+    record("to_device", {*this}, {out}, [src = device()](GradSink& g) { g.add(0, g.out().to(src)); });
   return out;
 }
 
 std::vector<float> Tensor::to_floats() const {
   GT_CHECK(is_floating(dtype()), "to_floats: ", str(), " is not a float tensor");
-  Tensor c = dense_f32(*this);
+  Tensor c = dense_f32(device() == Device::CPU ? *this : to(Device::CPU));
   const float* p = c.data<float>();
   return std::vector<float>(p, p + c.numel());
 }
@@ -299,7 +373,11 @@ Tensor Tensor::grad() const {
   const auto& a = impl().autograd;
   if (!a || a->sparse_parts.empty()) return a ? a->grad : Tensor();
   SparseRows s = sparse_grad(*this);
-  Tensor dense = a->grad.defined() ? a->grad.clone() : Tensor::zeros(shape());
+  Tensor dense = a->grad.defined() ? a->grad.clone() : Tensor::zeros(shape(), DType::F32, device());
+  if (device() == Device::CUDA) {
+    cuda::scatter_rows_add(dense, s.rows.to(Device::CUDA), s.values);
+    return dense;
+  }
   float* d = dense.data<float>();
   const int64_t cols = shape()[1];
   const int64_t* rows = s.rows.data<int64_t>();
@@ -332,7 +410,7 @@ void Tensor::backward(const Tensor& grad) const {
   Tensor g = grad;
   if (!g.defined()) {
     GT_CHECK(numel() == 1, "backward: ", str(), " is not a scalar, so an upstream gradient must be given");
-    g = Tensor::ones(shape());
+    g = Tensor::ones(shape()).to(device());
   }
   gt::backward({*this}, {g});
 }

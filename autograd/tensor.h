@@ -2,8 +2,8 @@
 // Tensor: a strided view of a shared storage, with an optional autograd record attached.
 //
 // A Tensor is a cheap handle (copies share the same tensor). Views (reshape, permute, slice, expand) share
-// storage and are differentiable; kernels call contiguous() when they need dense memory. Gradients are always
-// float32, whatever the dtype of the tensor they belong to.
+// storage and are differentiable; kernels call contiguous() when they need dense memory. A leaf's gradient is
+// float32, whatever its dtype (on the GPU the gradients flowing between ops keep their tensor's dtype).
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -21,7 +21,7 @@ int64_t shape_numel(const Shape& s);
 Shape contiguous_strides(const Shape& s);
 
 // Device memory. CPU memory is 64-byte aligned; a storage can also wrap foreign memory (an mmap'd file) that
-// its deleter releases. A CUDA backend adds an allocator here and nothing in the model changes.
+// its deleter releases. CUDA memory comes from the caching allocator of autograd/cuda/runtime.h.
 struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
@@ -87,6 +87,7 @@ class Tensor {
   Tensor unsqueeze(int64_t dim) const;
   Tensor contiguous() const;
   Tensor to(DType dtype) const;
+  Tensor to(Device device) const;  // a copy on `device` (this tensor when it is there already); differentiable
 
   // Copies that the tape does not see.
   Tensor clone() const;  // contiguous deep copy
@@ -150,5 +151,13 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
 // A contiguous float32 tensor with the same values: `t` itself when it already is one, else a converted copy.
 // Kernels use it to accept bf16 and strided inputs.
 Tensor dense_f32(const Tensor& t);
+// The same for any dtype, on t's device.
+Tensor dense_as(const Tensor& t, DType dtype);
+
+// The device all defined `ts` live on; a gt::Error naming `op` and the tensors when they are on different ones.
+Device same_device(const char* op, const std::vector<Tensor>& ts);
+// The dtype an op computes and returns for these float inputs: f32 on the CPU (every CPU op widens bf16); on the
+// GPU bf16 when every defined input is bf16, else f32 (docs/cuda.md).
+DType result_dtype(const std::vector<Tensor>& ts);
 
 }  // namespace gt

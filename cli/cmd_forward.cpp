@@ -64,12 +64,16 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
   auto hidden = std::make_shared<bool>(false);
   sub->add_flag("--hidden-states", *hidden,
                 "Also write hidden.0 (scaled embeddings) and hidden.N (output of layer N-1, before the final norm)");
+  auto device = std::make_shared<std::string>("cpu");
+  gt::cli::add_device_option(sub, *device);
   gt::cli::set_job(sub, [=] {
     const std::vector<int64_t> tokens = parse_ids(*ids);
+    const gt::Device dev = gt::cli::parse_device(*device);
     const auto t0 = Clock::now();
     gt::LoadOptions lo;
     lo.storage = parse_storage(*dtype);
-    const gt::Gemma4 m = gt::Gemma4::load(*model, lo);
+    gt::Gemma4 m = gt::Gemma4::load(*model, lo);
+    m.to(dev);
     std::cerr << "forward: loaded " << *model << " in " << seconds_since(t0) << " s ("
               << gt::dtype_name(m.state().at("embed_tokens.weight").dtype()) << " storage)\n";
     const auto t1 = Clock::now();
@@ -83,9 +87,12 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
     const gt::Tensor loss = gt::causal_lm_loss(logits, id);
     std::cerr << "forward: " << T << " tokens in " << seconds_since(t1) << " s, loss " << loss.item()
               << ", peak RSS " << peak_rss_mib() << " MiB\n";
-    std::vector<std::pair<std::string, gt::Tensor>> tensors{{"logits", logits.reshape({T, m.config().vocab_size})},
-                                                             {"loss", loss.reshape({1})}};
-    for (size_t i = 0; i < states.size(); ++i) tensors.emplace_back("hidden." + std::to_string(i), states[i].reshape({T, -1}));
+    // Written as f32 from the host, whatever the device and dtype computed them.
+    auto host = [](const gt::Tensor& t) { return gt::dense_f32(t.to(gt::Device::CPU)); };
+    std::vector<std::pair<std::string, gt::Tensor>> tensors{
+        {"logits", host(logits.reshape({T, m.config().vocab_size}))}, {"loss", host(loss.reshape({1}))}};
+    for (size_t i = 0; i < states.size(); ++i)
+      tensors.emplace_back("hidden." + std::to_string(i), host(states[i].reshape({T, -1})));
     gt::save_safetensors(*out, tensors);
     return 0;
   });

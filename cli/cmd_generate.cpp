@@ -14,7 +14,7 @@
 namespace {
 
 struct Args {
-  std::string model, prompt, system, prompt_ids, format = "text";
+  std::string model, prompt, system, prompt_ids, format = "text", device = "cpu";
   bool think = false;
   int64_t max_new_tokens = 256, num_samples = 1, top_k = 0;
   double temperature = 1.0, top_p = 1.0;
@@ -42,7 +42,8 @@ int run(const Args& a) {
   namespace fs = std::filesystem;
   gt::LoadOptions lo;
   lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
-  const gt::Gemma4 model = gt::Gemma4::load(a.model, lo);
+  gt::Gemma4 model = gt::Gemma4::load(a.model, lo);
+  model.to(gt::cli::parse_device(a.device));
   const fs::path tok_path = fs::path(a.model) / "tokenizer.json";
   std::unique_ptr<gt::data::Tokenizer> tok;
   if (fs::exists(tok_path)) tok = std::make_unique<gt::data::Tokenizer>(gt::data::Tokenizer::from_file(tok_path));
@@ -103,6 +104,7 @@ gt::cli::Registrar reg("generate", [](CLI::App& app) {
   sub->add_option("--top-k", a->top_k, "0 = off")->capture_default_str();
   sub->add_option("--top-p", a->top_p, "1 = off")->capture_default_str();
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
+  gt::cli::add_device_option(sub, a->device);
   sub->add_option("--num-samples", a->num_samples, "Samples of the prompt (they share its prefill)")
       ->capture_default_str();
   sub->add_option("--format", a->format, "text (streamed) or ids (a JSON array of new ids per sample)")

@@ -3,6 +3,9 @@
 #include <csignal>
 #include <map>
 
+#include "autograd/cuda/runtime.h"
+#include "autograd/error.h"
+
 namespace gt::cli {
 
 namespace {
@@ -23,6 +26,20 @@ std::map<CLI::App*, std::function<int()>>& jobs() {
 std::vector<Command>& commands() {
   static std::vector<Command> c;
   return c;
+}
+
+void add_device_option(CLI::App* sub, std::string& device) {
+  sub->add_option("--device", device, "cpu or cuda: where the weights live and the model runs")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+}
+
+Device parse_device(const std::string& device) {
+  if (device == "cpu") return Device::CPU;
+  GT_CHECK(device == "cuda", "--device must be cpu or cuda, got \"", device, "\"");
+  GT_CHECK(cuda::available(), "--device cuda: ",
+           cuda::built ? "no CUDA device is visible" : "this build has no CUDA support (no CUDA compiler was found)");
+  return Device::CUDA;
 }
 
 const std::atomic<bool>& stop_on_signals() {

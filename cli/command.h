@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/dtype.h"
+
 namespace gt::cli {
 
 struct Command {
@@ -20,6 +22,9 @@ int run_selected(CLI::App& app);
 // A subcommand's job: it returns the process exit code.
 void set_job(CLI::App* sub, std::function<int()> job);
 
+// `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
+void add_device_option(CLI::App* sub, std::string& device);
+Device parse_device(const std::string& device);
 // For trainers: from now on the first SIGINT or SIGTERM sets the returned flag (finish the step, checkpoint, stop)
 // and restores the default action, so a second one ends the process at once (the run then resumes from its last
 // checkpoint).

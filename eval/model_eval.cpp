@@ -44,7 +44,8 @@ Report evaluate_model_dir(const ModelEval& e) {
   const auto samples = data::read_samples(e.data);
   LoadOptions lo;
   if (e.progress) lo.log = [out = e.progress](const std::string& m) { *out << m << "\n"; };
-  const Gemma4 model = Gemma4::load(e.model_dir, lo);
+  Gemma4 model = Gemma4::load(e.model_dir, lo);
+  model.to(e.device);
   const fs::path tok_path = fs::path(e.model_dir) / "tokenizer.json";
   GT_CHECK(fs::exists(tok_path), e.model_dir, ": no tokenizer.json in the model directory");
   const auto tok = data::Tokenizer::from_file(tok_path);

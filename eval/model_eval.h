@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include "autograd/dtype.h"
 #include "eval/model_source.h"
 #include "eval/report.h"
 #include "rl/reward.h"
@@ -19,6 +20,7 @@ struct ModelEval {
   ModelSourceOptions source;  // stop_ids are taken from the folder's generation_config.json
   rl::RewardWeights weights;
   std::ostream* progress = nullptr;  // progress lines (samples/s, tokens/s, ETA) and the load log; null: none
+  Device device = Device::CPU;       // where the model generates
 };
 
 Report evaluate_model_dir(const ModelEval& e);

@@ -81,8 +81,9 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
     const Tensor g = mul(gelu_tanh(linear(h, w.per_layer_input_gate)), pli);
     h = add(h, rms_norm(linear(g, w.per_layer_projection), w.post_per_layer_input_norm, eps));
   }
-  // layer_scalar is a buffer (no gradient), so a scalar multiply is the whole of it.
-  h = scale(h, static_cast<double>(w.layer_scalar.item()));
+  // layer_scalar is a buffer [1] (no gradient): a broadcast multiply, the same float products as a scalar one, and
+  // no read of the value on the host (a GPU model would wait for the device once per layer).
+  h = mul(h, w.layer_scalar);
   return {h, lc.kv_shared ? Tensor() : k, lc.kv_shared ? Tensor() : v};
 }
 
@@ -119,7 +120,12 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
   const int64_t pos0 = options.cache ? options.cache->length : 0;
   std::array<Rotary, 2> rot;
   for (LayerType t : {LayerType::Sliding, LayerType::Full})
-    if (c.rope(t).head_dim) rot[static_cast<size_t>(t)] = make_rotary(c.rope(t), pos0, T);
+    if (c.rope(t).head_dim) {
+      Rotary& r = rot[static_cast<size_t>(t)];
+      r = make_rotary(c.rope(t), pos0, T);
+      r.cos = r.cos.to(embed_tokens.device());
+      r.sin = r.sin.to(embed_tokens.device());
+    }
 
   // Keys and values of the layers that KV-shared layers read, from THIS pass: gradients of every consumer flow
   // back into the source layer through them (gemma4.md §2.5, traps.md item 1).

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "autograd/atomic_file.h"
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "model/checkpoint.h"
 
@@ -199,6 +200,39 @@ Gemma4 Gemma4::random(const Gemma4Config& config, uint64_t seed, double std) {
   return m;
 }
 
+Gemma4 Gemma4::random(const Gemma4Config& config, uint64_t seed, double std, Device device, DType dtype) {
+  GT_CHECK(dtype == DType::F32 || dtype == DType::BF16, "Gemma4::random: dtype must be f32 or bf16, got ",
+           dtype_name(dtype));
+  if (device == Device::CPU) {
+    Gemma4 m = random(config, seed, std);
+    NamedParameters converted;
+    for (const auto& [name, t] : m.state_.items()) converted.add(name, t.detach().to(dtype), t.requires_grad());
+    m.state_ = std::move(converted);
+    m.build_handles();
+    return m;
+  }
+  Gemma4 m;
+  m.config_ = config;
+  uint64_t index = 0;
+  for (const auto& [name, shape] : m.expected_shapes()) {
+    Tensor t = Tensor::empty(shape, dtype, device);
+    const bool is_norm = ends_with(name, "norm.weight"), is_scalar = ends_with(name, "layer_scalar");
+    cuda::fill_normal(t, seed * 0x100000001b3ull + index++, is_scalar || is_norm ? 1.f : 0.f,
+                      is_scalar ? 0.f : is_norm ? 0.1f : static_cast<float>(std));
+    m.state_.add(name, t, !is_scalar);
+  }
+  m.build_handles();
+  return m;
+}
+
+void Gemma4::to(Device device) {
+  if (device == this->device()) return;
+  NamedParameters moved;
+  for (const auto& [name, t] : state_.items()) moved.add(name, t.detach().to(device), t.requires_grad());
+  state_ = std::move(moved);
+  build_handles();
+}
+
 void Gemma4::save(const std::string& dir) const { save(dir, embed_tokens.dtype()); }
 
 void Gemma4::save(const std::string& dir, DType dtype) const {
@@ -206,8 +240,10 @@ void Gemma4::save(const std::string& dir, DType dtype) const {
            dtype_name(dtype));
   const std::string prefix = text_prefix(config_);
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& [name, t] : state_.items())
-    tensors.emplace_back(prefix + name, t.dtype() == dtype ? t.detach() : t.detach().to(dtype));
+  for (const auto& [name, t] : state_.items()) {
+    const Tensor c = t.detach().to(dtype);
+    tensors.emplace_back(prefix + name, c.to(Device::CPU));
+  }
   for (const auto& p : passthrough_) tensors.push_back(p);
   fs::create_directories(dir);
   // The config is written back as read, with the dtype field telling transformers what the file now holds.

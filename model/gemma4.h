@@ -60,8 +60,15 @@ class Gemma4 {
   // Random weights for a config (tests and benchmarks): linears and embeddings N(0, std), norms 1 + N(0, 0.1),
   // layer_scalar 1; float32.
   static Gemma4 random(const Gemma4Config& config, uint64_t seed, double std = 0.02);
+  // The same distributions drawn directly on `device` in `dtype`. On the GPU a counter-based generator fills each
+  // tensor in one pass (an E2B-sized model in about a second); its values differ from the CPU's for the same seed.
+  static Gemma4 random(const Gemma4Config& config, uint64_t seed, double std, Device device, DType dtype);
 
   const Gemma4Config& config() const { return config_; }
+  // Moves every parameter and buffer to `device` (fresh leaves: any gradient is dropped), for instance to the GPU
+  // after loading; the skipped checkpoint tensors stay where they are, for save().
+  void to(Device device);
+  Device device() const { return embed_tokens.device(); }
   // Parameters and buffers under their transformers names without the prefix ("layers.3.mlp.up_proj.weight",
   // "layers.3.layer_scalar"). Buffers are not trainable. The per-layer embedding table takes row-sparse gradients.
   NamedParameters& state() { return state_; }

@@ -28,6 +28,8 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
   std::vector<Generation> out(static_cast<size_t>(G));
   std::vector<int64_t> next(static_cast<size_t>(G));
   for (int64_t step = 0; step < opt.max_new_tokens; ++step) {
+    // The sampler reads f32 rows on the host (a GPU model's logits come over: [G, V] a step).
+    logits = dense_f32(logits.to(Device::CPU));
     const float* lp = logits.data<float>();
     bool any_active = false;
     for (int64_t s = 0; s < G; ++s) {

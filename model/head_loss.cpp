@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autograd/blas.h"
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
@@ -49,6 +50,76 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
   return lse;
 }
 
+// y[0:n] (f32 [chunk, V]) = h[r0:r1] @ E^T on the GPU, softcapped in place; lse and picked (f32, rows r0..r1) when
+// defined.
+void gpu_chunk_logits(const HeadPlan& p, const Tensor& h, const Tensor& e, const Tensor& targets, int64_t r0,
+                      int64_t r1, const Tensor& y, const Tensor& lse, const Tensor& picked) {
+  const int64_t n = r1 - r0;
+  cuda::Gemm g;
+  g.trans_b = true, g.m = n, g.n = p.V, g.k = p.D, g.lda = p.D, g.ldb = p.D, g.ldc = p.V;
+  const Tensor hs = h.slice(0, r0, r1);
+  cuda::gemm(g, h.dtype(), hs.raw(), e.raw(), DType::F32, y.raw());
+  cuda::softmax_stats(y.slice(0, 0, n), p.cap, targets.slice(0, r0, r1), lse.defined() ? lse.slice(0, r0, r1) : lse,
+                      picked.defined() ? picked.slice(0, r0, r1) : picked);
+}
+
+// The GPU path: the chunk's logits are f32 (the product accumulates in f32 from bf16 or f32 operands), their
+// gradient takes the operands' dtype for the two products of the backward, and the table's gradient accumulates
+// in f32 across chunks.
+Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, const Tensor& table, double factor) {
+  const HeadPlan& p = *plan;
+  const DType dt = result_dtype({hidden, table});
+  const Tensor h = dense_as(hidden, dt).reshape({p.N, p.D}), e = dense_as(table, dt);
+  const Tensor targets = Tensor::from_ids(p.targets, {p.N}).to(Device::CUDA);
+  const Tensor lse = Tensor::empty({p.N}, DType::F32, Device::CUDA);
+  double total = 0;
+  {
+    const Tensor picked = Tensor::empty({p.N}, DType::F32, Device::CUDA);
+    const Tensor y = Tensor::empty({std::min(p.chunk, p.N), p.V}, DType::F32, Device::CUDA);
+    for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk)
+      gpu_chunk_logits(p, h, e, targets, r0, std::min(p.N, r0 + p.chunk), y, lse, picked);
+    const std::vector<float> l = lse.to_floats(), pk = picked.to_floats();
+    for (int64_t r = 0; r < p.N; ++r)
+      if (p.targets[static_cast<size_t>(r)] != -100) total += static_cast<double>(l[r]) - pk[r];
+  }
+  Tensor out = Tensor::full({}, total * factor).to(Device::CUDA);
+  if (any_requires_grad({hidden, table})) {
+    record("head_loss", {hidden, table}, {out},
+           [plan, h = h.detach(), e = e.detach(), targets, lse, factor, shape = hidden.shape()](GradSink& g) {
+             const HeadPlan& p = *plan;
+             const float scale = static_cast<float>(g.out().item() * factor);
+             std::vector<float> sc(static_cast<size_t>(p.N));
+             for (int64_t r = 0; r < p.N; ++r) sc[r] = p.targets[static_cast<size_t>(r)] == -100 ? 0.f : scale;
+             const Tensor scales = Tensor::from_vector(sc, {p.N}).to(Device::CUDA);
+             Tensor dh = g.needs(0) ? Tensor::empty({p.N, p.D}, h.dtype(), Device::CUDA) : Tensor();
+             Tensor de = g.needs(1) ? Tensor::empty({p.V, p.D}, DType::F32, Device::CUDA) : Tensor();
+             const int64_t rows = std::min(p.chunk, p.N);
+             const Tensor y = Tensor::empty({rows, p.V}, DType::F32, Device::CUDA);
+             const Tensor dy = Tensor::empty({rows, p.V}, h.dtype(), Device::CUDA);
+             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
+               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
+               gpu_chunk_logits(p, h, e, targets, r0, r1, y, Tensor(), Tensor());
+               cuda::softmax_grad(y.slice(0, 0, n), lse.slice(0, r0, r1), targets.slice(0, r0, r1),
+                                  scales.slice(0, r0, r1), p.cap, dy.slice(0, 0, n));
+               if (dh.defined()) {
+                 cuda::Gemm b;
+                 b.m = n, b.n = p.D, b.k = p.V, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
+                 cuda::gemm(b, h.dtype(), dy.raw(), e.raw(), h.dtype(), dh.slice(0, r0, r1).raw());
+               }
+               if (de.defined()) {
+                 cuda::Gemm b;
+                 b.trans_a = true, b.m = p.V, b.n = p.D, b.k = n, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
+                 b.beta = r0 == 0 ? 0.f : 1.f;
+                 cuda::gemm(b, h.dtype(), dy.raw(), h.slice(0, r0, r1).raw(), DType::F32, de.raw());
+               }
+             }
+             if (dh.defined()) g.add(0, dh.reshape(shape));
+             if (de.defined()) g.add(1, de);
+           });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk) const {
@@ -75,6 +146,9 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
       plan->targets[static_cast<size_t>(b * T + t)] = y;
       ++count;
     }
+  const double factor = count ? 1.0 / static_cast<double>(count) : 0.0;
+  if (same_device("head_loss", {hidden, embed_tokens}) == Device::CUDA)
+    return head_loss_cuda(plan, hidden, embed_tokens, factor);
 
   const Tensor h = dense_f32(hidden.contiguous());
   const Tensor e = dense_f32(embed_tokens);
@@ -90,7 +164,6 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
       }
     }
   }
-  const double factor = count ? 1.0 / static_cast<double>(count) : 0.0;
   Tensor out = Tensor::full({}, total * factor);
   if (any_requires_grad({hidden, embed_tokens})) {
     // The table's f32 copy (for a bf16 table) is made again in backward rather than kept across the step.

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "autograd/error.h"
+#include "optim/adafactor_step.h"
+#include "optim/cuda/adafactor_gpu.h"
 #include "optim/kernels.h"
 
 namespace gt {
@@ -34,16 +36,23 @@ const AdafactorOptions& validated(const AdafactorOptions& o) {
   return o;
 }
 
-// Scalars of one step, in float32 where transformers applies them to float32 tensors.
-struct Coeffs {
-  float beta2 = 0, one_minus_beta2 = 0;
-  double eps1 = 0;  // the float32 value of eps1
-  float alpha = 0, clip_div = 1;
-  bool momentum = false;
-  float beta1 = 0, one_minus_beta1 = 0;
-  bool decay = false;
-  float neg_wd_alpha = 0;
-};
+using Coeffs = AdafactorCoeffs;
+
+Coeffs coefficients(const AdafactorOptions& o, double beta2, double alpha) {
+  Coeffs k;
+  k.beta2 = static_cast<float>(beta2);
+  k.one_minus_beta2 = static_cast<float>(1.0 - beta2);
+  k.eps1 = static_cast<double>(static_cast<float>(o.eps1));
+  k.alpha = static_cast<float>(alpha);
+  k.momentum = o.beta1.has_value();
+  if (k.momentum) {
+    k.beta1 = static_cast<float>(*o.beta1);
+    k.one_minus_beta1 = static_cast<float>(1.0 - *o.beta1);
+  }
+  k.decay = o.weight_decay != 0.0;
+  k.neg_wd_alpha = static_cast<float>(-o.weight_decay * alpha);
+  return k;
+}
 
 // The end of the update of element i from its unclipped U. Every path goes through here, so a row without a
 // gradient (u = 0) is treated the same whether the step is sparse or dense.
@@ -192,24 +201,27 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
       opt_.relative_step ? std::min(opt_.warmup_init ? 1e-6 * t : 1e-2, 1.0 / std::sqrt(t)) : lr();
   const double beta2 = 1.0 - std::pow(t, opt_.decay_rate);
   const bool factored = p.dim() >= 2;
+
+  if (p.device() == Device::CUDA) {
+    // The same step on the GPU (optim/cuda/adafactor.cu); the slots and the master copy live there too.
+    GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic, rounding_key(precision(), i, ps.step)};
+    const double alpha = rho * (opt_.scale_parameter ? std::max(opt_.eps2, gpu_weights_rms(w)) : 1.0);
+    step_size_[i] = alpha;
+    const Coeffs k = coefficients(opt_, beta2, alpha);
+    const Tensor mt = opt_.beta1 ? ps.slots.back() : Tensor();
+    if (factored)
+      gpu_adafactor_factored(w, dense, sparse, ps.slots[0], ps.slots[1], mt, k, opt_.clip_threshold);
+    else
+      gpu_adafactor_unfactored(w, dense, ps.slots[0], mt, k, opt_.clip_threshold);
+    return;
+  }
   float* m = opt_.beta1 ? ps.slots.back().data<float>() : nullptr;
 
   with_weights(p, ps.master, precision(), i, ps.step, [&](const auto& w) {
     const double scale = opt_.scale_parameter ? std::max(opt_.eps2, weights_rms(w, n)) : 1.0;
     const double alpha = rho * scale;
     step_size_[i] = alpha;
-    Coeffs k;
-    k.beta2 = static_cast<float>(beta2);
-    k.one_minus_beta2 = static_cast<float>(1.0 - beta2);
-    k.eps1 = static_cast<double>(static_cast<float>(opt_.eps1));
-    k.alpha = static_cast<float>(alpha);
-    k.momentum = opt_.beta1.has_value();
-    if (k.momentum) {
-      k.beta1 = static_cast<float>(*opt_.beta1);
-      k.one_minus_beta1 = static_cast<float>(1.0 - *opt_.beta1);
-    }
-    k.decay = opt_.weight_decay != 0.0;
-    k.neg_wd_alpha = static_cast<float>(-opt_.weight_decay * alpha);
+    Coeffs k = coefficients(opt_, beta2, alpha);
     const double threshold = opt_.clip_threshold;
     auto clip_div = [&](double sumsq) {
       return static_cast<float>(std::max(1.0, std::sqrt(sumsq / static_cast<double>(n)) / threshold));

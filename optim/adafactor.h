@@ -1,6 +1,7 @@
 #pragma once
 // Adafactor as transformers implements it (training.md §5), with fp32 master weights for bf16 parameters and an
-// exact row-sparse step for embedding tables.
+// exact row-sparse step for embedding tables. Parameters on the GPU take the same step there
+// (optim/cuda/adafactor.cu), their state and master copies on the GPU too.
 //
 // Per parameter W with gradient G at its step t:
 //   rho = lr, or with relative_step min(warmup_init ? 1e-6 t : 1e-2, 1/sqrt(t));

@@ -62,6 +62,8 @@ std::vector<Optimizer::Slot> AdamW::slot_layout(const Tensor& param) const {
 }
 
 void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRows& sparse) {
+  GT_CHECK(params()[i].device() == Device::CPU, "AdamW: parameter '", params()[i].name(),
+           "' is on the GPU; AdamW runs on the CPU only (Adafactor runs on either)");
   const Tensor& p = params()[i];
   const double t = static_cast<double>(ps.step);
   const double lr_now = lr();

@@ -86,6 +86,11 @@ struct Bf16Weights {
   void set(int64_t i, float v) const { p[i] = round(v, i); }
 };
 
+// The stochastic-rounding key of parameter `index` at its step `step`.
+inline uint64_t rounding_key(const PrecisionOptions& prec, size_t index, int64_t step) {
+  return mix64(prec.seed ^ mix64(static_cast<uint64_t>(index) ^ mix64(static_cast<uint64_t>(step))));
+}
+
 // Calls f with the accessor for parameter `index` at its step `step` (the stochastic-rounding key needs both).
 template <class F>
 void with_weights(const Tensor& param, const Tensor& master, const PrecisionOptions& prec, size_t index,
@@ -94,8 +99,7 @@ void with_weights(const Tensor& param, const Tensor& master, const PrecisionOpti
     f(F32Weights{param.data<float>()});
     return;
   }
-  Bf16Writer round{prec.rounding == Rounding::Stochastic,
-                   mix64(prec.seed ^ mix64(static_cast<uint64_t>(index) ^ mix64(static_cast<uint64_t>(step))))};
+  Bf16Writer round{prec.rounding == Rounding::Stochastic, rounding_key(prec, index, step)};
   if (master.defined())
     f(MasterWeights{master.data<float>(), param.data<bf16>(), round});
   else

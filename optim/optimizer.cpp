@@ -22,8 +22,9 @@ Optimizer::Optimizer(const char* kind, std::vector<Tensor> params, double lr, Pr
     GT_CHECK(p.is_leaf() && p.requires_grad(), kind_, ": parameter '", n, "' is not a leaf that requires a gradient");
     GT_CHECK(p.dtype() == DType::F32 || p.dtype() == DType::BF16, kind_, ": parameter '", n, "' is ", p.str(),
              "; only f32 and bf16 parameters are supported");
-    GT_CHECK(p.device() == Device::CPU && p.is_contiguous(), kind_, ": parameter '", n,
-             "' must be a contiguous CPU tensor");
+    GT_CHECK(p.is_contiguous(), kind_, ": parameter '", n, "' must be contiguous");
+    GT_CHECK(p.device() == params_[0].device(), kind_, ": parameter '", n, "' is on the ", device_name(p.device()),
+             ", parameter '", params_[0].name(), "' on the ", device_name(params_[0].device()));
   }
 }
 
@@ -44,7 +45,10 @@ Tensor Optimizer::master(size_t i) const {
 void Optimizer::init_state(size_t i) {
   const Tensor& p = params_[i];
   ParamState& ps = states_[i];
-  if (p.dtype() == DType::BF16 && precision_.master_weights) {
+  if (p.dtype() == DType::BF16 && precision_.master_weights && p.device() == Device::CUDA) {
+    ps.master = Tensor::empty(p.shape(), DType::F32, Device::CUDA);
+    ps.master.copy_from(p);
+  } else if (p.dtype() == DType::BF16 && precision_.master_weights) {
     ps.master = Tensor::empty(p.shape());
     float* m = ps.master.data<float>();
     const bf16* src = p.data<bf16>();
@@ -53,7 +57,7 @@ void Optimizer::init_state(size_t i) {
     });
   }
   ps.slots.clear();
-  for (const Slot& s : slot_layout(p)) ps.slots.push_back(Tensor::zeros(s.shape));
+  for (const Slot& s : slot_layout(p)) ps.slots.push_back(Tensor::zeros(s.shape, DType::F32, p.device()));
 }
 
 namespace {
@@ -174,14 +178,17 @@ void Optimizer::load_state(const OptimizerState& s) {
     const size_t i = index[name.substr(0, dot)];
     const std::string slot = name.substr(dot + 1);
     if (slot == "step") continue;
+    // A copy on the parameter's device (a state read from a file is on the CPU).
+    const Device dev = params_[i].device();
+    const Tensor copy = t.device() == dev ? t.clone() : t.to(dev);
     if (slot == "master") {
-      fresh[i].master = t.clone();
+      fresh[i].master = copy;
       continue;
     }
     if (fresh[i].slots.empty()) fresh[i].slots.resize(layouts[i].size());
     size_t j = 0;
     while (layouts[i][j].name != slot) ++j;
-    fresh[i].slots[j] = t.clone();
+    fresh[i].slots[j] = copy;
   }
   states_ = std::move(fresh);
   steps_ = s.steps;

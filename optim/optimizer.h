@@ -72,7 +72,8 @@ class Optimizer {
     std::vector<Tensor> slots;  // f32, in slot_layout() order
   };
 
-  // `params` must be distinct named leaves (names unique, as they key the state), contiguous, on the CPU.
+  // `params` must be distinct named leaves (names unique, as they key the state), contiguous, all on one device
+  // (the state lives there too).
   Optimizer(const char* kind, std::vector<Tensor> params, double lr, PrecisionOptions precision);
 
   // The state slots of a parameter, created as zeros on its first step.

@@ -141,7 +141,7 @@ std::string read_string(hid_t loc, const char* name, const std::string& path) {
 
 void write_tensor(hid_t group, const std::string& group_name, const std::string& name, const Tensor& t,
                   const std::string& path) {
-  const Tensor c = t.detach().contiguous();
+  const Tensor c = t.detach().contiguous().to(Device::CPU);  // GPU state is written from a host copy
   const TypePair ty = hdf5_type(c.dtype());
   std::vector<hsize_t> dims(c.shape().begin(), c.shape().end());
   Handle space(

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/autograd.h"
+#include "autograd/cuda/kernels.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 
@@ -12,6 +13,7 @@ namespace {
 
 // Sum of squares in double over fixed blocks, added in block order: the result never depends on scheduling.
 double sum_squares(const Tensor& t) {
+  if (t.device() == Device::CUDA) return cuda::sum_squares(dense_as(t, t.dtype()));
   const Tensor c = dense_f32(t.contiguous());
   const float* p = c.data<float>();
   const int64_t n = c.numel(), block = 1 << 16, blocks = (n + block - 1) / block;

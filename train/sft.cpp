@@ -89,6 +89,7 @@ class Trainer {
     if (!c.heldout_data.empty()) heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation);
     GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
              " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
+    if (o.device != Device::CPU) model_.to(o.device);
     params_ = model_.state().trainable();
     opt_ = make_optimizer(c.optimizer_config(), params_);
     const int64_t n = static_cast<int64_t>(train_.samples.size());

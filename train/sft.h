@@ -42,6 +42,9 @@ struct SftRunOptions {
   // resumes as elapsed_s is), take the held-out loss, checkpoint, export final/ and stop. 0: no limit.
   double time_limit_s = 0;
   std::ostream* progress = nullptr;  // progress lines (loss, rate, ETA) and events; null: none
+  // Where the weights, gradients and optimizer state live (the GPU needs Adafactor). Not part of the training's
+  // identity: a run may resume on the other device.
+  Device device = Device::CPU;
 };
 
 struct SftResult {

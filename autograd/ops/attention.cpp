@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -361,11 +362,40 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
   });
 }
 
+// The GPU path (autograd/cuda/attention.cu): operands dense in q's dtype, the key mask as i32 on the device.
+Tensor attention_cuda(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt) {
+  cuda::AttentionShape s;
+  s.B = p.B, s.T = p.T, s.S = p.S, s.Hq = p.Hq, s.Hkv = p.Hkv, s.D = p.D, s.Dv = p.Dv;
+  s.scale = p.scale, s.causal = p.causal, s.window = p.window, s.q_offset = p.q_offset;
+  const DType dt = q.dtype();
+  const Tensor qc = dense_as(q, dt), kc = dense_as(k, dt), vc = dense_as(v, dt);
+  const Tensor mask = opt.key_mask.defined() ? dense_as(opt.key_mask, DType::I32).to(Device::CUDA) : Tensor();
+  Tensor out = Tensor::empty({p.B, p.T, p.Hq, p.Dv}, dt, Device::CUDA);
+  const bool rec = any_requires_grad({q, k, v});
+  Tensor lse = rec ? Tensor::empty({p.B, p.T, p.Hq}, DType::F32, Device::CUDA) : Tensor();
+  cuda::attention_forward(s, qc, kc, vc, mask, out, lse);
+  if (rec) {
+    record("attention", {q, k, v}, {out},
+           [s, sq = qc.detach(), sk = kc.detach(), sv = vc.detach(), so = out.detach(), lse, mask](GradSink& g) {
+             const Tensor& dout = g.out();
+             Tensor dq = g.needs(0) ? Tensor::empty(sq.shape(), sq.dtype(), Device::CUDA) : Tensor();
+             Tensor dk = g.needs(1) ? Tensor::empty(sk.shape(), sk.dtype(), Device::CUDA) : Tensor();
+             Tensor dv = g.needs(2) ? Tensor::empty(sv.shape(), sv.dtype(), Device::CUDA) : Tensor();
+             cuda::attention_backward(s, sq, sk, sv, mask, so, lse, dense_as(dout, sq.dtype()), dq, dk, dv);
+             if (dq.defined()) g.add(0, dq);
+             if (dk.defined()) g.add(1, dk);
+             if (dv.defined()) g.add(2, dv);
+           });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt) {
   std::shared_ptr<const Plan> plan = make_plan(q, k, v, opt);
   const Plan& p = *plan;
+  if (same_device("attention", {q, k, v}) == Device::CUDA) return attention_cuda(p, q, k, v, opt);
   const Tensor qf = dense_f32(q), kf = dense_f32(k), vf = dense_f32(v);
   Tensor out = Tensor::empty({p.B, p.T, p.Hq, p.Dv});
   const bool rec = any_requires_grad({q, k, v});

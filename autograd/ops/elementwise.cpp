@@ -1,6 +1,7 @@
 // Broadcasting elementwise arithmetic: add, sub, mul, div, scale.
 #include <cmath>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -32,10 +33,30 @@ inline float apply(float x, float y) {
   if constexpr (OP == BinOp::Div) return x / y;
 }
 
+constexpr cuda::Binary cuda_op(BinOp op) {
+  return op == BinOp::Add ? cuda::Binary::Add
+         : op == BinOp::Sub ? cuda::Binary::Sub
+         : op == BinOp::Mul ? cuda::Binary::Mul
+                            : cuda::Binary::Div;
+}
+
+// On the GPU: both operands in the result dtype, viewed with stride 0 along broadcast dims, one kernel.
+template <BinOp OP>
+Tensor binary_forward_cuda(const Tensor& a_in, const Tensor& b_in, const Shape& shape) {
+  const DType dt = result_dtype({a_in, b_in});
+  NoGradGuard ng;
+  const Tensor a = (a_in.dtype() == dt ? a_in : dense_as(a_in, dt)).expand(shape);
+  const Tensor b = (b_in.dtype() == dt ? b_in : dense_as(b_in, dt)).expand(shape);
+  Tensor out = Tensor::empty(shape, dt, Device::CUDA);
+  cuda::binary(cuda_op(OP), a, b, out);
+  return out;
+}
+
 // out = a OP b over the broadcast shape. Inputs are widened to f32 and viewed with stride 0 along broadcast dims;
 // the innermost dimension runs as a strided loop that the compiler vectorises when both strides are 1.
 template <BinOp OP>
 Tensor binary_forward(const Tensor& a_in, const Tensor& b_in, const Shape& shape) {
+  if (same_device("binary op", {a_in, b_in}) == Device::CUDA) return binary_forward_cuda<OP>(a_in, b_in, shape);
   const Tensor a = dense_f32(a_in).expand(shape), b = dense_f32(b_in).expand(shape);
   Tensor out = Tensor::empty(shape);
   float* o = out.data<float>();
@@ -117,14 +138,19 @@ Tensor div(const Tensor& a, const Tensor& b) { return binary<BinOp::Div>("div", 
 
 Tensor scale(const Tensor& a, double s) {
   GT_CHECK(is_floating(a.dtype()), "scale: float tensor expected, got ", a.str());
-  const Tensor x = dense_f32(a);
-  Tensor out = Tensor::empty(a.shape());
-  const float* xp = x.data<float>();
-  float* o = out.data<float>();
   const float f = static_cast<float>(s);
-  parallel_for(out.numel(), 1 << 15, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) o[i] = xp[i] * f;
-  });
+  const DType dt = result_dtype({a});
+  const Tensor x = dense_as(a, dt);
+  Tensor out = Tensor::empty(a.shape(), dt, a.device());
+  if (a.device() == Device::CUDA) {
+    cuda::scale(x, f, out);
+  } else {
+    const float* xp = x.data<float>();
+    float* o = out.data<float>();
+    parallel_for(out.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = xp[i] * f;
+    });
+  }
   if (any_requires_grad({a})) record("scale", {a}, {out}, [s](GradSink& g) { g.add(0, scale(g.out(), s)); });
   return out;
 }

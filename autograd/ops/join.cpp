@@ -33,7 +33,7 @@ Tensor concat(const std::vector<Tensor>& parts, int64_t dim) {
     offsets.push_back(shape[d]);
     shape[d] += p.size(d);
   }
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::empty(shape, result_dtype(parts), same_device("concat", parts));
   for (size_t i = 0; i < parts.size(); ++i)
     out.slice(d, offsets[i], offsets[i] + parts[i].size(d)).copy_from(parts[i]);
   if (any_requires_grad(parts)) {
@@ -54,8 +54,9 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
   for (int64_t s : sizes) GT_CHECK(s >= 0, "split: negative size in ", shape_str(sizes), " for ", a.str());
   GT_CHECK(std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) == a.size(d), "split: sizes ",
            shape_str(sizes), " do not add up to ", a.size(d), ", the size of dim ", d, " of ", a.str());
-  // Views of a float32 a, or of its float32 copy, so every output is float32 like every other op's.
-  const Tensor base = a.dtype() == DType::F32 ? a : dense_f32(a);
+  // Views of a float32 a, or of its float32 copy, so every output is float32 like every other op's (on the GPU,
+  // views of a itself in its dtype).
+  const Tensor base = a.dtype() == result_dtype({a}) ? a : dense_f32(a);
   std::vector<Tensor> outs;
   int64_t off = 0;
   for (int64_t s : sizes) {
@@ -68,7 +69,7 @@ std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, in
   // gradient read as zeros.
   if (any_requires_grad({a})) {
     record("split", {a}, outs, [shape = a.shape(), sizes, d](GradSink& g) {
-      Tensor full = Tensor::empty(shape);
+      Tensor full = Tensor::empty(shape, g.out(0).dtype(), g.out(0).device());
       int64_t off = 0;
       for (size_t i = 0; i < sizes.size(); ++i) {
         full.slice(d, off, off + sizes[i]).copy_from(g.out(i));

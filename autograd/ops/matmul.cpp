@@ -1,7 +1,8 @@
-// Matrix products on OpenBLAS: matmul (batched, broadcasting) and linear (x @ w^T).
+// Matrix products: matmul (batched, broadcasting) and linear (x @ w^T), on OpenBLAS or, for GPU tensors, cuBLASLt.
 #include <algorithm>
 
 #include "autograd/blas.h"
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 
@@ -51,7 +52,44 @@ bool rows_fold(const Tensor& a) {
   return true;
 }
 
+// Row-major c[m, n] = a[m, k] @ b[k, n] (or the transposes) on the GPU; see cuda::Gemm.
+void gpu_gemm(const Tensor& a, const Tensor& b, const Tensor& c, cuda::Gemm g) {
+  cuda::gemm(g, a.dtype(), a.raw(), b.raw(), c.dtype(), c.raw());
+}
+
+// On the GPU the operands are made dense in the result dtype (broadcast batch dims expanded), then one strided
+// batched product runs; a 2-D b folds every batch row into a single product.
+Tensor matmul_forward_cuda(const Tensor& a_in, const Tensor& b_in) {
+  const int64_t M = a_in.size(-2), K = a_in.size(-1), N = b_in.size(-1);
+  const DType dt = result_dtype({a_in, b_in});
+  NoGradGuard ng;
+  if (b_in.dim() == 2) {
+    const Tensor a = dense_as(a_in, dt), b = dense_as(b_in, dt);
+    Shape out_shape = a.shape();
+    out_shape.back() = N;
+    Tensor out = Tensor::empty(out_shape, dt, Device::CUDA);
+    cuda::Gemm g;
+    g.m = a.numel() / std::max<int64_t>(K, 1), g.n = N, g.k = K, g.lda = K, g.ldb = N, g.ldc = N;
+    gpu_gemm(a, b, out, g);
+    return out;
+  }
+  Shape ba(a_in.shape().begin(), a_in.shape().end() - 2), bb(b_in.shape().begin(), b_in.shape().end() - 2);
+  const Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape sa = batch, sb = batch, so = batch;
+  sa.insert(sa.end(), {M, K});
+  sb.insert(sb.end(), {K, N});
+  so.insert(so.end(), {M, N});
+  const Tensor a = dense_as(a_in.expand(sa), dt), b = dense_as(b_in.expand(sb), dt);
+  Tensor out = Tensor::empty(so, dt, Device::CUDA);
+  cuda::Gemm g;
+  g.m = M, g.n = N, g.k = K, g.lda = K, g.ldb = N, g.ldc = N;
+  g.batch = shape_numel(batch), g.sa = M * K, g.sb = K * N, g.sc = M * N;
+  if (g.batch > 0) gpu_gemm(a, b, out, g);
+  return out;
+}
+
 Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
+  if (same_device("matmul", {a_in, b_in}) == Device::CUDA) return matmul_forward_cuda(a_in, b_in);
   const int64_t M = a_in.size(-2), K = a_in.size(-1), N = b_in.size(-1);
   if (b_in.dim() == 2 && a_in.dim() >= 2) {
     Tensor a = blas_ready(a_in);
@@ -124,12 +162,55 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+namespace {
+
+// linear on the GPU: out [R, N] = x [R, K] w[N, K]^T in the result dtype; dx in that dtype, dw in f32 (a weight's
+// gradient is f32 whatever its storage).
+Tensor linear_cuda(const Tensor& x, const Tensor& w) {
+  const int64_t K = w.size(1), N = w.size(0);
+  const DType dt = result_dtype({x, w});
+  const Tensor xf = dense_as(x, dt), wf = dense_as(w, dt);
+  const int64_t R = xf.numel() / std::max<int64_t>(K, 1);
+  Shape out_shape = x.shape();
+  out_shape.back() = N;
+  Tensor out = Tensor::empty(out_shape, dt, Device::CUDA);
+  cuda::Gemm f;
+  f.trans_b = true, f.m = R, f.n = N, f.k = K, f.lda = K, f.ldb = K, f.ldc = N;
+  gpu_gemm(xf, wf, out, f);
+  if (any_requires_grad({x, w})) {
+    record("linear", {x, w}, {out}, [sx = xf.detach(), sw = wf.detach(), R, N, K](GradSink& g) {
+      const Tensor& go = g.out();
+      const Tensor gd = go.dtype() == sw.dtype() ? go : dense_as(go, sw.dtype());
+      if (g.needs(0)) {
+        Shape xs = go.shape();
+        xs.back() = K;
+        Tensor gx = Tensor::empty(xs, sw.dtype(), Device::CUDA);
+        cuda::Gemm b;
+        b.m = R, b.n = K, b.k = N, b.lda = N, b.ldb = K, b.ldc = K;
+        gpu_gemm(gd, sw, gx, b);
+        g.add(0, gx);
+      }
+      if (g.needs(1)) {
+        Tensor gw = Tensor::empty({N, K}, DType::F32, Device::CUDA);
+        cuda::Gemm b;
+        b.trans_a = true, b.m = N, b.n = K, b.k = R, b.lda = N, b.ldb = K, b.ldc = K;
+        gpu_gemm(gd, sx, gw, b);
+        g.add(1, gw);
+      }
+    });
+  }
+  return out;
+}
+
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& w) {
   GT_CHECK(x.defined() && w.defined(), "linear: undefined operand");
   GT_CHECK(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1), "linear: input ", x.str(), " and weight ",
            w.str(), " do not fit (need [..., K] and [N, K])");
   GT_CHECK(is_floating(x.dtype()) && is_floating(w.dtype()), "linear: float tensors expected, got ", x.str(),
            " and ", w.str());
+  if (same_device("linear", {x, w}) == Device::CUDA) return linear_cuda(x, w);
   const int64_t K = w.size(1), N = w.size(0);
   const Tensor xf = dense_f32(x.contiguous()), wf = dense_f32(w.contiguous());
   const int64_t R = xf.numel() / std::max<int64_t>(K, 1);

@@ -1,6 +1,7 @@
 // Pointwise activations: tanh-approximated GELU and tanh softcapping (gemma4.md §2.6, §6.1).
 #include <cmath>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -31,10 +32,28 @@ void gelu_inner_tanh(const float* x, float* u, int64_t n) {
   vec::tanh(u, u, n);
 }
 
+// On the GPU: out in x's dtype; the backward's inputs are in that dtype too (the upstream gradient has the
+// output's). `saved` is the input for gelu, the output for softcap.
+Tensor unary_cuda(const char* name, cuda::Unary fwd, cuda::Unary bwd, const Tensor& x, float cap, bool save_output) {
+  const Tensor xc = dense_as(x, x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+  cuda::unary(fwd, xc, Tensor(), cap, out);
+  if (any_requires_grad({x})) {
+    record(name, {x}, {out}, [saved = save_output ? out.detach() : xc.detach(), bwd, cap](GradSink& g) {
+      Tensor dx = Tensor::empty(saved.shape(), saved.dtype(), Device::CUDA);
+      cuda::unary(bwd, dense_as(g.out(), saved.dtype()), saved, cap, dx);
+      g.add(0, dx);
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor gelu_tanh(const Tensor& x) {
   GT_CHECK(x.defined() && is_floating(x.dtype()), "gelu_tanh: float tensor expected, got ", x.str());
+  if (x.device() == Device::CUDA)
+    return unary_cuda("gelu_tanh", cuda::Unary::Gelu, cuda::Unary::GeluBackward, x, 0.f, false);
   const Tensor xf = dense_f32(x);
   Tensor out = ranges(xf, Tensor(), [](const float* x, const float*, float* o, int64_t n) {
     gelu_inner_tanh(x, o, n);
@@ -59,6 +78,8 @@ Tensor softcap(const Tensor& x, double cap) {
   GT_CHECK(x.defined() && is_floating(x.dtype()), "softcap: float tensor expected, got ", x.str());
   GT_CHECK(cap > 0 && std::isfinite(cap), "softcap: cap must be positive and finite, got ", cap);
   const float c = static_cast<float>(cap);
+  if (x.device() == Device::CUDA)
+    return unary_cuda("softcap", cuda::Unary::Softcap, cuda::Unary::SoftcapBackward, x, c, true);
   Tensor out = ranges(dense_f32(x), Tensor(), [c](const float* v, const float*, float* o, int64_t n) {
     for (int64_t i = 0; i < n; ++i) o[i] = v[i] / c;
     vec::tanh(o, o, n);

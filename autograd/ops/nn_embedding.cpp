@@ -1,11 +1,12 @@
 // Embedding lookup: table rows gathered by integer ids, with a row-sparse backward.
 #include <algorithm>
-#include <numeric>
 #include <type_traits>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "autograd/row_groups.h"
 
 namespace gt {
 
@@ -52,42 +53,42 @@ Tensor embedding(const Tensor& table, const Tensor& ids, int64_t padding_idx) {
 
   Shape out_shape = ids.shape();
   out_shape.push_back(D);
+  const int64_t n = static_cast<int64_t>(idv.size());
+  if (table.device() == Device::CUDA) {
+    // Rows in the table's dtype; the backward sums each row's positions on the device, grouped on the host.
+    Tensor out = Tensor::empty(out_shape, table.dtype(), Device::CUDA);
+    cuda::gather_rows(table, Tensor::from_ids(idv, {n}).to(Device::CUDA), out);
+    if (any_requires_grad({table})) {
+      record("embedding", {table}, {out}, [idv = std::move(idv), D, n, padding_idx](GradSink& g) {
+        const RowGroups grp = group_rows(idv, padding_idx);
+        Tensor values = Tensor::empty({grp.count(), D}, DType::F32, Device::CUDA);
+        cuda::group_rows_sum(g.out().reshape({n, D}),
+                             Tensor::from_ids(grp.order, {static_cast<int64_t>(grp.order.size())}).to(Device::CUDA),
+                             Tensor::from_ids(grp.starts, {grp.count() + 1}).to(Device::CUDA), values);
+        g.add_rows(0, Tensor::from_ids(grp.rows, {grp.count()}), values);
+      });
+    }
+    return out;
+  }
   Tensor out = Tensor::empty(out_shape);
   if (table.dtype() == DType::BF16) gather_rows<bf16>(table, idv, out.data<float>());
   else gather_rows<float>(table, idv, out.data<float>());
 
   if (any_requires_grad({table})) {
     record("embedding", {table}, {out}, [idv = std::move(idv), D, padding_idx](GradSink& g) {
-      const int64_t n = static_cast<int64_t>(idv.size());
-      // A stable sort by id keeps each row's positions in their original order, so every row sums its
-      // gradients in the same order on every run, whatever the thread count.
-      std::vector<int64_t> order(idv.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idv[a] < idv[b]; });
-      struct Group {
-        int64_t row, begin, end;  // positions order[begin, end) all look up `row`
-      };
-      std::vector<Group> groups;
-      for (int64_t k = 0; k < n;) {
-        const int64_t id = idv[order[k]];
-        int64_t e = k + 1;
-        while (e < n && idv[order[e]] == id) ++e;
-        if (id != padding_idx) groups.push_back({id, k, e});
-        k = e;
-      }
-      const int64_t U = static_cast<int64_t>(groups.size());
-      Tensor rows = Tensor::empty({U}, DType::I64), values = Tensor::empty({U, D});
-      int64_t* rp = rows.data<int64_t>();
+      // Each row sums its positions in their original order (group_rows keeps it), so the result is the same on
+      // every run, whatever the thread count.
+      const RowGroups grp = group_rows(idv, padding_idx);
+      const int64_t U = grp.count();
+      Tensor rows = Tensor::from_ids(grp.rows, {U}), values = Tensor::empty({U, D});
       float* vp = values.data<float>();
       const float* go = g.out().data<float>();
       parallel_for(U, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
         for (int64_t u = b; u < e; ++u) {
-          const Group& grp = groups[u];
-          rp[u] = grp.row;
           float* dst = vp + u * D;
           std::fill(dst, dst + D, 0.f);
-          for (int64_t k = grp.begin; k < grp.end; ++k) {
-            const float* src = go + order[k] * D;
+          for (int64_t k = grp.starts[u]; k < grp.starts[u + 1]; ++k) {
+            const float* src = go + grp.order[k] * D;
             for (int64_t c = 0; c < D; ++c) dst[c] += src[c];
           }
         }

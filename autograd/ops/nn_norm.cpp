@@ -2,11 +2,38 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 
 namespace gt {
+
+namespace {
+
+// On the GPU the output keeps x's dtype (transformers: y.to(x.dtype)); statistics and dw are f32.
+Tensor rms_norm_cuda(const Tensor& x, const Tensor& weight, double eps) {
+  const int64_t D = x.size(-1), R = D ? x.numel() / D : 0;
+  const Tensor xc = dense_as(x, x.dtype());
+  const Tensor wc = weight.defined() ? dense_as(weight, weight.dtype()) : Tensor();
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+  Tensor rinv = Tensor::empty({R}, DType::F32, Device::CUDA);
+  cuda::rms_norm_forward(xc, wc, static_cast<float>(eps), out, rinv);
+  if (any_requires_grad({x, weight})) {
+    record("rms_norm", {x, weight}, {out}, [xs = xc.detach(), ws = wc.defined() ? wc.detach() : Tensor(), rinv,
+                                            D](GradSink& g) {
+      const Tensor& go = g.out();
+      Tensor dx = g.needs(0) ? Tensor::empty(go.shape(), go.dtype(), Device::CUDA) : Tensor();
+      Tensor dw = g.needs(1) ? Tensor::empty({D}, DType::F32, Device::CUDA) : Tensor();
+      cuda::rms_norm_backward(xs, ws, rinv, go, dx, dw);
+      if (dx.defined()) g.add(0, dx);
+      if (dw.defined()) g.add(1, dw);
+    });
+  }
+  return out;
+}
+
+}  // namespace
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   GT_CHECK(x.defined() && is_floating(x.dtype()) && x.dim() >= 1,
@@ -18,6 +45,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
              " does not match last dim of ", x.str());
   }
   GT_CHECK(eps >= 0, "rms_norm: eps must be >= 0, got ", eps);
+  if (same_device("rms_norm", {x, weight}) == Device::CUDA) return rms_norm_cuda(x, weight, eps);
   const Tensor xf = dense_f32(x);
   const Tensor wf = weight.defined() ? dense_f32(weight) : Tensor();
   const int64_t R = D ? x.numel() / D : 0;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -46,6 +47,21 @@ Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin) {
   GT_CHECK(cos.shape() == sin.shape(), "rope: cos ", cos.str(), " and sin ", sin.str(), " differ in shape");
   GT_CHECK(cos.shape() == (Shape{T, half}) || cos.shape() == (Shape{B, T, half}), "rope: cos/sin ", cos.str(),
            " do not fit x ", x.str(), " (need [T, D/2] or [B, T, D/2])");
+  if (same_device("rope", {x, cos, sin}) == Device::CUDA) {
+    // Output in x's dtype; the tables stay f32 (transformers rounds them to bf16 first: a difference below the
+    // bf16 rounding of the result).
+    const Tensor xc = dense_as(x, x.dtype()), cf = dense_f32(cos), sf = dense_f32(sin);
+    Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+    cuda::rope(xc, cf, sf, false, out);
+    if (any_requires_grad({x})) {
+      record("rope", {x}, {out}, [cs = cf.detach(), ss = sf.detach()](GradSink& g) {
+        Tensor dx = Tensor::empty(g.out().shape(), g.out().dtype(), Device::CUDA);
+        cuda::rope(g.out(), cs, ss, true, dx);
+        g.add(0, dx);
+      });
+    }
+    return out;
+  }
   const Tensor xf = dense_f32(x), cf = dense_f32(cos), sf = dense_f32(sin);
   Tensor out = Tensor::empty(x.shape());
   rotate(xf, cf, sf, false, out);

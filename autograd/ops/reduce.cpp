@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -38,11 +39,18 @@ Tensor reduce_sum_keepdim(const Tensor& a, const std::vector<bool>& red) {
     if (red[i]) keep[i] = 1;
   // Bring the reduced dims last and contiguous, so each output is the sum of one contiguous run.
   Tensor src;
+  const DType dt = result_dtype({a});
   {
     NoGradGuard ng;
-    src = dense_f32(a.detach().permute(order).contiguous());
+    src = dense_as(a.detach().permute(order).contiguous(), dt);
   }
-  Tensor out = Tensor::empty(keep);
+  Tensor out = Tensor::empty(keep, dt, a.device());
+  if (a.device() == Device::CUDA) {
+    // One block per output, summed in f32 in a fixed order (the GPU keeps no double accumulators).
+    if (out.numel() > 0 && run > 0) cuda::row_sum(src, out);
+    else if (out.numel() > 0) cuda::fill_zero(out.raw(), static_cast<size_t>(out.numel()) * dtype_size(dt));
+    return out;
+  }
   const float* s = src.data<float>();
   float* o = out.data<float>();
   const int64_t outs = out.numel();

@@ -78,7 +78,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end) const {
   if (any_requires_grad({*this})) {
     const Shape in_shape = this->shape();
     record("slice", {*this}, {out}, [in_shape, d, start, end](GradSink& g) {
-      Tensor full = Tensor::zeros(in_shape);
+      Tensor full = Tensor::zeros(in_shape, g.out().dtype(), g.out().device());
       full.slice(d, start, end).copy_from(g.out());
       g.add(0, full);
     });

@@ -1,0 +1,674 @@
+// Tiled attention on the GPU for GQA/MQA, forward and backward, in the [B, T, H, D] layout (ops.h: attention).
+//
+// Rows: the G = Hq / Hkv query heads that read one kv head are stacked, row r = t * G + j, so one key tile serves
+// all of them (for MQA all 8 heads of E2B). A block works on M = 16 stacked rows against key tiles, keeping the
+// softmax online (FlashAttention): only the row's max, sum and the [M, D] output accumulator live across tiles,
+// and the forward saves one log-sum-exp per row. The backward recomputes the probabilities from it in two
+// kernels that never write the same memory twice: dK/dV per key tile (the row range optionally split across
+// blocks, each writing a private partial that a last kernel adds in order) and dQ per row tile. No atomics, so
+// results are bit-identical from run to run.
+//
+// Compute is f32 on CUDA cores with operands staged in shared memory as f32 (bf16 inputs are widened on load).
+// Head dims up to 512 (E2B: 256 on sliding layers, 512 on full ones); each thread owns DPT = ceil(D / 256) output
+// columns.
+//
+// While the scores are small (training lengths of E2B: 8 x 1024 x 1024 per layer), the products path is faster:
+// per batch entry and kv group, S = Q K^T (f32), a row kernel masks and normalises it (P in the operands' dtype,
+// lse in f32), O = P V; the backward recomputes S, forms dP = dO V^T, a row kernel gives P and
+// dS = P (dP - sum_j P dP) scale, and dV = P^T dO, dK = dS^T Q, dQ = dS K. All products on cuBLASLt with f32
+// accumulation; nothing is saved but lse, as in the tiled path.
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/autograd.h"
+#include "autograd/cuda/device_math.cuh"
+#include "autograd/cuda/kernels.h"
+
+namespace gt::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int M = 16;         // stacked query rows per tile
+constexpr int kFwdKeys = 32;  // keys per tile in the forward
+constexpr int kBwdKeys = 16;  // keys per tile in the backward
+
+struct Params {
+  int64_t B, T, S, Hq, Hkv, G, D, Dv;
+  float scale;
+  bool causal;
+  int64_t window, q_offset;
+  const int32_t* mask;  // [B, S] or null
+};
+
+Params make_params(const AttentionShape& s, const Tensor& mask) {
+  Params p{};
+  p.B = s.B, p.T = s.T, p.S = s.S, p.Hq = s.Hq, p.Hkv = s.Hkv, p.G = s.Hq / s.Hkv, p.D = s.D, p.Dv = s.Dv;
+  p.scale = s.scale;
+  p.causal = s.causal;
+  p.window = s.window;
+  p.q_offset = s.q_offset;
+  p.mask = mask.defined() ? static_cast<const int32_t*>(mask.raw()) : nullptr;
+  return p;
+}
+
+// Visible keys of query position t lie in [lo, hi); the mask may hide some of them. Both bounds are
+// nondecreasing in t.
+__device__ __forceinline__ int64_t key_lo(const Params& p, int64_t t) {
+  return p.window > 0 ? max(p.q_offset + t - p.window + 1, int64_t{0}) : 0;
+}
+__device__ __forceinline__ int64_t key_hi(const Params& p, int64_t t) {
+  return p.causal ? min(p.q_offset + t + 1, p.S) : p.S;
+}
+__device__ __forceinline__ bool visible(const Params& p, int64_t b, int64_t t, int64_t s) {
+  return s >= key_lo(p, t) && s < key_hi(p, t) && (!p.mask || p.mask[b * p.S + s] != 0);
+}
+
+// Element offset of stacked row r (of kv group g, batch b) in a [B, T, Hq, width] tensor.
+__device__ __forceinline__ int64_t row_offset(const Params& p, int64_t b, int64_t g, int64_t r, int64_t width) {
+  const int64_t t = r / p.G, j = r % p.G;
+  return ((b * p.T + t) * p.Hq + g * p.G + j) * width;
+}
+__device__ __forceinline__ int64_t key_offset(const Params& p, int64_t b, int64_t g, int64_t s, int64_t width) {
+  return ((b * p.S + s) * p.Hkv + g) * width;
+}
+
+// acc[r][i] += sum_k A[r][k] * Bs[k][d_i] over k < INNER, d_i = threadIdx.x + i * kThreads (< ncols).
+// A is [ROWS][INNER] in shared memory (16-byte aligned rows, read as float4 broadcasts), Bs [INNER][ldb].
+template <int ROWS, int INNER, int DPT>
+__device__ __forceinline__ void tile_product(float (&acc)[ROWS][DPT], const float* A, const float* Bs, int64_t ldb,
+                                             int64_t ncols) {
+#pragma unroll
+  for (int k0 = 0; k0 < INNER; k0 += 4) {
+    float bv[4][DPT];
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+      for (int i = 0; i < DPT; ++i) {
+        const int64_t d = threadIdx.x + i * kThreads;
+        bv[kk][i] = d < ncols ? Bs[(k0 + kk) * ldb + d] : 0.f;
+      }
+#pragma unroll
+    for (int r = 0; r < ROWS; ++r) {
+      const float4 a = *reinterpret_cast<const float4*>(A + r * INNER + k0);
+#pragma unroll
+      for (int i = 0; i < DPT; ++i) acc[r][i] += a.x * bv[0][i] + a.y * bv[1][i] + a.z * bv[2][i] + a.w * bv[3][i];
+    }
+  }
+}
+
+// Stages `rows` rows of width `width` (global row offsets from `at(r)`) into shared memory with stride ld, as f32;
+// rows at or beyond `valid` read as zeros.
+template <class T, class At>
+__device__ __forceinline__ void stage(float* dst, int64_t ld, const T* src, int rows, int64_t valid, int64_t width,
+                                      At at) {
+  for (int64_t i = threadIdx.x; i < rows * width; i += kThreads) {
+    const int r = static_cast<int>(i / width);
+    const int64_t d = i % width;
+    dst[r * ld + d] = r < valid ? to_f(src[at(r) + d]) : 0.f;
+  }
+}
+
+template <class T, int DPT>
+__global__ void __launch_bounds__(kThreads) forward_kernel(Params p, const T* q, const T* k, const T* v, T* out,
+                                                           float* lse) {
+  extern __shared__ __align__(16) float sm[];
+  constexpr int BK = kFwdKeys;
+  const int64_t b = blockIdx.y / p.Hkv, g = blockIdx.y % p.Hkv;
+  const int64_t rows = p.T * p.G, r0 = blockIdx.x * int64_t{M};
+  const int64_t kvw = max(p.D, p.Dv) + 1;
+  float* Qs = sm;                  // [M][D]
+  float* KV = Qs + M * p.D;        // [BK][kvw]: K, then V of the same tile
+  float* Ps = KV + BK * kvw;       // [M][BK]
+  float* row_m = Ps + M * BK;      // running max, sum and last rescale factor per row
+  float* row_l = row_m + M;
+  float* row_a = row_l + M;
+  const int64_t valid = min(int64_t{M}, rows - r0);
+  stage(Qs, p.D, q, M, valid, p.D, [&](int r) { return row_offset(p, b, g, r0 + r, p.D); });
+  if (threadIdx.x < M) {
+    row_m[threadIdx.x] = -INFINITY;
+    row_l[threadIdx.x] = 0.f;
+  }
+  float acc[M][DPT];
+#pragma unroll
+  for (int r = 0; r < M; ++r)
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) acc[r][i] = 0.f;
+
+  const int64_t n_lo = key_lo(p, r0 / p.G), n_hi = key_hi(p, (r0 + valid - 1) / p.G);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;  // warp w scores rows w and w + 8
+  for (int64_t n0 = n_lo; n0 < n_hi; n0 += BK) {
+    const int64_t nk = min(int64_t{BK}, n_hi - n0);
+    __syncthreads();  // the previous tile's V is no longer read
+    stage(KV, kvw, k, BK, nk, p.D, [&](int c) { return key_offset(p, b, g, n0 + c, p.D); });
+    __syncthreads();
+    float s0 = 0.f, s1 = 0.f;
+    {
+      const float* kr = KV + lane * kvw;
+      const float* q0 = Qs + warp * p.D;
+      const float* q1 = Qs + (warp + 8) * p.D;
+      for (int64_t d = 0; d < p.D; ++d) {
+        const float kv = kr[d];
+        s0 += q0[d] * kv;
+        s1 += q1[d] * kv;
+      }
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = warp + 8 * h;
+      const int64_t t = (r0 + r) / p.G;
+      const bool ok = r < valid && lane < nk && visible(p, b, t, n0 + lane);
+      const float s = ok ? (h ? s1 : s0) * p.scale : -INFINITY;
+      const float m_old = row_m[r];
+      const float m_new = fmaxf(m_old, warp_max(s));
+      const float e = (s == -INFINITY) ? 0.f : expf(s - m_new);
+      const float sum = warp_sum(e);
+      const float alpha = (m_old == -INFINITY) ? 0.f : expf(m_old - m_new);
+      Ps[r * BK + lane] = e;
+      __syncwarp();
+      if (lane == 0) {
+        row_l[r] = row_l[r] * alpha + sum;
+        row_m[r] = m_new;
+        row_a[r] = alpha;
+      }
+    }
+    __syncthreads();
+    stage(KV, kvw, v, BK, nk, p.Dv, [&](int c) { return key_offset(p, b, g, n0 + c, p.Dv); });
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < M; ++r) {
+      const float a = row_a[r];
+#pragma unroll
+      for (int i = 0; i < DPT; ++i) acc[r][i] *= a;
+    }
+    tile_product<M, BK, DPT>(acc, Ps, KV, kvw, p.Dv);
+  }
+  __syncthreads();
+#pragma unroll
+  for (int r = 0; r < M; ++r) {
+    if (r >= valid) break;
+    const float l = row_l[r];
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    T* orow = out + row_offset(p, b, g, r0 + r, p.Dv);
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) {
+      const int64_t d = threadIdx.x + i * kThreads;
+      if (d < p.Dv) orow[d] = from_f<T>(acc[r][i] * inv);
+    }
+  }
+  if (lse && threadIdx.x < valid) {
+    const int r = threadIdx.x;
+    const int64_t t = (r0 + r) / p.G, j = (r0 + r) % p.G;
+    lse[(b * p.T + t) * p.Hq + g * p.G + j] = row_l[r] > 0.f ? row_m[r] + logf(row_l[r]) : -INFINITY;
+  }
+}
+
+// di[row] = sum_d dO[row, d] O[row, d], one warp a row.
+template <class T>
+__global__ void delta_kernel(const T* dout, const T* out, int64_t rows, int64_t Dv, float* di) {
+  const int64_t row = blockIdx.x * int64_t{kThreads / 32} + (threadIdx.x >> 5);
+  if (row >= rows) return;
+  float s = 0.f;
+  for (int64_t d = threadIdx.x & 31; d < Dv; d += 32) s += to_f(dout[row * Dv + d]) * to_f(out[row * Dv + d]);
+  s = warp_sum(s);
+  if ((threadIdx.x & 31) == 0) di[row] = s;
+}
+
+// Probability and score gradient of (stacked row r, key c) in a backward tile; thread (r, c) = (tid / 16, tid % 16).
+struct PdS {
+  float p, ds;
+};
+__device__ __forceinline__ PdS probs_and_grad(const Params& p, int64_t b, int64_t t, int64_t key, bool ok,
+                                              const float* qr, const float* kr, const float* dor, const float* vr,
+                                              float lse, float di) {
+  if (!ok || lse == -INFINITY) return {0.f, 0.f};
+  float s = 0.f, dp = 0.f;
+  for (int64_t d = 0; d < p.D; ++d) s += qr[d] * kr[d];
+  for (int64_t d = 0; d < p.Dv; ++d) dp += dor[d] * vr[d];
+  const float pr = expf(s * p.scale - lse);
+  return {pr, pr * (dp - di) * p.scale};
+}
+
+// dK and dV of one key tile over the stacked rows [row_begin, row_end) of split blockIdx.z; writes f32 partials
+// [splits][B, S, Hkv, width] (or the final tensors when there is one split).
+template <class T, int DPT, class OutT>
+__global__ void __launch_bounds__(kThreads) kv_grad_kernel(Params p, const T* q, const T* k, const T* v,
+                                                           const T* dout, const float* lse, const float* di,
+                                                           int64_t rows_per_split, OutT* dk, OutT* dv) {
+  extern __shared__ __align__(16) float sm[];
+  constexpr int BK = kBwdKeys;
+  const int64_t b = blockIdx.y / p.Hkv, g = blockIdx.y % p.Hkv;
+  const int64_t s0 = blockIdx.x * int64_t{BK}, nk = min(int64_t{BK}, p.S - s0);
+  const int64_t ldk = p.D + 1, ldv = p.Dv + 1;
+  float* Ks = sm;                 // [BK][D + 1]
+  float* Vs = Ks + BK * ldk;      // [BK][Dv + 1]
+  float* Qs = Vs + BK * ldv;      // [M][D + 1]
+  float* dOs = Qs + M * ldk;      // [M][Dv + 1]
+  float* Pt = dOs + M * ldv;      // [BK][M] (transposed: rows are keys)
+  float* dSt = Pt + BK * M;       // [BK][M]
+  float* lse_s = dSt + BK * M;    // [M]
+  float* di_s = lse_s + M;        // [M]
+  stage(Ks, ldk, k, BK, nk, p.D, [&](int c) { return key_offset(p, b, g, s0 + c, p.D); });
+  stage(Vs, ldv, v, BK, nk, p.Dv, [&](int c) { return key_offset(p, b, g, s0 + c, p.Dv); });
+
+  float adk[BK][DPT], adv[BK][DPT];
+#pragma unroll
+  for (int c = 0; c < BK; ++c)
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) adk[c][i] = adv[c][i] = 0.f;
+
+  // Query positions that can see a key in [s0, s0 + nk).
+  int64_t t_lo = p.causal ? max(int64_t{0}, s0 - p.q_offset) : 0;
+  int64_t t_hi = p.window > 0 ? min(p.T, s0 + nk - 1 + p.window - p.q_offset) : p.T;
+  int64_t row_lo = t_lo * p.G, row_hi = max(row_lo, t_hi * p.G);
+  // This split's share, in whole tiles.
+  const int64_t begin = row_lo + blockIdx.z * rows_per_split, end = min(row_hi, begin + rows_per_split);
+  const int r = threadIdx.x / BK, c = threadIdx.x % BK;
+  for (int64_t r0 = begin; r0 < end; r0 += M) {
+    const int64_t valid = min(int64_t{M}, end - r0);
+    __syncthreads();
+    stage(Qs, ldk, q, M, valid, p.D, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.D); });
+    stage(dOs, ldv, dout, M, valid, p.Dv, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.Dv); });
+    if (threadIdx.x < M) {
+      const int64_t rr = r0 + threadIdx.x;
+      const int64_t t = rr / p.G, j = rr % p.G;
+      const int64_t at = (b * p.T + t) * p.Hq + g * p.G + j;
+      lse_s[threadIdx.x] = threadIdx.x < valid ? lse[at] : -INFINITY;
+      di_s[threadIdx.x] = threadIdx.x < valid ? di[at] : 0.f;
+    }
+    __syncthreads();
+    const int64_t t = (r0 + r) / p.G;
+    const bool ok = r < valid && c < nk && visible(p, b, t, s0 + c);
+    const PdS x = probs_and_grad(p, b, t, s0 + c, ok, Qs + r * ldk, Ks + c * ldk, dOs + r * ldv, Vs + c * ldv,
+                                 lse_s[r], di_s[r]);
+    Pt[c * M + r] = x.p;
+    dSt[c * M + r] = x.ds;
+    __syncthreads();
+    tile_product<BK, M, DPT>(adv, Pt, dOs, ldv, p.Dv);
+    tile_product<BK, M, DPT>(adk, dSt, Qs, ldk, p.D);
+  }
+  const int64_t part = blockIdx.z * p.B * p.S * p.Hkv;
+#pragma unroll
+  for (int cc = 0; cc < BK; ++cc) {
+    if (cc >= nk) break;
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) {
+      const int64_t d = threadIdx.x + i * kThreads;
+      if (dk && d < p.D) dk[part * p.D + key_offset(p, b, g, s0 + cc, p.D) + d] = from_f<OutT>(adk[cc][i]);
+      if (dv && d < p.Dv) dv[part * p.Dv + key_offset(p, b, g, s0 + cc, p.Dv) + d] = from_f<OutT>(adv[cc][i]);
+    }
+  }
+}
+
+// out = sum over splits of partial[split] (in split order).
+template <class T>
+__global__ void sum_splits(const float* partial, int64_t n, int64_t splits, T* out) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    float s = 0.f;
+    for (int64_t z = 0; z < splits; ++z) s += partial[z * n + i];
+    out[i] = from_f<T>(s);
+  }
+}
+
+// dQ of one tile of stacked rows, over the keys its rows see.
+template <class T, int DPT>
+__global__ void __launch_bounds__(kThreads) q_grad_kernel(Params p, const T* q, const T* k, const T* v,
+                                                          const T* dout, const float* lse, const float* di, T* dq) {
+  extern __shared__ __align__(16) float sm[];
+  constexpr int BK = kBwdKeys;
+  const int64_t b = blockIdx.y / p.Hkv, g = blockIdx.y % p.Hkv;
+  const int64_t rows = p.T * p.G, r0 = blockIdx.x * int64_t{M};
+  const int64_t valid = min(int64_t{M}, rows - r0);
+  const int64_t ldk = p.D + 1, ldv = p.Dv + 1;
+  float* Ks = sm;
+  float* Vs = Ks + BK * ldk;
+  float* Qs = Vs + BK * ldv;
+  float* dOs = Qs + M * ldk;
+  float* dS = dOs + M * ldv;  // [M][BK]
+  float* lse_s = dS + M * BK;
+  float* di_s = lse_s + M;
+  stage(Qs, ldk, q, M, valid, p.D, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.D); });
+  stage(dOs, ldv, dout, M, valid, p.Dv, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.Dv); });
+  if (threadIdx.x < M) {
+    const int64_t rr = r0 + threadIdx.x;
+    const int64_t t = rr / p.G, j = rr % p.G;
+    const int64_t at = (b * p.T + t) * p.Hq + g * p.G + j;
+    lse_s[threadIdx.x] = threadIdx.x < valid ? lse[at] : -INFINITY;
+    di_s[threadIdx.x] = threadIdx.x < valid ? di[at] : 0.f;
+  }
+  float acc[M][DPT];
+#pragma unroll
+  for (int rr = 0; rr < M; ++rr)
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) acc[rr][i] = 0.f;
+  const int64_t n_lo = key_lo(p, r0 / p.G), n_hi = key_hi(p, (r0 + valid - 1) / p.G);
+  const int r = threadIdx.x / BK, c = threadIdx.x % BK;
+  for (int64_t n0 = n_lo; n0 < n_hi; n0 += BK) {
+    const int64_t nk = min(int64_t{BK}, n_hi - n0);
+    __syncthreads();
+    stage(Ks, ldk, k, BK, nk, p.D, [&](int cc) { return key_offset(p, b, g, n0 + cc, p.D); });
+    stage(Vs, ldv, v, BK, nk, p.Dv, [&](int cc) { return key_offset(p, b, g, n0 + cc, p.Dv); });
+    __syncthreads();
+    const int64_t t = (r0 + r) / p.G;
+    const bool ok = r < valid && c < nk && visible(p, b, t, n0 + c);
+    dS[r * BK + c] = probs_and_grad(p, b, t, n0 + c, ok, Qs + r * ldk, Ks + c * ldk, dOs + r * ldv, Vs + c * ldv,
+                                    lse_s[r], di_s[r])
+                         .ds;
+    __syncthreads();
+    tile_product<M, BK, DPT>(acc, dS, Ks, ldk, p.D);
+  }
+#pragma unroll
+  for (int rr = 0; rr < M; ++rr) {
+    if (rr >= valid) break;
+    T* out = dq + row_offset(p, b, g, r0 + rr, p.D);
+#pragma unroll
+    for (int i = 0; i < DPT; ++i) {
+      const int64_t d = threadIdx.x + i * kThreads;
+      if (d < p.D) out[d] = from_f<T>(acc[rr][i]);
+    }
+  }
+}
+
+template <class K>
+void allow_smem(K kernel, size_t bytes) {
+  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
+        "attention: shared memory limit");
+}
+
+void check_shape(const AttentionShape& s) {
+  GT_CHECK(s.Hkv > 0 && s.Hq % s.Hkv == 0, "cuda::attention: ", s.Hq, " query heads for ", s.Hkv, " kv heads");
+  GT_CHECK(s.D <= 512 && s.Dv <= 512, "cuda::attention: head dims up to 512 on the GPU, got ", s.D, " and ", s.Dv);
+  GT_CHECK(s.B * s.Hkv < 65536, "cuda::attention: batch x kv heads too large (", s.B * s.Hkv, ")");
+}
+
+template <class F>
+void with_dpt(int64_t width, F&& f) {
+  if (width <= kThreads) f(std::integral_constant<int, 1>{});
+  else f(std::integral_constant<int, 2>{});
+}
+
+}  // namespace
+
+namespace {
+
+AttentionKernel g_kernel = AttentionKernel::Auto;
+
+// Auto: bf16 takes the products (tensor cores) while the scores fit; f32, the precision path, takes the tiled
+// kernel, whose sums follow the CPU's (the golden fixtures agree with transformers to 4e-5 that way, 1.1e-4 through
+// the products, against the CPU's 1e-4 bound).
+bool use_products(const AttentionShape& s, DType dt) {
+  if (g_kernel != AttentionKernel::Auto) return g_kernel == AttentionKernel::Products;
+  return dt == DType::BF16 && s.B * s.Hq * s.T * s.S <= (int64_t{1} << 26);
+}
+
+// Stacked row `row` of the scores [B, Hkv, R = T G, S]: its batch entry, kv group and query position.
+struct RowAt {
+  int64_t b, g, r, t, lse_at;
+};
+__device__ __forceinline__ RowAt row_at(const Params& p, int64_t row) {
+  RowAt x;
+  const int64_t R = p.T * p.G;
+  x.r = row % R;
+  x.g = (row / R) % p.Hkv;
+  x.b = row / (R * p.Hkv);
+  x.t = x.r / p.G;
+  x.lse_at = (x.b * p.T + x.t) * p.Hq + x.g * p.G + x.r % p.G;
+  return x;
+}
+
+// P = softmax(scale S) over the visible keys (0 elsewhere), written in the operands' dtype; lse in f32.
+template <class T>
+__global__ void softmax_rows(Params p, const float* scores, T* probs, float* lse) {
+  const RowAt x = row_at(p, blockIdx.x);
+  const float* srow = scores + blockIdx.x * p.S;
+  T* prow = probs + blockIdx.x * p.S;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    if (visible(p, x.b, x.t, j)) m = fmaxf(m, srow[j] * p.scale);
+  m = block_max(m);
+  float sum = 0.f;
+  if (m != -INFINITY)
+    for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+      if (visible(p, x.b, x.t, j)) sum += expf(srow[j] * p.scale - m);
+  sum = block_sum(sum);
+  const float l = sum > 0.f ? m + logf(sum) : -INFINITY;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    prow[j] = from_f<T>(l != -INFINITY && visible(p, x.b, x.t, j) ? expf(srow[j] * p.scale - l) : 0.f);
+  if (lse && threadIdx.x == 0) lse[x.lse_at] = l;
+}
+
+// From the recomputed scores and dP = dO V^T: P and dS = P (dP - sum_j P dP) scale, both in the operands' dtype.
+// sum_j P_j dP_j equals dO . O (O = P V), computed here from the unrounded P.
+template <class T>
+__global__ void softmax_grad_rows(Params p, const float* scores, const float* dprobs, const float* lse, T* probs,
+                                  T* dscores) {
+  const RowAt x = row_at(p, blockIdx.x);
+  const float* srow = scores + blockIdx.x * p.S;
+  const float* dprow = dprobs + blockIdx.x * p.S;
+  const float l = lse[x.lse_at];
+  float di = 0.f;
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x)
+    if (l != -INFINITY && visible(p, x.b, x.t, j)) di += expf(srow[j] * p.scale - l) * dprow[j];
+  di = block_sum(di);
+  for (int64_t j = threadIdx.x; j < p.S; j += blockDim.x) {
+    const float pr = l != -INFINITY && visible(p, x.b, x.t, j) ? expf(srow[j] * p.scale - l) : 0.f;
+    probs[blockIdx.x * p.S + j] = from_f<T>(pr);
+    dscores[blockIdx.x * p.S + j] = from_f<T>(pr * (dprow[j] - di) * p.scale);
+  }
+}
+
+// Query-side tensors [B, T, Hq, W] as stacked rows [B, Hkv, T G, W]: a view when Hkv = 1, else a copy.
+Tensor stacked(const Tensor& x, const AttentionShape& s, int64_t W) {
+  NoGradGuard ng;
+  if (s.Hkv == 1) return x;
+  return x.reshape({s.B, s.T, s.Hkv, s.Hq / s.Hkv, W}).permute({0, 2, 1, 3, 4}).contiguous();
+}
+// The inverse: stacked rows back into [B, T, Hq, W] (into `dst`, already that shape).
+void unstack(const Tensor& rows, const AttentionShape& s, int64_t W, const Tensor& dst) {
+  NoGradGuard ng;
+  if (rows.same(dst)) return;
+  dst.reshape({s.B, s.T, s.Hkv, s.Hq / s.Hkv, W}).permute({0, 2, 1, 3, 4}).copy_from(
+      rows.reshape({s.B, s.Hkv, s.T, s.Hq / s.Hkv, W}));
+}
+
+// Pointers of one (batch entry, kv group) block.
+struct Blocks {
+  int64_t R, q_b, k_b, v_b, sc_b;  // element offsets
+};
+
+template <class T>
+void products_forward(const AttentionShape& s, const Params& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& out, const Tensor& lse) {
+  const int64_t R = s.T * p.G;
+  const DType dt = q.dtype();
+  const Tensor qs = stacked(q, s, s.D);
+  const Tensor os = s.Hkv == 1 ? out : Tensor::empty({s.B, s.Hkv, R, s.Dv}, dt, Device::CUDA);
+  const Tensor scores = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  const size_t es = dtype_size(dt);
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      Gemm sg;
+      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+      gemm(sg, dt, static_cast<const char*>(qs.raw()) + blk * R * s.D * es,
+           static_cast<const char*>(k.raw()) + (b * s.S * s.Hkv + g) * s.D * es, DType::F32,
+           static_cast<float*>(scores.raw()) + blk * R * s.S);
+    }
+  softmax_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
+      p, cptr<float>(scores), mptr<T>(probs), lse.defined() ? mptr<float>(lse) : nullptr);
+  check_launch("attention softmax_rows");
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      Gemm og;
+      og.m = R, og.n = s.Dv, og.k = s.S, og.lda = s.S, og.ldb = s.Hkv * s.Dv, og.ldc = s.Dv;
+      gemm(og, dt, static_cast<const char*>(probs.raw()) + blk * R * s.S * es,
+           static_cast<const char*>(v.raw()) + (b * s.S * s.Hkv + g) * s.Dv * es, dt,
+           static_cast<char*>(os.raw()) + blk * R * s.Dv * es);
+    }
+  unstack(os, s, s.Dv, out);
+}
+
+template <class T>
+void products_backward(const AttentionShape& s, const Params& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& lse, const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv) {
+  const int64_t R = s.T * p.G;
+  const DType dt = q.dtype();
+  const size_t es = dtype_size(dt);
+  const Tensor qs = stacked(q, s, s.D), dos = stacked(dout, s, s.Dv);
+  const Tensor dqs = !dq.defined() || s.Hkv == 1 ? dq : Tensor::empty({s.B, s.Hkv, R, s.D}, dt, Device::CUDA);
+  const Tensor scores = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor dprobs = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
+  const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  const Tensor dscores = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
+  auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw()) + elems * es; };
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
+      Gemm sg;
+      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+      gemm(sg, dt, at(qs, blk * R * s.D), at(k, kb), DType::F32, static_cast<float*>(scores.raw()) + blk * R * s.S);
+      Gemm pg;
+      pg.trans_b = true, pg.m = R, pg.n = s.S, pg.k = s.Dv, pg.lda = s.Dv, pg.ldb = s.Hkv * s.Dv, pg.ldc = s.S;
+      gemm(pg, dt, at(dos, blk * R * s.Dv), at(v, vb), DType::F32, static_cast<float*>(dprobs.raw()) + blk * R * s.S);
+    }
+  softmax_grad_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
+      p, cptr<float>(scores), cptr<float>(dprobs), cptr<float>(lse), mptr<T>(probs), mptr<T>(dscores));
+  check_launch("attention softmax_grad_rows");
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < s.Hkv; ++g) {
+      const int64_t blk = b * s.Hkv + g;
+      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
+      if (dv.defined()) {
+        Gemm vg;
+        vg.trans_a = true, vg.m = s.S, vg.n = s.Dv, vg.k = R, vg.lda = s.S, vg.ldb = s.Dv, vg.ldc = s.Hkv * s.Dv;
+        gemm(vg, dt, at(probs, blk * R * s.S), at(dos, blk * R * s.Dv), dt, at(dv, vb));
+      }
+      if (dk.defined()) {
+        Gemm kg;
+        kg.trans_a = true, kg.m = s.S, kg.n = s.D, kg.k = R, kg.lda = s.S, kg.ldb = s.D, kg.ldc = s.Hkv * s.D;
+        gemm(kg, dt, at(dscores, blk * R * s.S), at(qs, blk * R * s.D), dt, at(dk, kb));
+      }
+      if (dq.defined()) {
+        Gemm qg;
+        qg.m = R, qg.n = s.D, qg.k = s.S, qg.lda = s.S, qg.ldb = s.Hkv * s.D, qg.ldc = s.D;
+        gemm(qg, dt, at(dscores, blk * R * s.S), at(k, kb), dt, at(dqs, blk * R * s.D));
+      }
+    }
+  if (dq.defined()) unstack(dqs, s, s.D, dq);
+}
+
+}  // namespace
+
+void set_attention_kernel(AttentionKernel k) { g_kernel = k; }
+
+void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& key_mask, const Tensor& out, const Tensor& lse) {
+  check_shape(s);
+  if (s.B * s.T * s.Hq == 0) return;
+  const Params p = make_params(s, key_mask);
+  if (use_products(s, q.dtype()) && s.S > 0) {
+    with_float(q.dtype(), "cuda::attention", [&](auto tag) {
+      products_forward<typename decltype(tag)::type>(s, p, q, k, v, out, lse);
+    });
+    return;
+  }
+  const int64_t tiles = (s.T * p.G + M - 1) / M;
+  // The kernel's layout: Qs [M][D], K/V [BK][max(D, Dv) + 1], Ps [M][BK], three [M] row vectors. Ps's offset is a
+  // multiple of 16 floats (M and BK are), so its float4 reads stay aligned.
+  const int64_t kvw = std::max(s.D, s.Dv) + 1;
+  const size_t bytes = static_cast<size_t>(M * s.D + kFwdKeys * kvw + M * kFwdKeys + 3 * M) * sizeof(float);
+  with_float(q.dtype(), "cuda::attention", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    with_dpt(s.Dv, [&](auto dpt) {
+      auto kernel = forward_kernel<T, decltype(dpt)::value>;
+      allow_smem(kernel, bytes);
+      kernel<<<dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(s.B * s.Hkv)), kThreads, bytes, stream()>>>(
+          p, cptr<T>(q), cptr<T>(k), cptr<T>(v), mptr<T>(out), lse.defined() ? mptr<float>(lse) : nullptr);
+    });
+  });
+  check_launch("attention_forward");
+}
+
+void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Tensor& key_mask, const Tensor& out, const Tensor& lse, const Tensor& dout,
+                        const Tensor& dq, const Tensor& dk, const Tensor& dv) {
+  check_shape(s);
+  const Params p = make_params(s, key_mask);
+  if (use_products(s, q.dtype()) && s.S > 0 && s.T > 0) {
+    with_float(q.dtype(), "cuda::attention_backward", [&](auto tag) {
+      products_backward<typename decltype(tag)::type>(s, p, q, k, v, lse, dout, dq, dk, dv);
+    });
+    return;
+  }
+  const int64_t rows = s.B * s.T * s.Hq;
+  Tensor di = Tensor::empty({std::max<int64_t>(rows, 1)}, DType::F32, Device::CUDA);
+  const int64_t ldk = s.D + 1, ldv = s.Dv + 1;
+  with_float(q.dtype(), "cuda::attention_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (rows > 0)
+      delta_kernel<T><<<blocks_for(rows, kThreads / 32), kThreads, 0, stream()>>>(cptr<T>(dout), cptr<T>(out), rows,
+                                                                                  s.Dv, mptr<float>(di));
+    if (dk.defined() || dv.defined()) {
+      const int64_t ktiles = (s.S + kBwdKeys - 1) / kBwdKeys;
+      // Enough blocks to fill the GPU twice over: split each key tile's rows when B x Hkv x key tiles is small.
+      const int64_t blocks = std::max<int64_t>(1, ktiles * s.B * s.Hkv);
+      const int64_t splits = std::clamp<int64_t>((264 + blocks - 1) / blocks, 1, 8);
+      const int64_t total_rows = s.T * p.G;
+      const int64_t per = std::max<int64_t>(M, ((total_rows + splits - 1) / splits + M - 1) / M * M);
+      // Ks, Vs, Qs, dOs (padded rows), then Pt, dSt [BK][M] and two [M] vectors. Pt's offset is 32 (D + Dv + 2)
+      // floats, a multiple of 4, so its float4 reads stay aligned.
+      const size_t bytes =
+          static_cast<size_t>((kBwdKeys + M) * (ldk + ldv) + 2 * kBwdKeys * M + 2 * M) * sizeof(float);
+      Tensor part_k, part_v;
+      if (splits > 1) {
+        if (dk.defined()) part_k = Tensor::empty({splits * k.numel()}, DType::F32, Device::CUDA);
+        if (dv.defined()) part_v = Tensor::empty({splits * v.numel()}, DType::F32, Device::CUDA);
+      }
+      with_dpt(std::max(s.D, s.Dv), [&](auto dpt) {
+        constexpr int DPT = decltype(dpt)::value;
+        const dim3 grid(static_cast<unsigned>(ktiles), static_cast<unsigned>(s.B * s.Hkv),
+                        static_cast<unsigned>(splits));
+        if (splits > 1) {
+          auto kernel = kv_grad_kernel<T, DPT, float>;
+          allow_smem(kernel, bytes);
+          kernel<<<grid, kThreads, bytes, stream()>>>(
+              p, cptr<T>(q), cptr<T>(k), cptr<T>(v), cptr<T>(dout), cptr<float>(lse), cptr<float>(di), per,
+              dk.defined() ? mptr<float>(part_k) : nullptr, dv.defined() ? mptr<float>(part_v) : nullptr);
+        } else {
+          auto kernel = kv_grad_kernel<T, DPT, T>;
+          allow_smem(kernel, bytes);
+          kernel<<<grid, kThreads, bytes, stream()>>>(p, cptr<T>(q), cptr<T>(k), cptr<T>(v), cptr<T>(dout),
+                                                      cptr<float>(lse), cptr<float>(di), per,
+                                                      dk.defined() ? mptr<T>(dk) : nullptr,
+                                                      dv.defined() ? mptr<T>(dv) : nullptr);
+        }
+      });
+      if (splits > 1) {
+        if (dk.defined())
+          sum_splits<T><<<blocks_for(k.numel(), kThreads), kThreads, 0, stream()>>>(cptr<float>(part_k), k.numel(),
+                                                                                   splits, mptr<T>(dk));
+        if (dv.defined())
+          sum_splits<T><<<blocks_for(v.numel(), kThreads), kThreads, 0, stream()>>>(cptr<float>(part_v), v.numel(),
+                                                                                   splits, mptr<T>(dv));
+      }
+    }
+    if (dq.defined()) {
+      const int64_t tiles = (s.T * p.G + M - 1) / M;
+      const size_t bytes = static_cast<size_t>((kBwdKeys + M) * (ldk + ldv) + M * kBwdKeys + 2 * M) * sizeof(float);
+      with_dpt(s.D, [&](auto dpt) {
+        auto kernel = q_grad_kernel<T, decltype(dpt)::value>;
+        allow_smem(kernel, bytes);
+        if (tiles > 0)
+          kernel<<<dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(s.B * s.Hkv)), kThreads, bytes,
+                   stream()>>>(p, cptr<T>(q), cptr<T>(k), cptr<T>(v), cptr<T>(dout), cptr<float>(lse),
+                               cptr<float>(di), mptr<T>(dq));
+      });
+    }
+  });
+  check_launch("attention_backward");
+}
+
+}  // namespace gt::cuda

@@ -1,0 +1,108 @@
+// Adafactor on the GPU against Adafactor on the CPU (whose step is checked against transformers in
+// tests/optim): the same parameters and gradients for a few steps give the same weights and state.
+//
+// Both do the same float32 arithmetic; only the order of the double-precision sums of squares differs, which can
+// move a float32 statistic by one ulp. Weights and state agree within 1e-6 relative (infinity norms); a bf16
+// parameter is the rounding of its f32 master, so one element may round the other way: 1e-2 (one bf16 ulp).
+#include "cuda_test.h"
+#include "optim/adafactor.h"
+
+using namespace gt;
+using namespace gt::testing;
+
+namespace {
+
+class CudaAdafactor : public CudaTest {};
+
+struct Pair {
+  std::vector<Tensor> cpu, gpu;
+};
+
+Pair make_params(DType dt) {
+  Pair p;
+  const std::vector<Shape> shapes{{40, 24}, {2, 16, 12}, {33}, {50, 8}};
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    Tensor base = randn_cpu(shapes[i], 100 + i, 0.5f).to(dt);
+    Tensor c = base.clone(), g = base.to(Device::CUDA).detach();
+    for (Tensor* t : {&c, &g}) {
+      t->set_name("p" + std::to_string(i));
+      t->requires_grad_();
+    }
+    if (i == 3) {  // an embedding table: row-sparse gradients
+      set_sparse_grad(c);
+      set_sparse_grad(g);
+    }
+    p.cpu.push_back(c);
+    p.gpu.push_back(g);
+  }
+  return p;
+}
+
+// Gradients of bf16 parameters are given as bf16 values: the table's lookup has bf16 activations on the GPU,
+// whose upstream gradient is rounded to bf16 there.
+void give_grads(const std::vector<Tensor>& params, int step, bool gpu) {
+  std::vector<Tensor> roots, grads;
+  for (size_t i = 0; i < 3; ++i) {
+    Tensor g = randn_cpu(params[i].shape(), 1000 * step + i);
+    roots.push_back(params[i]);
+    grads.push_back(gpu ? g.to(Device::CUDA) : g);
+  }
+  // Rows 3, 7 (twice) and 41 of the table.
+  const Tensor ids = Tensor::from_ids({3, 7, 41, 7}, {4});
+  roots.push_back(embedding(params[3], gpu ? ids.to(Device::CUDA) : ids));
+  const Tensor up = randn_cpu({4, 8}, 77 + step).to(params[3].dtype()).to(DType::F32);
+  grads.push_back(gpu ? up.to(roots.back().dtype()).to(Device::CUDA) : up);
+  backward(roots, grads);
+}
+
+void run_case(const char* name, AdafactorOptions o, DType dt) {
+  Pair p = make_params(dt);
+  Adafactor oc(p.cpu, o), og(p.gpu, o);
+  for (int step = 1; step <= 3; ++step) {
+    give_grads(p.cpu, step, false);
+    give_grads(p.gpu, step, true);
+    oc.step();
+    og.step();
+    oc.zero_grad();
+    og.zero_grad();
+  }
+  double w = 0, st = 0, master = 0;
+  for (size_t i = 0; i < p.cpu.size(); ++i) {
+    w = std::max(w, rel_err(p.gpu[i], p.cpu[i]));
+    master = std::max(master, rel_err(og.master(i), oc.master(i)));
+  }
+  const OptimizerState sc = oc.state(), sg = og.state();
+  EXPECT_EQ(sc.tensors.size(), sg.tensors.size());
+  for (size_t j = 0; j < sc.tensors.size() && j < sg.tensors.size(); ++j) {
+    EXPECT_EQ(sc.tensors[j].first, sg.tensors[j].first);
+    if (is_floating(sc.tensors[j].second.dtype()))
+      st = std::max(st, rel_err(sg.tensors[j].second, sc.tensors[j].second));
+    else
+      EXPECT_EQ(sg.tensors[j].second.to_ids(), sc.tensors[j].second.to_ids()) << sc.tensors[j].first;
+  }
+  std::printf("[cuda] adafactor %-34s weights %.2e, masters %.2e, state %.2e\n", name, w, master, st);
+  EXPECT_LE(master, dt == DType::F32 || o.precision.master_weights ? 1e-6 : 1e-2);
+  EXPECT_LE(st, 1e-6);
+  EXPECT_LE(w, dt == DType::F32 ? 1e-6 : 1e-2);
+}
+
+TEST_F(CudaAdafactor, EqualsTheCpuStep) {
+  AdafactorOptions plain;
+  plain.lr = 1e-2;
+  run_case("f32, published defaults", plain, DType::F32);
+  run_case("bf16 + f32 masters", plain, DType::BF16);
+  AdafactorOptions dense = plain;
+  dense.beta1 = 0.9;
+  dense.weight_decay = 0.1;
+  dense.scale_parameter = true;
+  run_case("f32, beta1 + decay + scale_parameter", dense, DType::F32);
+  AdafactorOptions sr = plain;
+  sr.precision.rounding = Rounding::Stochastic;
+  sr.precision.seed = 5;
+  run_case("bf16, stochastic rounding", sr, DType::BF16);
+  AdafactorOptions bare = plain;
+  bare.precision.master_weights = false;
+  run_case("bf16, no masters", bare, DType::BF16);
+}
+
+}  // namespace
