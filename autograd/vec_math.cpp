@@ -6,6 +6,8 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace gt::vec {
 
@@ -36,6 +38,22 @@ void tanh(const float* x, float* y, int64_t n) {
 
 void exp(const float* x, float* y, int64_t n) {
   blockwise(x, y, n, [](const Block& b) -> Block { return b.exp(); });
+}
+
+void softcap(const float* x, float* y, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] / cap;
+  tanh(y, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] *= cap;
+}
+
+double logsumexp(const float* x, int64_t n, float scale, float* scratch) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  for (int64_t i = 0; i < n; ++i) scratch[i] = (x[i] - m) * scale;
+  exp(scratch, scratch, n);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += scratch[i];
+  return static_cast<double>(m * scale) + std::log(s);
 }
 
 }  // namespace gt::vec

@@ -15,4 +15,10 @@ void tanh(const float* x, float* y, int64_t n);
 // y[i] = exp(x[i]) for i < n (Eigen's polynomial: within 2 ulp on [-20, 0], 5 on [-80, 80]; exp(-inf) = 0). y may equal x.
 void exp(const float* x, float* y, int64_t n);
 
+// y[i] = cap * tanh(x[i] / cap) for i < n (Gemma's logit softcapping). y may equal x.
+void softcap(const float* x, float* y, int64_t n, float cap);
+// log(sum_i exp(scale * x[i])), max-subtracted, the exponentials summed in double in index order. `scratch` holds n
+// floats. scale 1 is exact (no rounding is added), so callers without a temperature get the plain log-sum-exp.
+double logsumexp(const float* x, int64_t n, float scale, float* scratch);
+
 }  // namespace gt::vec

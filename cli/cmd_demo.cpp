@@ -30,6 +30,7 @@
 #include "rl/grpo.h"
 #include "rl/grpo_config.h"
 #include "train/checkpoint.h"
+#include "train/config_reader.h"
 #include "train/sft.h"
 
 namespace {
@@ -51,79 +52,56 @@ struct DemoConfig {
   std::string out_dir = "runs/demo";
   std::string model_config = "embedded:tiny.json", tokenizer = "embedded:tiny-tokenizer.json";
   gt::data::synth::Options synth;
-  std::string candidate_params = "none";
   json sft = json::object();
   bool grpo_enabled = false;
   json grpo = json::object();  // a GRPO config (rl/grpo_config.h) without model, tokenizer, data and out_dir
   int64_t eval_max_new_tokens = 400;
 };
 
-// Strict reading: unknown keys and wrong types are errors naming the source and the key.
+const char* candidate_params_name(gt::data::synth::CandidateParams p) {
+  using gt::data::synth::CandidateParams;
+  return p == CandidateParams::full ? "full" : p == CandidateParams::typed ? "typed" : "none";
+}
+
+// Read as strictly as the trainers' configs (train/config_reader.h): unknown keys and wrong types are errors naming
+// the source and the key. "sft" and "grpo" are checked by the trainers' own readers when the stages build them.
 DemoConfig parse_demo_config(const json& j, const std::string& source) {
-  auto bad = [&](const std::string& key, const std::string& what) -> void {
-    gt::fail(source, ": '", key, "' ", what);
-  };
-  auto known = [&](const json& obj, const std::string& where, std::initializer_list<const char*> keys) {
-    if (!obj.is_object()) bad(where.empty() ? "(top level)" : where, "must be an object");
-    for (const auto& [k, v] : obj.items())
-      if (std::find_if(keys.begin(), keys.end(), [&](const char* x) { return k == x; }) == keys.end())
-        bad(where.empty() ? k : where + "." + k, "is not a known key");
-  };
-  auto str = [&](const json& obj, const char* k, std::string& out, const std::string& where) {
-    if (!obj.contains(k)) return;
-    if (!obj[k].is_string()) bad(where + k, "must be a string");
-    out = obj[k].get<std::string>();
-  };
-  auto count = [&](const json& obj, const char* k, auto& out, const std::string& where, int64_t min) {
-    if (!obj.contains(k)) return;
-    if (!obj[k].is_number_integer() || obj[k].get<int64_t>() < min)
-      bad(where + k, "must be an integer >= " + std::to_string(min));
-    out = static_cast<std::remove_reference_t<decltype(out)>>(obj[k].get<int64_t>());
-  };
+  using gt::data::synth::CandidateParams;
+  gt::train::Section root(j, source, "");
   DemoConfig c;
   c.source = source;
-  c.synth.train = 8000;
-  c.synth.heldout = 100;
-  c.synth.seed = 1;
-  known(j, "", {"out_dir", "model_config", "tokenizer", "data", "sft", "grpo", "eval"});
-  str(j, "out_dir", c.out_dir, "");
-  str(j, "model_config", c.model_config, "");
-  str(j, "tokenizer", c.tokenizer, "");
-  if (j.contains("data")) {
-    const json& d = j["data"];
-    known(d, "data", {"train", "heldout", "seed", "num_plugins", "candidate_params"});
-    count(d, "train", c.synth.train, "data.", 1);
-    count(d, "heldout", c.synth.heldout, "data.", 1);
-    count(d, "seed", c.synth.seed, "data.", 0);
-    count(d, "num_plugins", c.synth.num_plugins, "data.", 4);
-    str(d, "candidate_params", c.candidate_params, "data.");
-    using gt::data::synth::CandidateParams;
-    if (c.candidate_params == "none") c.synth.candidate_params = CandidateParams::none;
-    else if (c.candidate_params == "typed") c.synth.candidate_params = CandidateParams::typed;
-    else if (c.candidate_params == "full") c.synth.candidate_params = CandidateParams::full;
-    else bad("data.candidate_params", "must be none, typed or full");
-  }
-  if (j.contains("sft")) {
-    if (!j["sft"].is_object()) bad("sft", "must be an object");
+  c.out_dir = root.path("out_dir", c.out_dir);
+  c.model_config = root.path("model_config", c.model_config);
+  c.tokenizer = root.path("tokenizer", c.tokenizer);
+  gt::train::Section d = root.section("data");
+  c.synth.train = static_cast<size_t>(d.integer("train", 3000, 1));
+  c.synth.heldout = static_cast<size_t>(d.integer("heldout", 100, 1));
+  c.synth.seed = d.seed("seed", 1);
+  c.synth.num_plugins = static_cast<size_t>(d.integer("num_plugins", 6, 4));
+  c.synth.candidate_params = d.choice("candidate_params", CandidateParams::none,
+                                      {{"none", CandidateParams::none},
+                                       {"typed", CandidateParams::typed},
+                                       {"full", CandidateParams::full}});
+  d.done();
+  // A trainer's config minus the keys the demo fills in.
+  auto trainer_config = [&](const char* key) {
+    gt::train::Section t = root.section(key);
     for (const char* k : {"model", "tokenizer", "data", "out_dir"})
-      if (j["sft"].contains(k)) bad(std::string("sft.") + k, "is set by the demo");
-    c.sft = j["sft"];
+      if (t.has(k)) t.bad(k, "is set by the demo");
+    const json* v = root.find(key);
+    return v ? *v : json::object();
+  };
+  c.sft = trainer_config("sft");
+  c.grpo = trainer_config("grpo");
+  if (c.grpo.contains("enabled")) {
+    gt::train::Section g(c.grpo, source, "grpo");
+    c.grpo_enabled = g.boolean("enabled", false);
+    c.grpo.erase("enabled");
   }
-  if (j.contains("grpo")) {
-    if (!j["grpo"].is_object()) bad("grpo", "must be an object");
-    c.grpo = j["grpo"];
-    if (c.grpo.contains("enabled")) {
-      if (!c.grpo["enabled"].is_boolean()) bad("grpo.enabled", "must be true or false");
-      c.grpo_enabled = c.grpo["enabled"].get<bool>();
-      c.grpo.erase("enabled");
-    }
-    for (const char* k : {"model", "tokenizer", "data", "out_dir"})
-      if (c.grpo.contains(k)) bad(std::string("grpo.") + k, "is set by the demo");
-  }
-  if (j.contains("eval")) {
-    known(j["eval"], "eval", {"max_new_tokens"});
-    count(j["eval"], "max_new_tokens", c.eval_max_new_tokens, "eval.", 1);
-  }
+  gt::train::Section ev = root.section("eval");
+  c.eval_max_new_tokens = ev.integer("max_new_tokens", c.eval_max_new_tokens, 1);
+  ev.done();
+  root.done();
   return c;
 }
 
@@ -201,7 +179,7 @@ class Demo {
                            {"heldout", c_.synth.heldout},
                            {"seed", c_.synth.seed},
                            {"num_plugins", c_.synth.num_plugins},
-                           {"candidate_params", c_.candidate_params}};
+                           {"candidate_params", candidate_params_name(c_.synth.candidate_params)}};
     const fs::path marker = data_dir() / "synth.json";
     if (fs::exists(marker) && fs::exists(data_dir() / "train.jsonl") && fs::exists(data_dir() / "heldout.jsonl") &&
         json::parse(gt::data::read_text_file(marker)) == settings) {
@@ -338,15 +316,9 @@ gt::cli::Registrar demo_reg("demo", [](CLI::App& app) {
       std::cout << embedded("demo.json");
       return 0;
     }
-    const std::string source = config->empty() ? "embedded demo.json" : *config;
-    const std::string text = config->empty() ? std::string(embedded("demo.json")) : gt::data::read_text_file(*config);
-    json j;
-    try {
-      j = json::parse(text);
-    } catch (const json::exception& e) {
-      gt::fail(source, ": not valid JSON: ", e.what());
-    }
-    DemoConfig c = parse_demo_config(j, source);
+    DemoConfig c = config->empty()
+                       ? parse_demo_config(json::parse(embedded("demo.json")), "embedded demo.json")
+                       : parse_demo_config(gt::train::read_config_file(*config, "the demo config"), *config);
     if (!out->empty()) c.out_dir = *out;
     if (*grpo) c.grpo_enabled = true;
     if (*restart) fs::remove_all(c.out_dir);

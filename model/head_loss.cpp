@@ -33,18 +33,8 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
     std::vector<float> ex(static_cast<size_t>(p.V));
     for (int64_t i = b; i < en; ++i) {
       float* row = y + i * p.V;
-      if (p.cap > 0) {
-        for (int64_t j = 0; j < p.V; ++j) row[j] /= p.cap;
-        vec::tanh(row, row, p.V);
-        for (int64_t j = 0; j < p.V; ++j) row[j] *= p.cap;
-      }
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < p.V; ++j) m = std::max(m, row[j]);
-      for (int64_t j = 0; j < p.V; ++j) ex[j] = (row[j] - m) * inv_t;
-      vec::exp(ex.data(), ex.data(), p.V);
-      double s = 0;
-      for (int64_t j = 0; j < p.V; ++j) s += ex[j];
-      lse[static_cast<size_t>(i)] = static_cast<double>(m * inv_t) + std::log(s);
+      if (p.cap > 0) vec::softcap(row, row, p.V, p.cap);
+      lse[static_cast<size_t>(i)] = vec::logsumexp(row, p.V, inv_t, ex.data());
     }
   });
   return lse;

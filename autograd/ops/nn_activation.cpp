@@ -80,11 +80,8 @@ Tensor softcap(const Tensor& x, double cap) {
   const float c = static_cast<float>(cap);
   if (x.device() == Device::CUDA)
     return unary_cuda("softcap", cuda::Unary::Softcap, cuda::Unary::SoftcapBackward, x, c, true);
-  Tensor out = ranges(dense_f32(x), Tensor(), [c](const float* v, const float*, float* o, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) o[i] = v[i] / c;
-    vec::tanh(o, o, n);
-    for (int64_t i = 0; i < n; ++i) o[i] *= c;
-  });
+  Tensor out = ranges(dense_f32(x), Tensor(),
+                      [c](const float* v, const float*, float* o, int64_t n) { vec::softcap(v, o, n, c); });
   if (any_requires_grad({x})) {
     // tanh is recovered from the output (y / cap), so the backward keeps no copy of the input: on the logits that
     // is one [N, V] buffer fewer, and the loss that follows saves this same output.

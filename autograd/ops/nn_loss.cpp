@@ -38,16 +38,7 @@ std::vector<double> row_logsumexp(const Tensor& x) {
   std::vector<double> lse(static_cast<size_t>(N));
   parallel_for(N, row_grain(V), [&](int64_t b, int64_t e) {
     std::vector<float> ex(static_cast<size_t>(V));
-    for (int64_t n = b; n < e; ++n) {
-      const float* r = xp + n * V;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < V; ++j) m = std::max(m, r[j]);
-      for (int64_t j = 0; j < V; ++j) ex[j] = r[j] - m;
-      vec::exp(ex.data(), ex.data(), V);
-      double s = 0;
-      for (int64_t j = 0; j < V; ++j) s += ex[j];
-      lse[n] = m + std::log(s);
-    }
+    for (int64_t n = b; n < e; ++n) lse[n] = vec::logsumexp(xp + n * V, V, 1.f, ex.data());
   });
   return lse;
 }
