@@ -53,8 +53,10 @@ int synth(SynthOptions& s) {
   std::filesystem::create_directories(dir);
   gt::data::write_samples(dir / "train.jsonl", sets.train);
   gt::data::write_samples(dir / "heldout.jsonl", sets.heldout);
+  if (s.o.dev) gt::data::write_samples(dir / "dev.jsonl", sets.dev);
   print_counts("train", sets.train, dir / "train.jsonl");
   print_counts("heldout", sets.heldout, dir / "heldout.jsonl");
+  if (s.o.dev) print_counts("dev", sets.dev, dir / "dev.jsonl");
   return 0;
 }
 
@@ -75,9 +77,14 @@ gt::cli::Registrar reg("data", [](CLI::App& app) {
   sy->add_option("--out", s->out, "Output directory (created if missing)")->required();
   sy->add_option("--train", s->o.train, "Number of train samples")->required()->check(CLI::PositiveNumber);
   sy->add_option("--heldout", s->o.heldout, "Number of held-out samples")->required()->check(CLI::PositiveNumber);
+  sy->add_option("--dev", s->o.dev,
+                 "Number of dev samples (DIR/dev.jsonl, for choosing checkpoints; none unless given)");
   sy->add_option("--seed", s->o.seed, "Random seed; the same seed gives the same files")->required();
   sy->add_option("--num-plugins", s->o.num_plugins, "Candidates per sample, gold plugins included (at least 4)")
       ->capture_default_str();
+  sy->add_option("--domains", s->o.domains,
+                 "Only these domains' plugins, comma-separated (e.g. travel,food); default: the whole catalog")
+      ->delimiter(',');
   sy->add_option("--candidate-params", s->candidate_params,
                  "What candidates show of their parameters: none (as the published prompt), typed (type and "
                  "required), full (with descriptions); more makes longer samples")

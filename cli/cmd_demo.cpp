@@ -74,10 +74,13 @@ DemoConfig parse_demo_config(const json& j, const std::string& source) {
   c.model_config = root.path("model_config", c.model_config);
   c.tokenizer = root.path("tokenizer", c.tokenizer);
   gt::train::Section d = root.section("data");
-  c.synth.train = static_cast<size_t>(d.integer("train", 3000, 1));
+  c.synth.train = static_cast<size_t>(d.integer("train", 4000, 1));
   c.synth.heldout = static_cast<size_t>(d.integer("heldout", 100, 1));
+  c.synth.dev = static_cast<size_t>(d.integer("dev", 50, 1));
   c.synth.seed = d.seed("seed", 1);
   c.synth.num_plugins = static_cast<size_t>(d.integer("num_plugins", 6, 4));
+  // Absent: demo.json's two domains; [] is the whole catalog.
+  c.synth.domains = d.has("domains") ? d.strings("domains") : std::vector<std::string>{"travel", "food"};
   c.synth.candidate_params = d.choice("candidate_params", CandidateParams::none,
                                       {{"none", CandidateParams::none},
                                        {"typed", CandidateParams::typed},
@@ -149,7 +152,7 @@ class Demo {
         std::cerr << "demo: interrupted; run the same command again to continue from the last checkpoint\n";
         return 130;
       }
-      // The checkpoint the held-out eval chose (training.md §6: the published run kept step 500 of 570).
+      // The checkpoint the dev-set eval chose (training.md §6: the published run kept step 500 of 570).
       stage("eval grpo", [&] { after_grpo = evaluate(grpo_.best_dir.empty() ? grpo_.final_dir : grpo_.best_dir,
                                                     out_ / "eval-grpo"); });
     }
@@ -174,15 +177,23 @@ class Demo {
 
   fs::path data_dir() const { return out_ / "data"; }
 
+  std::string domains_text() const {
+    std::string t;
+    for (const auto& d : c_.synth.domains) t += (t.empty() ? ", domains " : ", ") + d;
+    return t;
+  }
+
   void data() {
     const json settings = {{"train", c_.synth.train},
                            {"heldout", c_.synth.heldout},
+                           {"dev", c_.synth.dev},
                            {"seed", c_.synth.seed},
                            {"num_plugins", c_.synth.num_plugins},
+                           {"domains", c_.synth.domains},
                            {"candidate_params", candidate_params_name(c_.synth.candidate_params)}};
     const fs::path marker = data_dir() / "synth.json";
     if (fs::exists(marker) && fs::exists(data_dir() / "train.jsonl") && fs::exists(data_dir() / "heldout.jsonl") &&
-        json::parse(gt::data::read_text_file(marker)) == settings) {
+        fs::exists(data_dir() / "dev.jsonl") && json::parse(gt::data::read_text_file(marker)) == settings) {
       std::cerr << "demo: reusing " << data_dir().string() << " (same synth settings)\n";
       return;
     }
@@ -190,13 +201,14 @@ class Demo {
     const auto sets = gt::data::synth::synthesize(c_.synth);
     gt::data::write_samples(data_dir() / "train.jsonl", sets.train);
     gt::data::write_samples(data_dir() / "heldout.jsonl", sets.heldout);
+    gt::data::write_samples(data_dir() / "dev.jsonl", sets.dev);
     gt::data::write_atomic(marker, settings.dump(2) + "\n");
-    std::cerr << "demo: synthesized " << sets.train.size() << " train and " << sets.heldout.size()
-              << " held-out samples into " << data_dir().string() << "\n";
+    std::cerr << "demo: synthesized " << sets.train.size() << " train, " << sets.heldout.size() << " held-out and "
+              << sets.dev.size() << " dev samples into " << data_dir().string() << "\n";
   }
 
   void clean() {
-    for (const char* set : {"train", "heldout"}) {
+    for (const char* set : {"train", "heldout", "dev"}) {
       const auto r = gt::data::clean_file(data_dir() / (std::string(set) + ".jsonl"),
                                           data_dir() / (std::string(set) + ".clean.jsonl"),
                                           data_dir() / (std::string(set) + ".clean_report.json"));
@@ -229,8 +241,10 @@ class Demo {
   bool grpo() {
     json j = c_.grpo;
     j["model"] = {{"dir", (out_ / "sft" / "final").string()}};
+    // GRPO keeps the checkpoint with the best Mean on the dev set, so the held-out eval that follows is of a model
+    // nothing chose by the held-out set.
     j["data"] = {{"train", (data_dir() / "train.clean.jsonl").string()},
-                 {"heldout", (data_dir() / "heldout.clean.jsonl").string()}};
+                 {"heldout", (data_dir() / "dev.clean.jsonl").string()}};
     j["out_dir"] = (out_ / "grpo").string();
     const gt::rl::GrpoConfig gc = gt::rl::parse_grpo_config(j, c_.source + " (grpo)");
     gt::rl::GrpoRunOptions o;
@@ -262,8 +276,8 @@ class Demo {
     for (const auto& [name, t] : times_) {
       md << "| " << name << " | " << seconds(t) << " | ";
       if (name == "data")
-        md << c_.synth.train << " train, " << c_.synth.heldout << " held-out (seed " << c_.synth.seed
-           << ", num_plugins " << c_.synth.num_plugins << "): `data/`";
+        md << c_.synth.train << " train, " << c_.synth.heldout << " held-out, " << c_.synth.dev << " dev (seed "
+           << c_.synth.seed << ", num_plugins " << c_.synth.num_plugins << domains_text() << "): `data/`";
       if (name == "clean")
         for (const auto& [set, kept, n] : cleaned_) md << set << " kept " << kept << " of " << n << "; ";
       if (name == "sft") {
@@ -275,7 +289,7 @@ class Demo {
       if (name == "eval") md << "`eval-sft/report.md`, `eval-sft/completions.jsonl`";
       if (name == "grpo") {
         md << grpo_.step << " steps";
-        if (grpo_.best_mean) md << ", best held-out Mean " << std::fixed << std::setprecision(3) << *grpo_.best_mean
+        if (grpo_.best_mean) md << ", best dev Mean " << std::fixed << std::setprecision(3) << *grpo_.best_mean
                                 << " at step " << grpo_.best_step;
         md << ": `grpo/metrics.jsonl`, `grpo/best/`";
       }

@@ -26,31 +26,41 @@ constexpr int kMaxAttempts = 1000;
 bool follows(const Plugin& next, const Plugin& prev) { return &next != &prev && next.accepts(prev.makes); }
 
 // How many steps can follow p, each using the result of the one before, up to `limit`.
-std::size_t reach(const Plugin& p, std::size_t limit) {
+std::size_t reach(const Plugin& p, const std::vector<const Plugin*>& plugins, std::size_t limit) {
   std::size_t best = 0;
-  for (const auto& q : catalog())
-    if (best < limit && follows(q, p)) best = std::max(best, 1 + reach(q, limit - 1));
+  for (const Plugin* q : plugins)
+    if (best < limit && follows(*q, p)) best = std::max(best, 1 + reach(*q, plugins, limit - 1));
   return best;
 }
 
-struct Index {
+// The plugins a set is drawn from (the catalog, or the domains the options name), indexed for drawing plans.
+struct Pool {
+  std::vector<const Plugin*> plugins;
   std::vector<const Plugin*> standalone;       // can be asked for on their own
   std::vector<const Plugin*> starters;         // standalone, and some plugin can use what they make
   std::map<const Plugin*, std::size_t> reach;  // up to 3, the most a 4-step plan needs
 };
 
-const Index& index() {
-  static const Index ix = [] {
-    Index ix;
-    for (const auto& p : catalog()) {
-      ix.reach[&p] = reach(p, 3);
-      if (p.clauses.empty()) continue;
-      ix.standalone.push_back(&p);
-      if (ix.reach[&p] > 0) ix.starters.push_back(&p);
+Pool make_pool(const Options& o) {
+  Pool pool;
+  std::set<std::string> known;
+  for (const auto& d : domains()) known.insert(d.name);
+  for (const auto& name : o.domains)
+    if (!known.count(name)) {
+      std::string list;
+      for (const auto& d : domains()) list += (list.empty() ? "" : ", ") + d.name;
+      throw DataError("data synth: unknown domain '" + name + "' (domains: " + list + ")");
     }
-    return ix;
-  }();
-  return ix;
+  for (const auto& p : catalog())
+    if (o.domains.empty() || std::find(o.domains.begin(), o.domains.end(), p.domain) != o.domains.end())
+      pool.plugins.push_back(&p);
+  for (const Plugin* p : pool.plugins) {
+    pool.reach[p] = reach(*p, pool.plugins, 3);
+    if (p->clauses.empty()) continue;
+    pool.standalone.push_back(p);
+    if (pool.reach[p] > 0) pool.starters.push_back(p);
+  }
+  return pool;
 }
 
 // The values one request mentions, by slot. Distinct slots get distinct texts where the pools allow, so a plan
@@ -137,26 +147,27 @@ bool used(const std::vector<Step>& steps, const Plugin* p) {
 // step's domain half of the time. A step that uses a result prefers a plugin made for it (a booking for the
 // calendar) over the generic ones: senders, note takers, and for plain "text", which most lookups make, also the
 // translator and the reader.
-std::vector<Step> choose_steps(Rng& rng, std::size_t k, const Usage& usage) {
-  const Index& ix = index();
-  const bool chain = k > 1 && rng.chance(0.5);
+std::vector<Step> choose_steps(Rng& rng, std::size_t k, const Pool& pool, const Usage& usage) {
+  std::vector<const Plugin*> long_enough;
+  for (const Plugin* p : pool.starters)
+    if (pool.reach.at(p) >= k - 1) long_enough.push_back(p);
+  // A few domains on their own may have no chain this long; such plans are then drawn the other way.
+  const bool chain = k > 1 && rng.chance(0.5) && !long_enough.empty();
   std::vector<Step> steps;
   if (chain) {
-    std::vector<const Plugin*> long_enough;
-    for (const Plugin* p : ix.starters)
-      if (ix.reach.at(p) >= k - 1) long_enough.push_back(p);
     steps.push_back({pick_plugin(rng, long_enough, usage), false});
   } else {
-    steps.push_back({pick_plugin(rng, k > 1 && rng.chance(0.8) ? ix.starters : ix.standalone, usage), false});
+    const bool starter = k > 1 && rng.chance(0.8) && !pool.starters.empty();
+    steps.push_back({pick_plugin(rng, starter ? pool.starters : pool.standalone, usage), false});
   }
   while (steps.size() < k) {
     const Plugin& prev = *steps.back().plugin;
     const std::size_t still_to_come = k - steps.size() - 1;
     std::vector<const Plugin*> specific, generic;
-    for (const auto& p : catalog()) {
-      if (!follows(p, prev) || used(steps, &p) || (chain && ix.reach.at(&p) < still_to_come)) continue;
-      bool made_for = prev.makes != "text" && std::find(p.takes.begin(), p.takes.end(), prev.makes) != p.takes.end();
-      (made_for ? specific : generic).push_back(&p);
+    for (const Plugin* p : pool.plugins) {
+      if (!follows(*p, prev) || used(steps, p) || (chain && pool.reach.at(p) < still_to_come)) continue;
+      bool made_for = prev.makes != "text" && std::find(p->takes.begin(), p->takes.end(), prev.makes) != p->takes.end();
+      (made_for ? specific : generic).push_back(p);
     }
     if ((!specific.empty() || !generic.empty()) && (chain || rng.chance(0.75))) {
       bool pick_specific = !specific.empty() && (generic.empty() || rng.chance(0.65));
@@ -164,7 +175,7 @@ std::vector<Step> choose_steps(Rng& rng, std::size_t k, const Usage& usage) {
       continue;
     }
     std::vector<const Plugin*> same_domain, any;
-    for (const Plugin* p : ix.standalone) {
+    for (const Plugin* p : pool.standalone) {
       if (used(steps, p)) continue;
       any.push_back(p);
       if (p->domain == steps.front().plugin->domain) same_domain.push_back(p);
@@ -256,7 +267,7 @@ std::set<std::string> name_words(const std::string& name) {
 // The gold plugins, the earlier turn's plugin when there is one, then distractors: 7 in 10 from the plugins related
 // to the gold ones (same domain, or a name word in common such as "Booking"), the rest from anywhere. Shuffled.
 std::vector<const Plugin*> candidate_pool(Rng& rng, const std::vector<Step>& steps, const Plugin* earlier,
-                                          std::size_t n) {
+                                          const Pool& from_pool, std::size_t n) {
   std::vector<const Plugin*> pool;
   std::set<std::string> gold_domains, gold_words;
   for (const auto& s : steps) {
@@ -266,12 +277,12 @@ std::vector<const Plugin*> candidate_pool(Rng& rng, const std::vector<Step>& ste
   }
   if (earlier) pool.push_back(earlier);
   std::vector<const Plugin*> related, others;
-  for (const auto& p : catalog()) {
-    if (std::find(pool.begin(), pool.end(), &p) != pool.end()) continue;
-    auto words = name_words(p.name);
-    bool near = gold_domains.count(p.domain) ||
+  for (const Plugin* p : from_pool.plugins) {
+    if (std::find(pool.begin(), pool.end(), p) != pool.end()) continue;
+    auto words = name_words(p->name);
+    bool near = gold_domains.count(p->domain) ||
                 std::any_of(words.begin(), words.end(), [&](const std::string& w) { return gold_words.count(w); });
-    (near ? related : others).push_back(&p);
+    (near ? related : others).push_back(p);
   }
   while (pool.size() < n) {
     bool from_related = !related.empty() && (others.empty() || rng.chance(0.7));
@@ -303,7 +314,8 @@ const Domain& domain_of(const Plugin& p) {
   return *std::find_if(ds.begin(), ds.end(), [&](const Domain& d) { return d.name == p.domain; });
 }
 
-PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, const Usage& usage) {
+PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, const Pool& pool,
+                       const Usage& usage) {
   static const std::vector<std::string> kDone = {"Done.", "All set. Anything else?", "Done! What else can I do?",
                                                  "That's taken care of.", "Okay, it's done."};
   static const std::vector<std::string> kHello = {"Hi! I have a few things to sort out today.",
@@ -316,7 +328,7 @@ PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, co
 
   const bool multi_turn = category == "multi_turn";
   const std::size_t k = multi_turn ? 1 + rng.below(2) : static_cast<std::size_t>(category[0] - '0');
-  std::vector<Step> steps = choose_steps(rng, k, usage);
+  std::vector<Step> steps = choose_steps(rng, k, pool, usage);
 
   PlanSample s;
   s.category = std::string(category);
@@ -326,7 +338,7 @@ PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, co
     switch (rng.below(3)) {
       case 0: {  // an earlier request, already answered; the new one must not plan it again
         std::vector<const Plugin*> same_domain, any;
-        for (const Plugin* p : index().standalone) {
+        for (const Plugin* p : pool.standalone) {
           if (used(steps, p)) continue;
           any.push_back(p);
           if (p->domain == steps.front().plugin->domain) same_domain.push_back(p);
@@ -354,9 +366,9 @@ PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, co
   for (auto& step : steps) fill(rng, values, step);
   s.messages.push_back({"user", lead_in + compose(rng, steps)});
 
-  std::vector<const Plugin*> pool = candidate_pool(rng, steps, earlier, o.num_plugins);
+  std::vector<const Plugin*> candidates = candidate_pool(rng, steps, earlier, pool, o.num_plugins);
   std::vector<const Plugin*> rejected;
-  for (const Plugin* p : pool) {
+  for (const Plugin* p : candidates) {
     std::optional<json> params;
     if (o.candidate_params != CandidateParams::none)
       params = p->parameters_json(o.candidate_params == CandidateParams::full);
@@ -369,10 +381,10 @@ PlanSample make_sample(Rng& rng, std::string_view category, const Options& o, co
   return s;
 }
 
-void count_gold(const PlanSample& s, Usage& usage) {
+void count_gold(const PlanSample& s, const Pool& pool, Usage& usage) {
   for (const auto& step : s.target->plan["plugins"])
-    for (const auto& p : catalog())
-      if (p.id == step["pluginId"]) ++usage[&p];
+    for (const Plugin* p : pool.plugins)
+      if (p->id == step["pluginId"]) ++usage[p];
 }
 
 std::string numbered(const std::string& prefix, std::size_t n) {
@@ -386,9 +398,15 @@ Sets synthesize(const Options& o) {
   if (o.num_plugins < 4)
     throw DataError("data synth: num_plugins must be at least 4, the number of plugins in a 4_step plan (got " +
                     std::to_string(o.num_plugins) + ")");
-  if (o.num_plugins > catalog().size())
-    throw DataError("data synth: num_plugins must be at most " + std::to_string(catalog().size()) +
-                    ", the size of the catalog (got " + std::to_string(o.num_plugins) + ")");
+  const Pool pool = make_pool(o);
+  const std::string source = o.domains.empty() ? "the catalog" : "the chosen domains";
+  if (o.num_plugins > pool.plugins.size())
+    throw DataError("data synth: num_plugins must be at most " + std::to_string(pool.plugins.size()) +
+                    ", the number of plugins in " + source + " (got " + std::to_string(o.num_plugins) + ")");
+  // A 4_step plan of independent requests needs four plugins that can be asked for on their own.
+  if (pool.standalone.size() < 4)
+    throw DataError("data synth: " + source + " have " + std::to_string(pool.standalone.size()) +
+                    " plugins that can be asked for on their own; a 4_step plan needs 4");
   Sets sets;
   std::set<std::string> requests;
   auto make = [&](std::vector<PlanSample>& out, std::size_t n, Rng rng, const std::string& prefix) {
@@ -400,10 +418,10 @@ Sets synthesize(const Options& o) {
           throw DataError("data synth: no new " + std::string(category) + " request after " +
                           std::to_string(kMaxAttempts) + " tries at " + numbered(prefix, i + 1) +
                           "; the phrasings cannot make this many distinct requests");
-        PlanSample s = make_sample(rng, category, o, usage);
+        PlanSample s = make_sample(rng, category, o, pool, usage);
         if (!requests.insert(s.messages.back().content).second) continue;
         s.id = numbered(prefix, i + 1);
-        count_gold(s, usage);
+        count_gold(s, pool, usage);
         out.push_back(std::move(s));
         break;
       }
@@ -411,6 +429,7 @@ Sets synthesize(const Options& o) {
   };
   make(sets.heldout, o.heldout, Rng::stream(o.seed, 1), "heldout-");
   make(sets.train, o.train, Rng::stream(o.seed, 0), "train-");
+  make(sets.dev, o.dev, Rng::stream(o.seed, 2), "dev-");
   return sets;
 }
 

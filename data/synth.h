@@ -10,6 +10,7 @@
 // greeting, or a vague opener naming the domain.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/plan_sample.h"
@@ -23,20 +24,26 @@ enum class CandidateParams { none, typed, full };
 
 struct Options {
   std::size_t train = 0, heldout = 0;
+  // A third set for choosing among checkpoints (GRPO's best/), so the held-out set stays unseen by every choice.
+  std::size_t dev = 0;
   std::uint64_t seed = 0;
   // Candidates per sample: the gold plugins plus distractors. At least 4, the longest plan.
   std::size_t num_plugins = 6;
   CandidateParams candidate_params = CandidateParams::none;
+  // The domains plans and candidates are drawn from (domains() names them); empty: the whole catalog. Fewer
+  // plugins means more examples of each for the same number of samples, which a small model from scratch needs.
+  std::vector<std::string> domains;
 };
 
 struct Sets {
-  std::vector<PlanSample> train, heldout;
+  std::vector<PlanSample> train, heldout, dev;
 };
 
 // Categories take turns (sample i is category i mod 5), so every category is present from 5 samples on. The
 // held-out set is drawn first from its own stream, so it depends on the seed, its size and the options but not on
-// the train size; train requests are redrawn when they repeat any earlier request of either set, so no request
-// text (the last user turn) is shared within or between the sets. Throws DataError for options it cannot meet.
+// the train size; the train set next, then the dev set, each from its own stream; a request is redrawn when it
+// repeats any earlier request of any set, so no request text (the last user turn) is shared within or between the
+// sets, and the dev size changes neither of the other two. Throws DataError for options it cannot meet.
 Sets synthesize(const Options& o);
 
 }  // namespace gt::data::synth

@@ -68,6 +68,18 @@ std::string Section::str(const char* key, const std::string& def) {
   return v->get<std::string>();
 }
 
+std::vector<std::string> Section::strings(const char* key) {
+  const json* v = find(key);
+  if (!v) return {};
+  if (!v->is_array()) bad(key, std::string("must be an array of strings, got ") + json_type_name(*v));
+  std::vector<std::string> out;
+  for (const auto& e : *v) {
+    if (!e.is_string()) bad(key, std::string("must be an array of strings, got an element of type ") + json_type_name(e));
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
 std::string Section::path(const char* key, const std::string& def) {
   std::string s = str(key, def);
   if (has(key) && s.empty()) bad(key, "must not be empty");

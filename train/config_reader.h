@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "autograd/error.h"
 #include "model/gemma4.h"
@@ -54,6 +55,7 @@ class Section {
 
   std::string str(const char* key, const std::string& def);
   std::string path(const char* key, const std::string& def = "");  // a string that must not be empty when given
+  std::vector<std::string> strings(const char* key);  // an array of strings; empty when absent
   int64_t integer(const char* key, int64_t def, int64_t min);
   uint64_t seed(const char* key, uint64_t def);
   double number(const char* key, double def);

@@ -12,6 +12,7 @@
 #include "data/synth_catalog.h"
 #include "data/synth_rng.h"
 #include "rl/reward.h"
+#include "support/error_message.h"
 #include "support/files.h"
 
 using namespace gt::data;
@@ -286,4 +287,64 @@ TEST(Synth, RejectsTooFewOrTooManyCandidates) {
       "--num-plugins 3");
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.output.find("num_plugins must be at least 4"), std::string::npos) << r.output;
+}
+
+TEST(Synth, DomainsRestrictEveryPlanAndCandidate) {
+  for (const std::vector<std::string>& domains :
+       {std::vector<std::string>{"travel", "food"}, std::vector<std::string>{"weather"}}) {
+    Options o = options(5, 150, 50);
+    o.domains = domains;
+    const Sets s = synthesize(o);
+    std::map<std::string, std::size_t> per;
+    for (const auto* set : {&s.train, &s.heldout}) {
+      for (const auto& sample : *set) {
+        ++per[sample.category];
+        for (const auto& c : sample.candidates)
+          EXPECT_NE(std::find(domains.begin(), domains.end(), plugin_by_id(c.plugin_id).domain), domains.end())
+              << sample.id << " " << c.name;
+      }
+      // Restricted sets are still valid §1.1 data: cleaning keeps every sample as it is.
+      std::string text = jsonl(*set);
+      CleanResult r = clean_jsonl(text);
+      EXPECT_TRUE(r.report.dropped.empty()) << r.report.to_json().dump();
+      EXPECT_EQ(r.kept, text);
+    }
+    for (auto c : kCategories) EXPECT_EQ(per[std::string(c)], 40u) << c;
+    EXPECT_EQ(jsonl(synthesize(o).train), jsonl(s.train));
+  }
+}
+
+TEST(Synth, RejectsUnknownDomainsAndPoolsTooSmallForTheCandidates) {
+  Options o = options(1, 5, 5);
+  o.domains = {"travel", "cooking"};
+  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { synthesize(o); }).substr(0, 46),
+            "data synth: unknown domain 'cooking' (domains:");
+  o.domains = {"weather"};
+  o.num_plugins = 40;
+  EXPECT_NE(gt::testing::thrown_message<DataError>([&] { synthesize(o); })
+                .find("num_plugins must be at most 10, the number of plugins in the chosen domains (got 40)"),
+            std::string::npos);
+  TempDir dir;
+  auto r = gt::testing::run_gemma_tune("data synth --out " + dir.path.string() +
+                                       " --train 10 --heldout 5 --seed 1 --domains travel,food");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  for (const auto& sample : read_samples(dir.path / "train.jsonl"))
+    for (const auto& c : sample.candidates) {
+      const std::string& d = plugin_by_id(c.plugin_id).domain;
+      EXPECT_TRUE(d == "travel" || d == "food") << d;
+    }
+}
+
+TEST(Synth, DevSetSharesNoRequestAndLeavesTheOtherSetsAsTheyWere) {
+  Options o = options(11);
+  o.dev = 40;
+  const Sets s = synthesize(o);
+  EXPECT_EQ(jsonl(s.train), jsonl(sets().train));
+  EXPECT_EQ(jsonl(s.heldout), jsonl(sets().heldout));
+  ASSERT_EQ(s.dev.size(), 40u);
+  EXPECT_EQ(s.dev.front().id, "dev-000001");
+  std::set<std::string> others;
+  for (const auto* sample : all_samples()) others.insert(sample->messages.back().content);
+  for (const auto& sample : s.dev) EXPECT_FALSE(others.count(sample.messages.back().content)) << sample.id;
+  EXPECT_TRUE(clean_jsonl(jsonl(s.dev)).report.dropped.empty());
 }

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 json small_config(const fs::path& out) {
   return {{"out_dir", out.string()},
-          {"data", {{"train", 24}, {"heldout", 5}, {"seed", 3}}},
+          {"data", {{"train", 24}, {"heldout", 5}, {"dev", 4}, {"seed", 3}}},
           {"sft",
            {{"max_steps", 6},
             {"optimizer", {{"name", "adamw"}, {"lr", 3e-3}}},
@@ -47,7 +47,7 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
   const std::string cfg = write(dir.path / "demo.json", small_config(out));
   const auto first = run_gemma_tune("demo --config " + cfg);
   ASSERT_EQ(first.rc, 0) << first.output;
-  for (const char* f : {"data/train.jsonl", "data/heldout.clean.jsonl", "data/train.clean_report.json",
+  for (const char* f : {"data/train.jsonl", "data/heldout.clean.jsonl", "data/dev.clean.jsonl", "data/train.clean_report.json",
                         "inputs/model_config.json", "inputs/tokenizer.json", "sft/final/model.safetensors",
                         "sft/metrics.jsonl", "eval-sft/report.json", "eval-sft/completions.jsonl", "report.md"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
@@ -65,6 +65,8 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
   EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
   EXPECT_EQ(again.output.find("sft: step 1/"), std::string::npos) << again.output;
   EXPECT_TRUE(fs::exists(out / "grpo/best/model.safetensors"));
+  // GRPO chose its best checkpoint on the dev set, not on the held-out set the final eval scores.
+  EXPECT_NE(again.output.find("dev.clean.jsonl"), std::string::npos) << again.output;
   EXPECT_TRUE(fs::exists(out / "eval-grpo/report.json"));
   EXPECT_NE(again.output.find("SFT+GRPO"), std::string::npos) << again.output;
   EXPECT_NE(gt::data::read_text_file(out / "report.md").find("| grpo | "), std::string::npos);
