@@ -115,6 +115,7 @@ TEST_F(CudaGrpo, CliRunOnTheGpuEqualsTheCpuRun) {
                          {"optimizer", {{"lr", 5e-2}}}};
   const CommandResult g = run_gemma_tune("grpo --device cuda --config " + f.config_file(settings, "gpu"));
   ASSERT_EQ(g.rc, 0) << g.output;
+  std::printf("[cuda] gemma-tune grpo --device cuda:\n%s", g.output.c_str());
   EXPECT_TRUE(std::filesystem::exists(f.sft.dir.path / "gpu" / "final" / "model.safetensors"));
   const GrpoResult rc = run_grpo(f.config(settings, "cpu"));
   ASSERT_TRUE(rc.finished);
