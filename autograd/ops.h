@@ -53,6 +53,10 @@ struct RopeTable {
 RopeTable rope_table(const Tensor& inv_freq, const Tensor& positions);
 Tensor gelu_tanh(const Tensor& x);  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 Tensor softcap(const Tensor& x, double cap);  // cap * tanh(x / cap)
+// gelu_tanh(a) * b in one pass, the gated MLP's activation; its backward reads a and b only (the composite also
+// keeps gelu_tanh(a)). Operands of one shape, dtype and device; anything else (broadcasting, mixed dtypes) takes
+// the composite mul(gelu_tanh(a), b), which computes the same values.
+Tensor gelu_tanh_mul(const Tensor& a, const Tensor& b);
 
 // ---- attention (ops/attention.cpp) ----
 struct AttentionOptions {

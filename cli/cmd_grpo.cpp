@@ -1,4 +1,4 @@
-// `gemma-tune grpo --config configs/grpo.json [--resume] [--stop-after N]`: GRPO (rl/grpo.h). SIGINT and SIGTERM
+// `gemma-tune grpo --config configs/grpo.json [--resume] [--stop-after N] [--device cuda]`: GRPO (rl/grpo.h). SIGINT and SIGTERM
 // finish the current step and write a checkpoint before exiting (status 130), as `sft` does.
 #include <iostream>
 
@@ -14,17 +14,20 @@ gt::cli::Registrar grpo_reg("grpo", [](CLI::App& app) {
   auto config = std::make_shared<std::string>();
   auto resume = std::make_shared<bool>(false);
   auto stop_after = std::make_shared<int64_t>(0);
+  auto device = std::make_shared<std::string>("cpu");
   sub->add_option("--config", *config, "GRPO config (JSON), e.g. configs/grpo.json")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_flag("--resume", *resume, "Continue from the latest checkpoint in the config's out_dir");
   sub->add_option("--stop-after", *stop_after, "Stop after this step (with a checkpoint there); --resume continues")
       ->check(CLI::NonNegativeNumber);
+  gt::cli::add_device_option(sub, *device);
   gt::cli::set_job(sub, [=] {
     const gt::rl::GrpoConfig c = gt::rl::load_grpo_config(*config);
     gt::rl::GrpoRunOptions o;
     o.resume = *resume;
     o.stop_after = *stop_after;
+    o.device = gt::cli::parse_device(*device);
     o.stop_flag = &gt::cli::stop_on_signals();
     o.progress = &std::cerr;
     const gt::rl::GrpoResult r = gt::rl::run_grpo(c, o);

@@ -74,11 +74,11 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
   Tensor h = add(h_in, rms_norm(linear(a, w.o_proj), w.post_attention_layernorm, eps));
 
   const Tensor m = rms_norm(h, w.pre_feedforward_layernorm, eps);
-  const Tensor act = mul(gelu_tanh(linear(m, w.gate_proj)), linear(m, w.up_proj));
+  const Tensor act = gelu_tanh_mul(linear(m, w.gate_proj), linear(m, w.up_proj));
   h = add(h, rms_norm(linear(act, w.down_proj), w.post_feedforward_layernorm, eps));
 
   if (c.ple_dim) {
-    const Tensor g = mul(gelu_tanh(linear(h, w.per_layer_input_gate)), pli);
+    const Tensor g = gelu_tanh_mul(linear(h, w.per_layer_input_gate), pli);
     h = add(h, rms_norm(linear(g, w.per_layer_projection), w.post_per_layer_input_norm, eps));
   }
   // layer_scalar is a buffer [1] (no gradient): a broadcast multiply, the same float products as a scalar one, and

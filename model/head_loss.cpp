@@ -40,17 +40,52 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
   return lse;
 }
 
-// y[0:n] (f32 [chunk, V]) = h[r0:r1] @ E^T on the GPU, softcapped in place; lse and picked (f32, rows r0..r1) when
-// defined.
+// y[0:n] (f32 [chunk, V]) = h[r0:r1] @ E^T on the GPU, softcapped in place; lse (of y * inv_t) and picked (y at
+// the target; f32, rows r0..r1) when defined.
 void gpu_chunk_logits(const HeadPlan& p, const Tensor& h, const Tensor& e, const Tensor& targets, int64_t r0,
-                      int64_t r1, const Tensor& y, const Tensor& lse, const Tensor& picked) {
+                      int64_t r1, const Tensor& y, const Tensor& lse, const Tensor& picked, float inv_t = 1.f) {
   const int64_t n = r1 - r0;
   cuda::Gemm g;
   g.trans_b = true, g.m = n, g.n = p.V, g.k = p.D, g.lda = p.D, g.ldb = p.D, g.ldc = p.V;
   const Tensor hs = h.slice(0, r0, r1);
   cuda::gemm(g, h.dtype(), hs.raw(), e.raw(), DType::F32, y.raw());
   cuda::softmax_stats(y.slice(0, 0, n), p.cap, targets.slice(0, r0, r1), lse.defined() ? lse.slice(0, r0, r1) : lse,
-                      picked.defined() ? picked.slice(0, r0, r1) : picked);
+                      picked.defined() ? picked.slice(0, r0, r1) : picked, inv_t);
+}
+
+// lse and picked (f32 [N] on the GPU) of every row of h (p.N rows), chunk by chunk.
+void gpu_head_stats(const HeadPlan& p, const Tensor& h, const Tensor& e, const Tensor& targets, const Tensor& lse,
+                    const Tensor& picked, float inv_t) {
+  const Tensor y = Tensor::empty({std::min(p.chunk, p.N), p.V}, DType::F32, Device::CUDA);
+  for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk)
+    gpu_chunk_logits(p, h, e, targets, r0, std::min(p.N, r0 + p.chunk), y, lse, picked, inv_t);
+}
+
+// The backward of the chunked head on the GPU, shared by the loss and the log-probs: per chunk the logits again,
+// their gradient scale[n] (softmax(inv_t y) - onehot) through the softcap, in the operands' dtype, then
+// dh (h's dtype, when defined) and de (f32, accumulated across chunks, when defined).
+void gpu_head_backward(const HeadPlan& p, const Tensor& h, const Tensor& e, const Tensor& targets, const Tensor& lse,
+                       const Tensor& scales, float inv_t, const Tensor& dh, const Tensor& de) {
+  const int64_t rows = std::min(p.chunk, p.N);
+  const Tensor y = Tensor::empty({rows, p.V}, DType::F32, Device::CUDA);
+  const Tensor dy = Tensor::empty({rows, p.V}, h.dtype(), Device::CUDA);
+  for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
+    const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
+    gpu_chunk_logits(p, h, e, targets, r0, r1, y, Tensor(), Tensor());
+    cuda::softmax_grad(y.slice(0, 0, n), lse.slice(0, r0, r1), targets.slice(0, r0, r1), scales.slice(0, r0, r1),
+                       p.cap, dy.slice(0, 0, n), inv_t);
+    if (dh.defined()) {
+      cuda::Gemm b;
+      b.m = n, b.n = p.D, b.k = p.V, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
+      cuda::gemm(b, h.dtype(), dy.raw(), e.raw(), h.dtype(), dh.slice(0, r0, r1).raw());
+    }
+    if (de.defined()) {
+      cuda::Gemm b;
+      b.trans_a = true, b.m = p.V, b.n = p.D, b.k = n, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
+      b.beta = r0 == 0 ? 0.f : 1.f;
+      cuda::gemm(b, h.dtype(), dy.raw(), h.slice(0, r0, r1).raw(), DType::F32, de.raw());
+    }
+  }
 }
 
 // The GPU path: the chunk's logits are f32 (the product accumulates in f32 from bf16 or f32 operands), their
@@ -65,9 +100,7 @@ Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, cons
   double total = 0;
   {
     const Tensor picked = Tensor::empty({p.N}, DType::F32, Device::CUDA);
-    const Tensor y = Tensor::empty({std::min(p.chunk, p.N), p.V}, DType::F32, Device::CUDA);
-    for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk)
-      gpu_chunk_logits(p, h, e, targets, r0, std::min(p.N, r0 + p.chunk), y, lse, picked);
+    gpu_head_stats(p, h, e, targets, lse, picked, 1.f);
     const std::vector<float> l = lse.to_floats(), pk = picked.to_floats();
     for (int64_t r = 0; r < p.N; ++r)
       if (p.targets[static_cast<size_t>(r)] != -100) total += static_cast<double>(l[r]) - pk[r];
@@ -81,29 +114,57 @@ Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, cons
              std::vector<float> sc(static_cast<size_t>(p.N));
              for (int64_t r = 0; r < p.N; ++r) sc[r] = p.targets[static_cast<size_t>(r)] == -100 ? 0.f : scale;
              const Tensor scales = Tensor::from_vector(sc, {p.N}).to(Device::CUDA);
-             Tensor dh = g.needs(0) ? Tensor::empty({p.N, p.D}, h.dtype(), Device::CUDA) : Tensor();
-             Tensor de = g.needs(1) ? Tensor::empty({p.V, p.D}, DType::F32, Device::CUDA) : Tensor();
-             const int64_t rows = std::min(p.chunk, p.N);
-             const Tensor y = Tensor::empty({rows, p.V}, DType::F32, Device::CUDA);
-             const Tensor dy = Tensor::empty({rows, p.V}, h.dtype(), Device::CUDA);
-             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
-               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
-               gpu_chunk_logits(p, h, e, targets, r0, r1, y, Tensor(), Tensor());
-               cuda::softmax_grad(y.slice(0, 0, n), lse.slice(0, r0, r1), targets.slice(0, r0, r1),
-                                  scales.slice(0, r0, r1), p.cap, dy.slice(0, 0, n));
-               if (dh.defined()) {
-                 cuda::Gemm b;
-                 b.m = n, b.n = p.D, b.k = p.V, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
-                 cuda::gemm(b, h.dtype(), dy.raw(), e.raw(), h.dtype(), dh.slice(0, r0, r1).raw());
-               }
-               if (de.defined()) {
-                 cuda::Gemm b;
-                 b.trans_a = true, b.m = p.V, b.n = p.D, b.k = n, b.lda = p.V, b.ldb = p.D, b.ldc = p.D;
-                 b.beta = r0 == 0 ? 0.f : 1.f;
-                 cuda::gemm(b, h.dtype(), dy.raw(), h.slice(0, r0, r1).raw(), DType::F32, de.raw());
-               }
-             }
+             const Tensor dh = g.needs(0) ? Tensor::empty({p.N, p.D}, h.dtype(), Device::CUDA) : Tensor();
+             const Tensor de = g.needs(1) ? Tensor::empty({p.V, p.D}, DType::F32, Device::CUDA) : Tensor();
+             gpu_head_backward(p, h, e, targets, lse, scales, 1.f, dh, de);
              if (dh.defined()) g.add(0, dh.reshape(shape));
+             if (de.defined()) g.add(1, de);
+           });
+  }
+  return out;
+}
+
+// head_logprobs on the GPU: the scored rows are gathered into one matrix there; the log-probs (a few per sequence)
+// are formed on the host from the f32 statistics as the CPU forms them, and go back as a tensor on the GPU.
+Tensor head_logprobs_cuda(std::shared_ptr<HeadPlan> plan, std::shared_ptr<std::vector<int64_t>> rows,
+                          const Tensor& hidden, const Tensor& table, float inv_t, const Shape& out_shape) {
+  const HeadPlan& p = *plan;
+  const DType dt = result_dtype({hidden, table});
+  const int64_t cells = shape_numel(out_shape);
+  const Tensor h = dense_as(hidden, dt).reshape({cells, p.D}), e = dense_as(table, dt);
+  const Tensor rows_d = Tensor::from_ids(*rows, {p.N}).to(Device::CUDA);
+  const Tensor targets = Tensor::from_ids(p.targets, {p.N}).to(Device::CUDA);
+  const Tensor packed = Tensor::empty({p.N, p.D}, dt, Device::CUDA);
+  const Tensor lse = Tensor::empty({p.N}, DType::F32, Device::CUDA);
+  std::vector<float> lp(static_cast<size_t>(cells), 0.f);
+  if (p.N > 0) {
+    cuda::gather_rows(h, rows_d, packed);
+    const Tensor picked = Tensor::empty({p.N}, DType::F32, Device::CUDA);
+    gpu_head_stats(p, packed, e, targets, lse, picked, inv_t);
+    const std::vector<float> l = lse.to_floats(), pk = picked.to_floats();
+    for (int64_t r = 0; r < p.N; ++r)
+      lp[static_cast<size_t>((*rows)[static_cast<size_t>(r)])] =
+          static_cast<float>(static_cast<double>(pk[r] * inv_t) - static_cast<double>(l[r]));
+  }
+  Tensor out = Tensor::from_vector(lp, out_shape).to(Device::CUDA);
+  if (p.N > 0 && any_requires_grad({hidden, table})) {
+    record("head_logprobs", {hidden, table}, {out},
+           [plan, rows, rows_d, packed, e = e.detach(), targets, lse, inv_t, shape = hidden.shape(),
+            hdt = hidden.dtype(), cells](GradSink& g) {
+             const HeadPlan& p = *plan;
+             const std::vector<float> up = g.out().to_floats();
+             // d out / d y_j = (onehot_j - softmax(y / T)_j) / T: softmax_grad's form with scale -up / T.
+             std::vector<float> sc(static_cast<size_t>(p.N));
+             for (int64_t r = 0; r < p.N; ++r) sc[r] = -up[static_cast<size_t>((*rows)[static_cast<size_t>(r)])] * inv_t;
+             const Tensor scales = Tensor::from_vector(sc, {p.N}).to(Device::CUDA);
+             const Tensor dpacked = g.needs(0) ? Tensor::empty({p.N, p.D}, packed.dtype(), Device::CUDA) : Tensor();
+             const Tensor de = g.needs(1) ? Tensor::empty({p.V, p.D}, DType::F32, Device::CUDA) : Tensor();
+             gpu_head_backward(p, packed, e, targets, lse, scales, inv_t, dpacked, de);
+             if (dpacked.defined()) {
+               const Tensor dh = Tensor::zeros({cells, p.D}, DType::F32, Device::CUDA);
+               cuda::scatter_rows_add(dh, rows_d, dpacked);
+               g.add(0, dense_as(dh, hdt).reshape(shape));
+             }
              if (de.defined()) g.add(1, de);
            });
   }
@@ -231,12 +292,14 @@ Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double
     plan->targets.push_back(y);
   }
   plan->N = static_cast<int64_t>(rows->size());
+  const float inv_t = static_cast<float>(1.0 / temperature);
+  if (same_device("head_logprobs", {hidden, embed_tokens}) == Device::CUDA)
+    return head_logprobs_cuda(plan, rows, hidden, embed_tokens, inv_t, out_shape);
   const Tensor h = dense_f32(hidden.contiguous());
   Tensor packed = Tensor::zeros({plan->N, D});
   for (int64_t i = 0; i < plan->N; ++i)
     std::copy_n(h.data<float>() + (*rows)[static_cast<size_t>(i)] * D, D, packed.data<float>() + i * D);
   const Tensor e = dense_f32(embed_tokens);
-  const float inv_t = static_cast<float>(1.0 / temperature);
   Tensor out = Tensor::zeros(out_shape);
   {
     std::vector<float> y(static_cast<size_t>(std::min(chunk, std::max<int64_t>(plan->N, 1)) * plan->V));

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "autograd/error.h"
+#include "optim/adamw_step.h"
+#include "optim/cuda/adamw_gpu.h"
 #include "optim/kernels.h"
 
 namespace gt {
@@ -21,15 +23,7 @@ const AdamWOptions& validated(const AdamWOptions& o) {
   return o;
 }
 
-// Scalars of one step, rounded to float32 where torch applies them to float32 tensors.
-struct Coeffs {
-  bool decay = false;
-  float keep = 1;  // 1 - lr weight_decay
-  float lerp_w = 0, lerp_w_rest = 0;  // 1 - beta1 and 1 - (1 - beta1)
-  float beta2 = 0, one_minus_beta2 = 0;
-  float bc2_sqrt = 1, eps = 0, neg_step = 0;
-  bool amsgrad = false;
-};
+using Coeffs = AdamWCoeffs;
 
 template <class W>
 inline void adamw_element(const W& w, float* M, float* V, float* Vmax, int64_t i, float g, const Coeffs& k) {
@@ -62,8 +56,6 @@ std::vector<Optimizer::Slot> AdamW::slot_layout(const Tensor& param) const {
 }
 
 void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRows& sparse) {
-  GT_CHECK(params()[i].device() == Device::CPU, "AdamW: parameter '", params()[i].name(),
-           "' is on the GPU; AdamW runs on the CPU only (Adafactor runs on either)");
   const Tensor& p = params()[i];
   const double t = static_cast<double>(ps.step);
   const double lr_now = lr();
@@ -80,6 +72,13 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
   k.eps = static_cast<float>(opt_.eps);
   k.neg_step = static_cast<float>(-(lr_now / bc1));
   k.amsgrad = opt_.amsgrad;
+  if (p.device() == Device::CUDA) {
+    // The same step on the GPU (optim/cuda/adamw.cu); the slots and the master copy live there too.
+    const GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic,
+                       rounding_key(precision(), i, ps.step)};
+    gpu_adamw(w, dense, sparse, ps.slots[0], ps.slots[1], opt_.amsgrad ? ps.slots[2] : Tensor(), k);
+    return;
+  }
   float* M = ps.slots[0].data<float>();
   float* V = ps.slots[1].data<float>();
   float* Vmax = opt_.amsgrad ? ps.slots[2].data<float>() : nullptr;

@@ -1,5 +1,6 @@
 #pragma once
-// AdamW with torch.optim.AdamW's semantics, and fp32 master weights for bf16 parameters.
+// AdamW with torch.optim.AdamW's semantics, and fp32 master weights for bf16 parameters. Parameters on the GPU take
+// the same step there (optim/cuda/adamw.cu), their state and master copies on the GPU too.
 //
 // Per parameter at its step t: W *= 1 - lr weight_decay (decoupled, first); M = lerp(M, G, 1 - beta1);
 // V = beta2 V + (1 - beta2) G^2; with amsgrad Vmax = max(Vmax, V) replaces V below;

@@ -96,6 +96,10 @@ class Trainer {
     stop_ids_ = stop_ids_for(c.model.dir, tokenizer_);
     GT_CHECK(!stop_ids_.empty(), c.tokenizer, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
     if (c.beta > 0) ref_ = std::make_unique<Gemma4>(train::build_model(c.model, c.path, "grpo", nullptr));
+    if (o.device != Device::CPU) {
+      model_.to(o.device);
+      if (ref_) ref_->to(o.device);
+    }
     params_ = model_.state().trainable();
     opt_ = train::make_optimizer(c.optimizer_config(), params_);
     const auto n = static_cast<int64_t>(prompts_.size());

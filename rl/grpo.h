@@ -38,6 +38,7 @@
 #include <ostream>
 #include <string>
 
+#include "autograd/tensor.h"
 #include "rl/grpo_config.h"
 
 namespace gt::rl {
@@ -50,6 +51,9 @@ struct GrpoRunOptions {
   // A time budget (AutoResearch's), as in SftRunOptions: after the step that reaches this much training time, take
   // the held-out eval, checkpoint, export final/ and stop. 0: no limit.
   double time_limit_s = 0;
+  // Where the policy (and the reference copy) live, generate and train: weights, gradients, optimizer state,
+  // rollouts and log-probs. Not part of the training's identity: a run may resume on the other device.
+  Device device = Device::CPU;
 };
 
 struct GrpoResult {

@@ -186,13 +186,16 @@ Tensor grpo_token_loss(const Tensor& logp, const TokenInputs& in, const ClipOpti
   }
   st.loss = total;
   if (stats) *stats = st;
-  Tensor out = Tensor::full({}, total);
+  // The arithmetic is on the host in double (a few values per completion); the loss and the gradient live on
+  // logp's device.
+  const Device dev = logp.device();
+  Tensor out = Tensor::full({}, total).to(dev);
   if (any_requires_grad({logp})) {
-    record("grpo_token_loss", {logp}, {out}, [dlp, shape = logp.shape()](GradSink& g) {
+    record("grpo_token_loss", {logp}, {out}, [dlp, shape = logp.shape(), dev](GradSink& g) {
       const double up = g.out().item();
       std::vector<float> grad(dlp->size());
       for (size_t k = 0; k < grad.size(); ++k) grad[k] = static_cast<float>(up * (*dlp)[k]);
-      g.add(0, Tensor::from_vector(grad, shape));
+      g.add(0, Tensor::from_vector(grad, shape).to(dev));
     });
   }
   return out;

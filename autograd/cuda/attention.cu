@@ -13,7 +13,7 @@
 // columns.
 //
 // While the scores are small (training lengths of E2B: 8 x 1024 x 1024 per layer), the products path is faster:
-// per batch entry and kv group, S = Q K^T (f32), a row kernel masks and normalises it (P in the operands' dtype,
+// per kv group (one product batched over the batch entries), S = Q K^T (f32), a row kernel masks and normalises it (P in the operands' dtype,
 // lse in f32), O = P V; the backward recomputes S, forms dP = dO V^T, a row kernel gives P and
 // dS = P (dP - sum_j P dP) scale, and dV = P^T dO, dK = dS^T Q, dQ = dS K. All products on cuBLASLt with f32
 // accumulation; nothing is saved but lse, as in the tiled path.
@@ -471,11 +471,6 @@ void unstack(const Tensor& rows, const AttentionShape& s, int64_t W, const Tenso
       rows.reshape({s.B, s.Hkv, s.T, s.Hq / s.Hkv, W}));
 }
 
-// Pointers of one (batch entry, kv group) block.
-struct Blocks {
-  int64_t R, q_b, k_b, v_b, sc_b;  // element offsets
-};
-
 template <class T>
 void products_forward(const AttentionShape& s, const Params& p, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& out, const Tensor& lse) {
@@ -486,27 +481,23 @@ void products_forward(const AttentionShape& s, const Params& p, const Tensor& q,
   const Tensor scores = Tensor::empty({s.B, s.Hkv, R, s.S}, DType::F32, Device::CUDA);
   const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
   const size_t es = dtype_size(dt);
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t g = 0; g < s.Hkv; ++g) {
-      const int64_t blk = b * s.Hkv + g;
-      Gemm sg;
-      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
-      gemm(sg, dt, static_cast<const char*>(qs.raw()) + blk * R * s.D * es,
-           static_cast<const char*>(k.raw()) + (b * s.S * s.Hkv + g) * s.D * es, DType::F32,
-           static_cast<float*>(scores.raw()) + blk * R * s.S);
-    }
+  auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw()) + elems * es; };
+  // One product per kv group, batched over the batch entries (strided: [B, Hkv, R, .] rows, [B, S, Hkv, .] keys).
+  for (int64_t g = 0; g < s.Hkv; ++g) {
+    Gemm sg;
+    sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+    sg.batch = s.B, sg.sa = s.Hkv * R * s.D, sg.sb = s.S * s.Hkv * s.D, sg.sc = s.Hkv * R * s.S;
+    gemm(sg, dt, at(qs, g * R * s.D), at(k, g * s.D), DType::F32, static_cast<float*>(scores.raw()) + g * R * s.S);
+  }
   softmax_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
       p, cptr<float>(scores), mptr<T>(probs), lse.defined() ? mptr<float>(lse) : nullptr);
   check_launch("attention softmax_rows");
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t g = 0; g < s.Hkv; ++g) {
-      const int64_t blk = b * s.Hkv + g;
-      Gemm og;
-      og.m = R, og.n = s.Dv, og.k = s.S, og.lda = s.S, og.ldb = s.Hkv * s.Dv, og.ldc = s.Dv;
-      gemm(og, dt, static_cast<const char*>(probs.raw()) + blk * R * s.S * es,
-           static_cast<const char*>(v.raw()) + (b * s.S * s.Hkv + g) * s.Dv * es, dt,
-           static_cast<char*>(os.raw()) + blk * R * s.Dv * es);
-    }
+  for (int64_t g = 0; g < s.Hkv; ++g) {
+    Gemm og;
+    og.m = R, og.n = s.Dv, og.k = s.S, og.lda = s.S, og.ldb = s.Hkv * s.Dv, og.ldc = s.Dv;
+    og.batch = s.B, og.sa = s.Hkv * R * s.S, og.sb = s.S * s.Hkv * s.Dv, og.sc = s.Hkv * R * s.Dv;
+    gemm(og, dt, at(probs, g * R * s.S), at(v, g * s.Dv), dt, at(os, g * R * s.Dv));
+  }
   unstack(os, s, s.Dv, out);
 }
 
@@ -523,40 +514,41 @@ void products_backward(const AttentionShape& s, const Params& p, const Tensor& q
   const Tensor probs = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
   const Tensor dscores = Tensor::empty({s.B, s.Hkv, R, s.S}, dt, Device::CUDA);
   auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw()) + elems * es; };
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t g = 0; g < s.Hkv; ++g) {
-      const int64_t blk = b * s.Hkv + g;
-      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
-      Gemm sg;
-      sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
-      gemm(sg, dt, at(qs, blk * R * s.D), at(k, kb), DType::F32, static_cast<float*>(scores.raw()) + blk * R * s.S);
-      Gemm pg;
-      pg.trans_b = true, pg.m = R, pg.n = s.S, pg.k = s.Dv, pg.lda = s.Dv, pg.ldb = s.Hkv * s.Dv, pg.ldc = s.S;
-      gemm(pg, dt, at(dos, blk * R * s.Dv), at(v, vb), DType::F32, static_cast<float*>(dprobs.raw()) + blk * R * s.S);
-    }
+  // As in the forward: per kv group, batched over the batch entries.
+  const int64_t s_rows = s.Hkv * R, s_keys = s.S * s.Hkv;  // batch strides in rows of the two layouts
+  for (int64_t g = 0; g < s.Hkv; ++g) {
+    Gemm sg;
+    sg.trans_b = true, sg.m = R, sg.n = s.S, sg.k = s.D, sg.lda = s.D, sg.ldb = s.Hkv * s.D, sg.ldc = s.S;
+    sg.batch = s.B, sg.sa = s_rows * s.D, sg.sb = s_keys * s.D, sg.sc = s_rows * s.S;
+    gemm(sg, dt, at(qs, g * R * s.D), at(k, g * s.D), DType::F32, static_cast<float*>(scores.raw()) + g * R * s.S);
+    Gemm pg;
+    pg.trans_b = true, pg.m = R, pg.n = s.S, pg.k = s.Dv, pg.lda = s.Dv, pg.ldb = s.Hkv * s.Dv, pg.ldc = s.S;
+    pg.batch = s.B, pg.sa = s_rows * s.Dv, pg.sb = s_keys * s.Dv, pg.sc = s_rows * s.S;
+    gemm(pg, dt, at(dos, g * R * s.Dv), at(v, g * s.Dv), DType::F32, static_cast<float*>(dprobs.raw()) + g * R * s.S);
+  }
   softmax_grad_rows<T><<<static_cast<unsigned>(s.B * s.Hkv * R), kThreads, 0, stream()>>>(
       p, cptr<float>(scores), cptr<float>(dprobs), cptr<float>(lse), mptr<T>(probs), mptr<T>(dscores));
   check_launch("attention softmax_grad_rows");
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t g = 0; g < s.Hkv; ++g) {
-      const int64_t blk = b * s.Hkv + g;
-      const int64_t kb = (b * s.S * s.Hkv + g) * s.D, vb = (b * s.S * s.Hkv + g) * s.Dv;
-      if (dv.defined()) {
-        Gemm vg;
-        vg.trans_a = true, vg.m = s.S, vg.n = s.Dv, vg.k = R, vg.lda = s.S, vg.ldb = s.Dv, vg.ldc = s.Hkv * s.Dv;
-        gemm(vg, dt, at(probs, blk * R * s.S), at(dos, blk * R * s.Dv), dt, at(dv, vb));
-      }
-      if (dk.defined()) {
-        Gemm kg;
-        kg.trans_a = true, kg.m = s.S, kg.n = s.D, kg.k = R, kg.lda = s.S, kg.ldb = s.D, kg.ldc = s.Hkv * s.D;
-        gemm(kg, dt, at(dscores, blk * R * s.S), at(qs, blk * R * s.D), dt, at(dk, kb));
-      }
-      if (dq.defined()) {
-        Gemm qg;
-        qg.m = R, qg.n = s.D, qg.k = s.S, qg.lda = s.S, qg.ldb = s.Hkv * s.D, qg.ldc = s.D;
-        gemm(qg, dt, at(dscores, blk * R * s.S), at(k, kb), dt, at(dqs, blk * R * s.D));
-      }
+  for (int64_t g = 0; g < s.Hkv; ++g) {
+    if (dv.defined()) {
+      Gemm vg;
+      vg.trans_a = true, vg.m = s.S, vg.n = s.Dv, vg.k = R, vg.lda = s.S, vg.ldb = s.Dv, vg.ldc = s.Hkv * s.Dv;
+      vg.batch = s.B, vg.sa = s_rows * s.S, vg.sb = s_rows * s.Dv, vg.sc = s_keys * s.Dv;
+      gemm(vg, dt, at(probs, g * R * s.S), at(dos, g * R * s.Dv), dt, at(dv, g * s.Dv));
     }
+    if (dk.defined()) {
+      Gemm kg;
+      kg.trans_a = true, kg.m = s.S, kg.n = s.D, kg.k = R, kg.lda = s.S, kg.ldb = s.D, kg.ldc = s.Hkv * s.D;
+      kg.batch = s.B, kg.sa = s_rows * s.S, kg.sb = s_rows * s.D, kg.sc = s_keys * s.D;
+      gemm(kg, dt, at(dscores, g * R * s.S), at(qs, g * R * s.D), dt, at(dk, g * s.D));
+    }
+    if (dq.defined()) {
+      Gemm qg;
+      qg.m = R, qg.n = s.D, qg.k = s.S, qg.lda = s.S, qg.ldb = s.Hkv * s.D, qg.ldc = s.D;
+      qg.batch = s.B, qg.sa = s_rows * s.S, qg.sb = s_keys * s.D, qg.sc = s_rows * s.D;
+      gemm(qg, dt, at(dscores, g * R * s.S), at(k, g * s.D), dt, at(dqs, g * R * s.D));
+    }
+  }
   if (dq.defined()) unstack(dqs, s, s.D, dq);
 }
 

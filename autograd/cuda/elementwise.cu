@@ -106,18 +106,24 @@ __global__ void scale_kernel(const T* x, float s, T* o, int64_t n) {
 constexpr float kGeluBeta = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluKappa = 0.044715f;
 
+// t = tanh(sqrt(2/pi) (x + 0.044715 x^3)): gelu_tanh(x) = 0.5 x (1 + t).
+__device__ __forceinline__ float gelu_inner(float x) { return tanhf(kGeluBeta * (x + kGeluKappa * x * x * x)); }
+// d gelu_tanh / dx from x and its t.
+__device__ __forceinline__ float gelu_slope(float x, float t) {
+  const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * x * x);
+  return 0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * slope;
+}
+
 template <class T, Unary OP>
 __global__ void unary_kernel(const T* a, const T* b, float cap, T* o, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
     const float x = to_f(a[i]);
     float y;
     if constexpr (OP == Unary::Gelu) {
-      y = 0.5f * x * (1.f + tanhf(kGeluBeta * (x + kGeluKappa * x * x * x)));
+      y = 0.5f * x * (1.f + gelu_inner(x));
     } else if constexpr (OP == Unary::GeluBackward) {
       const float v = to_f(b[i]);
-      const float t = tanhf(kGeluBeta * (v + kGeluKappa * v * v * v));
-      const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * v * v);
-      y = x * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * slope);
+      y = x * gelu_slope(v, gelu_inner(v));
     } else if constexpr (OP == Unary::Softcap) {
       y = tanhf(x / cap) * cap;
     } else {
@@ -125,6 +131,23 @@ __global__ void unary_kernel(const T* a, const T* b, float cap, T* o, int64_t n)
       y = x * (1.f - t * t);
     }
     o[i] = from_f<T>(y);
+  }
+}
+
+template <class T>
+__global__ void gelu_mul_kernel(const T* a, const T* b, T* o, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const float x = to_f(a[i]);
+    o[i] = from_f<T>(0.5f * x * (1.f + gelu_inner(x)) * to_f(b[i]));
+  }
+}
+
+template <class T>
+__global__ void gelu_mul_backward_kernel(const T* a, const T* b, const T* gy, T* da, T* db, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const float x = to_f(a[i]), t = gelu_inner(x), u = to_f(gy[i]);
+    if (db) db[i] = from_f<T>(u * (0.5f * x * (1.f + t)));
+    if (da) da[i] = from_f<T>((u * to_f(b[i])) * gelu_slope(x, t));
   }
 }
 
@@ -267,6 +290,34 @@ void unary(Unary op, const Tensor& a, const Tensor& b, float cap, const Tensor& 
     }
   });
   check_launch("unary");
+}
+
+void gelu_mul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  GT_CHECK(a.dtype() == out.dtype() && b.dtype() == out.dtype() && a.is_contiguous() && b.is_contiguous() &&
+               out.is_contiguous() && a.numel() == out.numel() && b.numel() == out.numel(),
+           "cuda::gelu_mul: operands ", a.str(), ", ", b.str(), " do not match ", out.str());
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  with_float(out.dtype(), "cuda::gelu_mul", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    gelu_mul_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(cptr<T>(a), cptr<T>(b), mptr<T>(out), n);
+  });
+  check_launch("gelu_mul");
+}
+
+void gelu_mul_backward(const Tensor& a, const Tensor& b, const Tensor& gy, const Tensor& da, const Tensor& db) {
+  const int64_t n = a.numel();
+  auto fits = [&](const Tensor& t) { return t.dtype() == a.dtype() && t.is_contiguous() && t.numel() == n; };
+  GT_CHECK(fits(a) && fits(b) && fits(gy) && (!da.defined() || fits(da)) && (!db.defined() || fits(db)),
+           "cuda::gelu_mul_backward: operands ", a.str(), ", ", b.str(), ", ", gy.str(), " do not match");
+  if (n == 0 || (!da.defined() && !db.defined())) return;
+  with_float(a.dtype(), "cuda::gelu_mul_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    gelu_mul_backward_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream()>>>(
+        cptr<T>(a), cptr<T>(b), cptr<T>(gy), da.defined() ? mptr<T>(da) : nullptr,
+        db.defined() ? mptr<T>(db) : nullptr, n);
+  });
+  check_launch("gelu_mul_backward");
 }
 
 void row_sum(const Tensor& src, const Tensor& out) {

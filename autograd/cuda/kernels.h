@@ -24,6 +24,11 @@ enum class Unary : uint8_t { Gelu, GeluBackward, Softcap, SoftcapBackward };
 // Softcap: out = cap tanh(a / cap). SoftcapBackward: out = a (1 - (b / cap)^2) (b the output).
 // All contiguous; a, b and out may differ in dtype.
 GT_CUDA_API(void unary(Unary op, const Tensor& a, const Tensor& b, float cap, const Tensor& out))
+// The gated MLP activation: out = gelu_tanh(a) * b; backward da = gy b gelu'(a), db = gy gelu_tanh(a) (either may
+// be undefined) in one pass. All contiguous, of one shape and dtype.
+GT_CUDA_API(void gelu_mul(const Tensor& a, const Tensor& b, const Tensor& out))
+GT_CUDA_API(void gelu_mul_backward(const Tensor& a, const Tensor& b, const Tensor& gy, const Tensor& da,
+                                   const Tensor& db))
 // out[r] = sum of src[r, :] (src contiguous [rows, run]; out [rows], any float dtype), accumulated in f32.
 GT_CUDA_API(void row_sum(const Tensor& src, const Tensor& out))
 // t = mean + std * N(0, 1), from a counter-based hash of (seed, element index): any size in one pass (random
@@ -52,14 +57,14 @@ GT_CUDA_API(void scatter_rows_add(const Tensor& dst, const Tensor& rows, const T
 
 // ---- log-softmax losses (loss.cu) ----
 // x [N, V] contiguous. When cap > 0, x is replaced by cap tanh(x / cap) first (in place, x must be f32 then).
-// lse[n] = log sum exp x[n, :] (f32); picked[n] = x[n, targets[n]] where targets[n] is in [0, V), else 0.
-// targets i64 on the device. Either output may be undefined.
+// lse[n] = log sum exp (inv_t x[n, :]) (f32; inv_t the inverse sampling temperature); picked[n] = x[n, targets[n]]
+// (not scaled) where targets[n] is in [0, V), else 0. targets i64 on the device. Either output may be undefined.
 GT_CUDA_API(void softmax_stats(const Tensor& x, float cap, const Tensor& targets, const Tensor& lse,
-                               const Tensor& picked))
-// dx[n, j] = scale[n] (exp(y[n, j] - lse[n]) - [j == targets[n]]), times (1 - (y / cap)^2) when cap > 0 (y is then
-// the capped value). Rows with scale 0 are zero. scale f32 [N] on the device; dx [N, V] any float dtype.
+                               const Tensor& picked, float inv_t = 1.f))
+// dx[n, j] = scale[n] (exp(inv_t y[n, j] - lse[n]) - [j == targets[n]]), times (1 - (y / cap)^2) when cap > 0 (y is
+// then the capped value). Rows with scale 0 are zero. scale f32 [N] on the device; dx [N, V] any float dtype.
 GT_CUDA_API(void softmax_grad(const Tensor& y, const Tensor& lse, const Tensor& targets, const Tensor& scale,
-                              float cap, const Tensor& dx))
+                              float cap, const Tensor& dx, float inv_t = 1.f))
 
 // ---- matrix products (gemm.cpp, cuBLASLt) ----
 // Row-major C[m, n] = alpha op(A) op(B) + beta C, op(X) = X^T when the flag is set; lda/ldb/ldc are row strides.

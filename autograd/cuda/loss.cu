@@ -14,7 +14,8 @@ constexpr int kGradThreads = 256;
 // One block per row: optional softcap in place, then an online max / sum of exponentials per thread, merged over
 // the block in a fixed order.
 template <class T>
-__global__ void stats_kernel(T* x, int64_t V, float cap, const int64_t* targets, float* lse, float* picked) {
+__global__ void stats_kernel(T* x, int64_t V, float cap, float inv_t, const int64_t* targets, float* lse,
+                             float* picked) {
   const int64_t n = blockIdx.x;
   T* row = x + n * V;
   float m = -INFINITY, s = 0.f;
@@ -25,6 +26,7 @@ __global__ void stats_kernel(T* x, int64_t V, float cap, const int64_t* targets,
       row[j] = from_f<T>(v);
       v = to_f(row[j]);
     }
+    v *= inv_t;
     if (v == -INFINITY) continue;  // contributes exp(-inf) = 0; skipping keeps -inf - -inf out of the sum
     if (v > m) {
       s = s * expf(m - v) + 1.f;
@@ -47,7 +49,7 @@ __global__ void stats_kernel(T* x, int64_t V, float cap, const int64_t* targets,
 
 template <class Y, class O>
 __global__ void grad_kernel(const Y* y, int64_t V, const float* lse, const int64_t* targets, const float* scale,
-                            float cap, O* dx) {
+                            float cap, float inv_t, O* dx) {
   const int64_t n = blockIdx.y;
   const float f = scale[n];
   const float l = lse[n];
@@ -56,7 +58,7 @@ __global__ void grad_kernel(const Y* y, int64_t V, const float* lse, const int64
     float d = 0.f;
     if (f != 0.f) {
       const float v = to_f(y[n * V + j]);
-      d = f * expf(v - l);
+      d = f * expf(v * inv_t - l);
       if (j == t) d -= f;
       if (cap > 0.f) {
         const float th = v / cap;
@@ -69,7 +71,8 @@ __global__ void grad_kernel(const Y* y, int64_t V, const float* lse, const int64
 
 }  // namespace
 
-void softmax_stats(const Tensor& x, float cap, const Tensor& targets, const Tensor& lse, const Tensor& picked) {
+void softmax_stats(const Tensor& x, float cap, const Tensor& targets, const Tensor& lse, const Tensor& picked,
+                   float inv_t) {
   GT_CHECK(x.dim() == 2 && x.is_contiguous() && (cap <= 0.f || x.dtype() == DType::F32),
            "cuda::softmax_stats: logits ", x.str(), " must be contiguous [N, V] (f32 when capped in place)");
   GT_CHECK(!picked.defined() || (targets.dtype() == DType::I64 && targets.numel() == x.size(0)),
@@ -80,14 +83,14 @@ void softmax_stats(const Tensor& x, float cap, const Tensor& targets, const Tens
   with_float(x.dtype(), "cuda::softmax_stats", [&](auto tag) {
     using T = typename decltype(tag)::type;
     stats_kernel<T><<<static_cast<unsigned>(N), kStatThreads, 0, stream()>>>(
-        mptr<T>(x), V, cap, picked.defined() ? cptr<int64_t>(targets) : nullptr,
+        mptr<T>(x), V, cap, inv_t, picked.defined() ? cptr<int64_t>(targets) : nullptr,
         lse.defined() ? mptr<float>(lse) : nullptr, picked.defined() ? mptr<float>(picked) : nullptr);
   });
   check_launch("softmax_stats");
 }
 
 void softmax_grad(const Tensor& y, const Tensor& lse, const Tensor& targets, const Tensor& scale, float cap,
-                  const Tensor& dx) {
+                  const Tensor& dx, float inv_t) {
   const int64_t N = y.size(0), V = y.size(1);
   GT_CHECK(y.is_contiguous() && dx.is_contiguous() && dx.numel() == N * V && lse.numel() == N &&
                targets.numel() == N && scale.numel() == N && targets.dtype() == DType::I64,
@@ -100,7 +103,7 @@ void softmax_grad(const Tensor& y, const Tensor& lse, const Tensor& targets, con
     with_float(dx.dtype(), "cuda::softmax_grad", [&](auto ot) {
       using O = typename decltype(ot)::type;
       grad_kernel<Y, O><<<grid, kGradThreads, 0, stream()>>>(cptr<Y>(y), V, cptr<float>(lse), cptr<int64_t>(targets),
-                                                             cptr<float>(scale), cap, mptr<O>(dx));
+                                                             cptr<float>(scale), cap, inv_t, mptr<O>(dx));
     });
   });
   check_launch("softmax_grad");

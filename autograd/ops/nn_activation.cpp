@@ -1,5 +1,7 @@
-// Pointwise activations: tanh-approximated GELU and tanh softcapping (gemma4.md §2.6, §6.1).
+// Pointwise activations: tanh-approximated GELU, the gated GELU of the MLP, and tanh softcapping (gemma4.md §2.6,
+// §6.1).
 #include <cmath>
+#include <vector>
 
 #include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
@@ -69,6 +71,64 @@ Tensor gelu_tanh(const Tensor& x) {
           o[i] = gy[i] * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * slope);
         }
       }));
+    });
+  }
+  return out;
+}
+
+Tensor gelu_tanh_mul(const Tensor& a, const Tensor& b) {
+  GT_CHECK(a.defined() && b.defined() && is_floating(a.dtype()) && is_floating(b.dtype()),
+           "gelu_tanh_mul: float tensors expected, got ", a.defined() ? a.str() : "undefined", " and ",
+           b.defined() ? b.str() : "undefined");
+  if (a.shape() != b.shape() || a.dtype() != b.dtype() || a.device() != b.device()) return mul(gelu_tanh(a), b);
+  if (a.device() == Device::CUDA) {
+    const Tensor ac = dense_as(a, a.dtype()), bc = dense_as(b, b.dtype());
+    Tensor out = Tensor::empty(a.shape(), a.dtype(), Device::CUDA);
+    cuda::gelu_mul(ac, bc, out);
+    if (any_requires_grad({a, b})) {
+      record("gelu_tanh_mul", {a, b}, {out}, [as = ac.detach(), bs = bc.detach()](GradSink& g) {
+        const Tensor da = g.needs(0) ? Tensor::empty(as.shape(), as.dtype(), Device::CUDA) : Tensor();
+        const Tensor db = g.needs(1) ? Tensor::empty(bs.shape(), bs.dtype(), Device::CUDA) : Tensor();
+        cuda::gelu_mul_backward(as, bs, dense_as(g.out(), as.dtype()), da, db);
+        if (da.defined()) g.add(0, da);
+        if (db.defined()) g.add(1, db);
+      });
+    }
+    return out;
+  }
+  const Tensor af = dense_f32(a), bf = dense_f32(b);
+  // The composite's float operations in its order, so the two agree bit for bit.
+  Tensor out = ranges(af, bf, [](const float* x, const float* y, float* o, int64_t n) {
+    gelu_inner_tanh(x, o, n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float gx = 0.5f * x[i] * (1.f + o[i]);
+      o[i] = gx * y[i];
+    }
+  });
+  if (any_requires_grad({a, b})) {
+    record("gelu_tanh_mul", {a, b}, {out}, [as = af.detach(), bs = bf.detach()](GradSink& g) {
+      const Tensor gy = dense_f32(g.out());
+      const Tensor da = g.needs(0) ? Tensor::empty(as.shape()) : Tensor();
+      const Tensor db = g.needs(1) ? Tensor::empty(bs.shape()) : Tensor();
+      const float* up = gy.data<float>();
+      const float* x = as.data<float>();
+      const float* y = bs.data<float>();
+      float* pa = da.defined() ? da.data<float>() : nullptr;
+      float* pb = db.defined() ? db.data<float>() : nullptr;
+      parallel_for(as.numel(), 1 << 14, [&](int64_t s, int64_t e) {
+        std::vector<float> t(static_cast<size_t>(e - s));
+        gelu_inner_tanh(x + s, t.data(), e - s);
+        for (int64_t i = s; i < e; ++i) {
+          const float v = x[i], th = t[static_cast<size_t>(i - s)];
+          if (pb) pb[i] = up[i] * (0.5f * v * (1.f + th));
+          if (pa) {
+            const float slope = kGeluBeta * (1.f + 3.f * kGeluKappa * v * v);
+            pa[i] = (up[i] * y[i]) * (0.5f * (1.f + th) + 0.5f * v * (1.f - th * th) * slope);
+          }
+        }
+      });
+      if (da.defined()) g.add(0, da);
+      if (db.defined()) g.add(1, db);
     });
   }
   return out;

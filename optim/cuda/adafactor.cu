@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/cuda/device_math.cuh"
 #include "optim/cuda/adafactor_gpu.h"
+#include "optim/cuda/weights.cuh"
 
 namespace gt::optim_detail {
 
-using cuda::bf16_t;
 using cuda::blocks_for;
 using cuda::check_launch;
 using cuda::stream;
@@ -29,50 +28,6 @@ __device__ __forceinline__ double block_sum_d(double v) {
   v = lane < nw ? part[lane] : 0.0;
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
-}
-
-__device__ __forceinline__ uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-struct DevWeights {
-  float* f32 = nullptr;
-  float* master = nullptr;
-  bf16_t* p = nullptr;
-  bool stochastic = false;
-  uint64_t key = 0;
-
-  __device__ float get(int64_t i) const { return f32 ? f32[i] : master ? master[i] : __bfloat162float(p[i]); }
-  __device__ void set(int64_t i, float v) const {
-    if (f32) {
-      f32[i] = v;
-      return;
-    }
-    if (master) master[i] = v;
-    const uint32_t u = __float_as_uint(v);
-    if (stochastic && (u & 0x7f800000u) != 0x7f800000u) {
-      const uint32_t noise = static_cast<uint32_t>(mix64(key ^ static_cast<uint64_t>(i)) >> 48);
-      p[i] = __ushort_as_bfloat16(static_cast<unsigned short>((u + noise) >> 16));
-    } else {
-      p[i] = __float2bfloat16_rn(v);
-    }
-  }
-};
-
-DevWeights dev(const GpuWeights& w) {
-  DevWeights d;
-  if (w.param.dtype() == DType::F32) {
-    d.f32 = static_cast<float*>(w.param.raw());
-  } else {
-    d.p = static_cast<bf16_t*>(w.param.raw());
-    if (w.master.defined()) d.master = static_cast<float*>(w.master.raw());
-  }
-  d.stochastic = w.stochastic;
-  d.key = w.key;
-  return d;
 }
 
 // Shared tail of every element's update (adafactor.cpp: finish), with the clip divisor read on the device.
@@ -241,6 +196,17 @@ unsigned grid_for(int64_t n) { return std::min<unsigned>(blocks_for(n, kThreads)
 
 }  // namespace
 
+Tensor entry_map(const Tensor& index, int64_t N) {
+  const int64_t count = index.numel();
+  Tensor entry_of = dev_empty(N, DType::I64);
+  cuda::check(cudaMemsetAsync(entry_of.raw(), 0xff, static_cast<size_t>(N) * 8, stream()), "entry map");
+  if (count > 0)
+    scatter_entries<<<grid_for(count), kThreads, 0, stream()>>>(static_cast<const int64_t*>(index.raw()), count,
+                                                                static_cast<int64_t*>(entry_of.raw()));
+  check_launch("entry map");
+  return entry_of;
+}
+
 double gpu_weights_rms(const GpuWeights& w) {
   const int64_t n = w.param.numel();
   if (n == 0) return 0.0;
@@ -286,11 +252,7 @@ void gpu_adafactor_factored(const GpuWeights& w, const Tensor& dense, const Spar
   Tensor index, entry_of;
   if (is_sparse) {
     index = sparse.rows.to(Device::CUDA);
-    entry_of = dev_empty(N, DType::I64);
-    cuda::check(cudaMemsetAsync(entry_of.raw(), 0xff, static_cast<size_t>(N) * 8, stream()), "adafactor entry map");
-    if (count > 0)
-      scatter_entries<<<grid_for(count), kThreads, 0, stream()>>>(static_cast<const int64_t*>(index.raw()), count,
-                                                                  static_cast<int64_t*>(entry_of.raw()));
+    entry_of = entry_map(index, N);
   }
   const int64_t* idx = is_sparse ? static_cast<const int64_t*>(index.raw()) : nullptr;
   const int64_t* eo = is_sparse ? static_cast<const int64_t*>(entry_of.raw()) : nullptr;

@@ -7,17 +7,9 @@
 #include "autograd/autograd.h"
 #include "autograd/cuda/runtime.h"
 #include "optim/adafactor_step.h"
+#include "optim/cuda/gpu_weights.h"
 
 namespace gt::optim_detail {
-
-// Where the step writes: an f32 parameter, or a bf16 parameter with (or without) its f32 master copy, rounded
-// to nearest even or stochastically with the CPU's hash (kernels.h: bf16_stochastic), key as there.
-struct GpuWeights {
-  Tensor param;   // f32 or bf16, contiguous, on the GPU
-  Tensor master;  // f32 or undefined
-  bool stochastic = false;
-  uint64_t key = 0;
-};
 
 // RMS of the weights (the master copy when there is one), in double.
 GT_CUDA_API(double gpu_weights_rms(const GpuWeights& w))

@@ -122,6 +122,10 @@ TEST_F(CudaOps, RmsNormRopeAndActivations) {
     expect_close(f32 ? "gelu_tanh f32" : "gelu_tanh bf16",
                  compare_op([](auto& v) { return std::vector<Tensor>{gelu_tanh(v[0])}; }, {x}, dt),
                  f32 ? kPointF32 : kBf16);
+    expect_close(f32 ? "gelu_tanh_mul f32" : "gelu_tanh_mul bf16",
+                 compare_op([](auto& v) { return std::vector<Tensor>{gelu_tanh_mul(v[0], v[1])}; },
+                            {x, with_grad(randn_cpu(x.shape(), 21))}, dt),
+                 f32 ? kPointF32 : kBf16);
     expect_close(f32 ? "softcap f32" : "softcap bf16",
                  compare_op([](auto& v) { return std::vector<Tensor>{softcap(scale(v[0], 20.0), 30.0)}; }, {x}, dt),
                  f32 ? kPointF32 : kBf16);

@@ -1,18 +1,23 @@
-// Adafactor on the GPU against Adafactor on the CPU (whose step is checked against transformers in
-// tests/optim): the same parameters and gradients for a few steps give the same weights and state.
+// Adafactor and AdamW on the GPU against the same optimizers on the CPU (whose steps are checked against
+// transformers and torch in tests/optim): the same parameters and gradients for a few steps give the same weights
+// and state.
 //
-// Both do the same float32 arithmetic; only the order of the double-precision sums of squares differs, which can
-// move a float32 statistic by one ulp. Weights and state agree within 1e-6 relative (infinity norms); a bf16
+// Both do the same float32 arithmetic; Adafactor's double-precision sums of squares are added in another order,
+// which can move a float32 statistic by one ulp, and either compiler may fuse a multiply and an add into one
+// rounding where the other does not. Weights and state agree within 1e-6 relative (infinity norms); a bf16
 // parameter is the rounding of its f32 master, so one element may round the other way: 1e-2 (one bf16 ulp).
+#include <type_traits>
+
 #include "cuda_test.h"
 #include "optim/adafactor.h"
+#include "optim/adamw.h"
 
 using namespace gt;
 using namespace gt::testing;
 
 namespace {
 
-class CudaAdafactor : public CudaTest {};
+class CudaOptimizer : public CudaTest {};
 
 struct Pair {
   std::vector<Tensor> cpu, gpu;
@@ -55,9 +60,10 @@ void give_grads(const std::vector<Tensor>& params, int step, bool gpu) {
   backward(roots, grads);
 }
 
-void run_case(const char* name, AdafactorOptions o, DType dt) {
+template <class Opt, class Options>
+void run_case(const char* name, Options o, DType dt) {
   Pair p = make_params(dt);
-  Adafactor oc(p.cpu, o), og(p.gpu, o);
+  Opt oc(p.cpu, o), og(p.gpu, o);
   for (int step = 1; step <= 3; ++step) {
     give_grads(p.cpu, step, false);
     give_grads(p.gpu, step, true);
@@ -80,29 +86,49 @@ void run_case(const char* name, AdafactorOptions o, DType dt) {
     else
       EXPECT_EQ(sg.tensors[j].second.to_ids(), sc.tensors[j].second.to_ids()) << sc.tensors[j].first;
   }
-  std::printf("[cuda] adafactor %-34s weights %.2e, masters %.2e, state %.2e\n", name, w, master, st);
+  std::printf("[cuda] %-9s %-36s weights %.2e, masters %.2e, state %.2e\n",
+              std::is_same_v<Opt, AdamW> ? "adamw" : "adafactor", name, w, master, st);
   EXPECT_LE(master, dt == DType::F32 || o.precision.master_weights ? 1e-6 : 1e-2);
   EXPECT_LE(st, 1e-6);
   EXPECT_LE(w, dt == DType::F32 ? 1e-6 : 1e-2);
 }
 
-TEST_F(CudaAdafactor, EqualsTheCpuStep) {
+TEST_F(CudaOptimizer, AdafactorEqualsTheCpuStep) {
   AdafactorOptions plain;
   plain.lr = 1e-2;
-  run_case("f32, published defaults", plain, DType::F32);
-  run_case("bf16 + f32 masters", plain, DType::BF16);
+  run_case<Adafactor>("f32, published defaults", plain, DType::F32);
+  run_case<Adafactor>("bf16 + f32 masters", plain, DType::BF16);
   AdafactorOptions dense = plain;
   dense.beta1 = 0.9;
   dense.weight_decay = 0.1;
   dense.scale_parameter = true;
-  run_case("f32, beta1 + decay + scale_parameter", dense, DType::F32);
+  run_case<Adafactor>("f32, beta1 + decay + scale_parameter", dense, DType::F32);
   AdafactorOptions sr = plain;
   sr.precision.rounding = Rounding::Stochastic;
   sr.precision.seed = 5;
-  run_case("bf16, stochastic rounding", sr, DType::BF16);
+  run_case<Adafactor>("bf16, stochastic rounding", sr, DType::BF16);
   AdafactorOptions bare = plain;
   bare.precision.master_weights = false;
-  run_case("bf16, no masters", bare, DType::BF16);
+  run_case<Adafactor>("bf16, no masters", bare, DType::BF16);
+}
+
+TEST_F(CudaOptimizer, AdamWEqualsTheCpuStep) {
+  AdamWOptions plain;
+  plain.lr = 1e-2;
+  run_case<AdamW>("f32, torch defaults (decay 0.01)", plain, DType::F32);
+  run_case<AdamW>("bf16 + f32 masters", plain, DType::BF16);
+  AdamWOptions ams = plain;
+  ams.amsgrad = true;
+  ams.beta1 = 0.3;  // below 0.5: torch's lerp takes its other form
+  ams.weight_decay = 0;
+  run_case<AdamW>("f32, amsgrad, beta1 0.3, no decay", ams, DType::F32);
+  AdamWOptions sr = plain;
+  sr.precision.rounding = Rounding::Stochastic;
+  sr.precision.seed = 5;
+  run_case<AdamW>("bf16, stochastic rounding", sr, DType::BF16);
+  AdamWOptions bare = plain;
+  bare.precision.master_weights = false;
+  run_case<AdamW>("bf16, no masters", bare, DType::BF16);
 }
 
 }  // namespace
