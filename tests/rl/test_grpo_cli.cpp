@@ -49,9 +49,10 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
                          {"reward", {{"command", kSpecialTokenReward}}},
                          {"checkpoint", {{"every", 1}, {"keep_last", 2}}},
                          {"eval", {{"every", 3}}}};
-  // Both on the same thread count: OpenBLAS 0.3.21's weight-gradient GEMMs (dY^T X, reducing over the 4 x 170
-  // tokens of a micro-batch) change their last bits with the thread count once the reduction is that long.
-  const CommandResult unbroken = run_gemma_tune("grpo --config " + f.config_file(settings, "a"));
+  // The unbroken run on one thread, the broken ones on all cores: the weight-gradient GEMMs reduce over the 4 x 170
+  // tokens of a micro-batch, long enough that OpenBLAS alone would change last bits with the thread count.
+  const CommandResult unbroken =
+      run_command(std::string("GT_NUM_THREADS=1 ") + GT_BINARY + " grpo --config " + f.config_file(settings, "a"));
   ASSERT_EQ(unbroken.rc, 0) << unbroken.output;
 
   const std::string cfg = f.config_file(settings, "b");
