@@ -60,26 +60,12 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const train::CheckpointDir ck(out + "/checkpoints", 2);
   // Each life runs until one more checkpoint is complete, then is killed a little later: mid-step, mid-rollout,
   // mid-eval or mid-write, whatever the machine's speed.
-  auto latest_step = [&] {
-    const auto latest = ck.latest();
-    return latest ? std::stoll(fs::path(*latest).stem().string().substr(5)) : int64_t{-1};
-  };
   int kills = 0;
   for (int delay_ms : {0, 60, 120, 180}) {
     std::vector<std::string> args{"grpo", "--config", cfg};
     if (ck.latest()) args.push_back("--resume");
-    const int64_t before = latest_step();
-    const pid_t pid = spawn_gemma_tune(args, log);
-    const auto start = std::chrono::steady_clock::now();
-    bool exited = false;
-    while (latest_step() == before && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
-      if ((exited = ::waitpid(pid, nullptr, WNOHANG) == pid)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (exited) continue;  // it ran to the end
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(pid, SIGKILL);
-    if (wait_for(pid) == -SIGKILL) ++kills;
+    if (!kill_after_next_checkpoint(args, log, ck, delay_ms)) break;  // it ran to the end
+    ++kills;
     if (const auto latest = ck.latest()) {
       EXPECT_NO_THROW(train::read_training_state(*latest)) << *latest;
     }
