@@ -260,6 +260,7 @@ class Trainer {
     g.num_samples = c_.num_generations;
     g.sampling = {c_.temperature, c_.top_k, c_.top_p, 0};
     g.stop_ids = stop_ids_;
+    g.vocab_limit = tokenizer_.vocab_size();
     int64_t generated = 0;
     for (int64_t k = 0; k < c_.prompts_per_step; ++k) {
       if (pos_ == prompt_count()) {
