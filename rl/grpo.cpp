@@ -136,6 +136,7 @@ class Trainer : train::TrainingRun {
         std::to_string(c_.num_generations) + " completions a batch, " + std::to_string(c_.num_iterations) +
         " step(s) each, loss " + loss_type_name(c_.loss_type) + ", lr " + format_lr(c_.lr()));
   }
+
   static std::string format_lr(double lr) {
     std::ostringstream os;
     os << std::scientific << std::setprecision(2) << lr;
