@@ -70,6 +70,7 @@ int run(const Args& a) {
   o.num_samples = a.num_samples;
   o.sampling = {a.temperature, a.top_k, a.top_p, a.seed};
   o.stop_ids = gt::stop_ids_from(a.model);
+  if (tok) o.vocab_limit = tok->vocab_size();
   // One sample streams token by token; several are printed one after another once made.
   if (a.format == "text" && a.num_samples == 1)
     o.on_token = [&](int64_t, int64_t t) {

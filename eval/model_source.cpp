@@ -16,6 +16,7 @@ CompletionSource model_completions(const Gemma4& model, const data::Tokenizer& t
     g.max_new_tokens = options.max_new_tokens;
     g.sampling = options.sampling;
     g.stop_ids = options.stop_ids;
+    g.vocab_limit = tokenizer.vocab_size();
     const Generation out = generate(model, std::vector<int64_t>(prompt.ids.begin(), prompt.ids.end()), g)[0];
     *tokens += static_cast<int64_t>(out.tokens.size());
     if (options.on_sample) options.on_sample(++*done, *tokens);

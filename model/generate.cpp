@@ -12,8 +12,11 @@ namespace gt {
 std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>& prompt, const GenerateOptions& opt) {
   GT_CHECK(!prompt.empty(), "generate: empty prompt");
   GT_CHECK(opt.num_samples >= 1 && opt.max_new_tokens >= 0, "generate: need num_samples >= 1 and max_new_tokens >= 0");
+  GT_CHECK(opt.vocab_limit >= 0, "generate: vocab_limit must be >= 0, got ", opt.vocab_limit);
   NoGradGuard ng;
   const int64_t G = opt.num_samples, V = model.config().vocab_size;
+  // Sampling from the first `drawable` logits of a row is sampling with the rest masked out.
+  const int64_t drawable = opt.vocab_limit > 0 ? std::min(opt.vocab_limit, V) : V;
   KVCache prefill;
   ForwardOptions fo;
   fo.cache = &prefill;
@@ -37,7 +40,7 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
       if (g.stopped) continue;
       // Every sample starts from the one prefill row; afterwards each reads its own row.
       const float* row = lp + (logits.size(0) == 1 ? 0 : s) * V;
-      const int64_t t = samplers[static_cast<size_t>(s)].sample(row, V);
+      const int64_t t = samplers[static_cast<size_t>(s)].sample(row, drawable);
       g.tokens.push_back(t);
       next[static_cast<size_t>(s)] = t;
       if (opt.on_token) opt.on_token(s, t);

@@ -15,6 +15,9 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;
   int64_t num_samples = 1;
   SamplingOptions sampling;  // sample s draws from stream s of sampling.seed
+  // Only ids below this are drawn (as if the logits above were -inf): the tokenizer's size, when the model's
+  // vocabulary is padded past what the tokenizer can decode. 0: the whole vocabulary.
+  int64_t vocab_limit = 0;
   std::vector<int64_t> stop_ids = {1, 106, 50};  // <eos>, <turn|>, <|tool_response>
   // Called for every new token as it is chosen (streaming output); not called after a sample stopped.
   std::function<void(int64_t sample, int64_t token)> on_token;

@@ -46,6 +46,12 @@ json ConfigTrainer::trial_config(const json& params, const fs::path& dir, const 
   return c;
 }
 
+void ConfigTrainer::set_trial_options(train::RunOptions& o, const std::atomic<bool>* stop, double time_limit_s) const {
+  o.stop_flag = stop;
+  o.progress = s_.progress;
+  o.time_limit_s = time_limit_s;
+}
+
 void ConfigTrainer::check(const json& params) const {
   for (auto it = params.begin(); it != params.end(); ++it)
     if (is_data_param(it.key()) && !s_.synth)

@@ -20,6 +20,7 @@
 #include "research/heldout.h"
 #include "research/trainer.h"
 #include "research/trial_data.h"
+#include "train/trainer_common.h"
 
 namespace gt::research {
 
@@ -54,6 +55,8 @@ class ConfigTrainer : public Trainer {
   virtual void parse(const nlohmann::json& config) const = 0;
   virtual RunOutcome train(const nlohmann::json& config, const std::atomic<bool>* stop, double time_limit_s) = 0;
   const TrialSettings& settings() const { return s_; }
+  // How a trial's run is started: a fresh run, stopped by `stop` or the time limit, reporting to the progress.
+  void set_trial_options(train::RunOptions& o, const std::atomic<bool>* stop, double time_limit_s) const;
 
  private:
   std::string name_;

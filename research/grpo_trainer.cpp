@@ -11,9 +11,7 @@ ConfigTrainer::RunOutcome GrpoTrainer::train(const nlohmann::json& config, const
                                              double time_limit_s) {
   const rl::GrpoConfig c = rl::parse_grpo_config(config, settings().source);
   rl::GrpoRunOptions o;
-  o.stop_flag = stop;
-  o.progress = settings().progress;
-  o.time_limit_s = time_limit_s;
+  set_trial_options(o, stop, time_limit_s);
   const rl::GrpoResult r = rl::run_grpo(c, o);
   RunOutcome out{r.finished || r.out_of_time, r.step, {{"train_reward", r.last_reward}}};
   if (r.heldout_mean) out.details["grpo_heldout_mean"] = *r.heldout_mean;

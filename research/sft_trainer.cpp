@@ -11,9 +11,7 @@ ConfigTrainer::RunOutcome SftTrainer::train(const nlohmann::json& config, const 
                                             double time_limit_s) {
   const train::SftConfig c = train::parse_sft_config(config, settings().source);
   train::SftRunOptions o;
-  o.stop_flag = stop;
-  o.progress = settings().progress;
-  o.time_limit_s = time_limit_s;
+  set_trial_options(o, stop, time_limit_s);
   const train::SftResult r = train::run_sft(c, o);
   RunOutcome out{r.finished || r.out_of_time, r.step, {{"train_loss", r.last_loss}}};
   if (r.heldout_loss) out.details["heldout_loss"] = *r.heldout_loss;

@@ -9,7 +9,6 @@
 #include <memory>
 #include <sstream>
 
-#include "autograd/atomic_file.h"
 #include "autograd/error.h"
 #include "model/generate.h"
 #include "rl/policy.h"
@@ -23,7 +22,6 @@ namespace gt::rl {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -80,17 +78,12 @@ std::vector<std::vector<float>> unflatten(const Tensor& t, const std::vector<Com
   return out;
 }
 
-class Trainer {
+class Trainer : train::TrainingRun {
  public:
   Trainer(const GrpoConfig& c, const GrpoRunOptions& o)
-      : c_(c),
-        o_(o),
-        model_(train::build_model(c.model, c.path, "grpo", o.progress)),
-        tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
-        ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last),
+      : TrainingRun("grpo", c, o, c.model, c.path, c.tokenizer, c.seed),
+        c_(c),
         reward_(c.reward_weights, c.reward_command, c.reward_timeout_s) {
-    GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
-             " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
     prompts_ = load_prompts(c.train_data, tokenizer_, c.max_prompt_length, !reward_.external());
     if (!c.heldout_data.empty()) heldout_ = load_prompts(c.heldout_data, tokenizer_, c.max_prompt_length, true);
     stop_ids_ = stop_ids_for(c.model.dir, tokenizer_);
@@ -100,16 +93,11 @@ class Trainer {
       model_.to(o.device);
       if (ref_) ref_->to(o.device);
     }
-    params_ = model_.state().trainable();
-    opt_ = train::make_optimizer(c.optimizer_config(), params_);
+    init_optimizer(c.optimizer_config());
     const auto n = static_cast<int64_t>(prompts_.size());
     total_ =
         c.max_steps > 0 ? c.max_steps : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
-    identity_ = training_identity(c);
-    identity_["model_config"] = json::parse(model_.config().json.dump());
-    identity_["train_data"] = {{"prompts", n}, {"fingerprint", train::hex64(prompts_.fingerprint)}};
-    const std::string text = identity_.dump();
-    hash_ = train::hex64(train::fnv1a(text.data(), text.size()));
+    set_identity(training_identity(c), {{"prompts", n}, {"fingerprint", train::hex64(prompts_.fingerprint)}});
     policy_.temperature = c.temperature;
     policy_.batch_size = c.batch_size;
     policy_.forward.checkpoint_layers = c.checkpoint_layers;
@@ -122,66 +110,16 @@ class Trainer {
   }
 
   GrpoResult run() {
-    std::optional<int64_t> keep_through;
-    if (o_.resume) {
-      restore();
-      keep_through = step_;
-    } else {
-      GT_CHECK(!ckpts_.latest(), c_.out_dir, ": already holds checkpoints of a run (", ckpts_.dir(),
-               "); pass --resume to continue it, or choose another out_dir");
-      for (int64_t orphan : ckpts_.steps()) {
-        fs::remove(ckpts_.path_for(orphan));
-        say("removed " + ckpts_.path_for(orphan) + ", left by a run stopped before its first checkpoint was done");
-      }
-      make_streams();
-      perm_ = train::draw_permutation(*shuffle_, prompt_count());
-    }
-    fs::create_directories(c_.out_dir);
-    const std::string config_text = to_json(c_).dump(2) + "\n";
-    write_file_atomically((fs::path(c_.out_dir) / "config.json").string(),
-                          [&](std::ostream& os) { os << config_text; });
-    log_ = std::make_unique<train::MetricsLog>(c_.log_path(), keep_through);
-    started_ = Clock::now();
-    if (o_.resume) {
-      log_->write({{"type", "resume"}, {"step", step_}, {"path", *ckpts_.latest()}});
-      say("resumed from " + *ckpts_.latest() + " at step " + std::to_string(step_) + " of " + std::to_string(total_));
-    } else {
-      report_data("train", c_.train_data, prompts_);
-      if (heldout_) report_data("heldout", c_.heldout_data, *heldout_);
-      say(std::to_string(total_) + " steps: " + std::to_string(c_.prompts_per_step) + " prompts x " +
-          std::to_string(c_.num_generations) + " completions a batch, " + std::to_string(c_.num_iterations) +
-          " step(s) each, loss " + loss_type_name(c_.loss_type) + ", lr " + format_lr(c_.lr()));
-      if (heldout_) evaluate();
-    }
-
+    const Ending e = run_loop(to_json(c_));
     GrpoResult r;
-    r.total_steps = total_;
-    bool stopped = false;
-    while (step_ < total_ && !stopped) {
-      r.last_reward = train_step();
-      r.out_of_time = o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s;
-      const bool eval_due = c_.eval_every > 0 && step_ % c_.eval_every == 0;
-      if (heldout_ && (eval_due || step_ == total_ || r.out_of_time)) r.heldout_mean = evaluate();
-      stopped =
-          (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load()) || r.out_of_time;
-      if ((c_.save_every > 0 && step_ % c_.save_every == 0) || step_ == total_ || stopped) save();
-    }
-    r.out_of_time = r.out_of_time && step_ < total_;
-    const bool ended = step_ == total_;
-    if (ended && last_saved_ != step_) save();
-    if (ended || r.out_of_time) {
-      r.final_dir = (fs::path(c_.out_dir) / "final").string();
-      train::export_hf(model_, c_.tokenizer, r.final_dir, c_.model.dir);
-      say((ended ? std::string()
-                 : "out of time after step " + std::to_string(step_) + " of " + std::to_string(total_) + "; ") +
-          "exported " + r.final_dir);
-      r.finished = ended;
-    } else {
-      say("stopped after step " + std::to_string(step_) + "; continue with --resume");
-    }
     r.step = step_;
+    r.total_steps = total_;
+    r.finished = e.finished;
+    r.out_of_time = e.out_of_time;
+    r.final_dir = e.final_dir;
+    r.last_reward = last_reward_;
+    r.heldout_mean = last_heldout_;
     r.last_checkpoint = last_path_;
-    if (!r.heldout_mean) r.heldout_mean = last_heldout_;
     r.best_mean = best_mean_;
     r.best_step = best_step_;
     if (heldout_) r.best_dir = best_dir();
@@ -190,10 +128,17 @@ class Trainer {
 
  private:
   int64_t prompt_count() const { return static_cast<int64_t>(prompts_.size()); }
+  int64_t data_size() const override { return prompt_count(); }
+  const char* data_noun() const override { return "prompts"; }
+  bool has_heldout() const override { return heldout_.has_value(); }
   std::string best_dir() const { return (fs::path(c_.out_dir) / "best").string(); }
 
-  void say(const std::string& line) const {
-    if (o_.progress) *o_.progress << "grpo: " << line << std::endl;
+  void announce() override {
+    report_data("train", c_.train_data, prompts_);
+    if (heldout_) report_data("heldout", c_.heldout_data, *heldout_);
+    say(std::to_string(total_) + " steps: " + std::to_string(c_.prompts_per_step) + " prompts x " +
+        std::to_string(c_.num_generations) + " completions a batch, " + std::to_string(c_.num_iterations) +
+        " step(s) each, loss " + loss_type_name(c_.loss_type) + ", lr " + format_lr(c_.lr()));
   }
 
   static std::string format_lr(double lr) {
@@ -202,15 +147,9 @@ class Trainer {
     return os.str();
   }
 
-  double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
-  double epoch_float() const {
-    return static_cast<double>(epoch_) + static_cast<double>(pos_) / static_cast<double>(prompt_count());
-  }
-
-  void make_streams() {
+  void make_own_streams() override {
     SamplingOptions so;
     so.seed = c_.seed;
-    shuffle_ = std::make_unique<Sampler>(so, train::kShuffleStream);
     rollouts_ = std::make_unique<Sampler>(so, kRolloutStream);
   }
 
@@ -264,13 +203,10 @@ class Trainer {
     g.num_samples = c_.num_generations;
     g.sampling = {c_.temperature, c_.top_k, c_.top_p, 0};
     g.stop_ids = stop_ids_;
+    g.vocab_limit = tokenizer_.vocab_size();
     int64_t generated = 0;
     for (int64_t k = 0; k < c_.prompts_per_step; ++k) {
-      if (pos_ == prompt_count()) {
-        ++epoch_;
-        pos_ = 0;
-        perm_ = train::draw_permutation(*shuffle_, prompt_count());
-      }
+      next_epoch_if_done();
       const int64_t p = perm_[static_cast<size_t>(pos_++)];
       b.prompts.push_back(p);
       g.sampling.seed = static_cast<uint64_t>(rollouts_->uniform() * 0x1p53);
@@ -292,7 +228,7 @@ class Trainer {
     if (ref_) b.ref_logp = sequence_logprobs(*ref_, seqs, policy_);
   }
 
-  double train_step() {
+  void take_step() override {
     const auto t0 = Clock::now();
     const int64_t iteration = step_ % c_.num_iterations;
     rollout_tokens_ = 0;
@@ -331,25 +267,18 @@ class Trainer {
       fail("grpo: step ", step,
            ": the gradient norm is 0 although completions carry advantages, so this step "
            "would train nothing");
-    if (c_.grad_clip > 0) {
-      const double coef = c_.grad_clip / (gn.norm + 1e-6);
-      if (coef < 1.0) train::scale_grads(params_, coef);
-    }
-    const double lr = train::apply_lr(*opt_, c_.optimizer_config(), c_.schedule, c_.warmup_steps, total_, step_);
-    opt_->step();
-    opt_->zero_grad();
+    const double lr = update(gn.norm, c_.grad_clip, c_.optimizer_config(), c_.schedule, c_.warmup_steps);
     step_ = step;
 
     const auto t1 = Clock::now();
     const double update_s = std::chrono::duration<double>(t1 - tu).count();
     const double dt = std::chrono::duration<double>(t1 - t0).count();
-    step_seconds_ += dt;
-    ++steps_here_;
+    count_step(dt);
     const json rec = train_record(b, ps, gn.norm, lr, iteration, update_s, dt);
     log_->write(rec);
     if (iteration == 0 && c_.log_completions > 0) log_samples(b);
     progress(rec);
-    return rec["reward"].get<double>();
+    last_reward_ = rec["reward"].get<double>();
   }
 
   json train_record(const Batch& b, const PolicyStats& ps, double grad_norm, double lr, int64_t iteration,
@@ -436,9 +365,7 @@ class Trainer {
   void progress(const json& r) {
     window_rollout_ += rollout_tokens_;
     window_rollout_s_ += rollout_seconds_;
-    const double since = std::chrono::duration<double>(Clock::now() - last_progress_).count();
-    if (!o_.progress || !(step_ == 1 || step_ == total_ || steps_here_ == 1 || since >= c_.progress_every_s)) return;
-    const double eta = step_seconds_ / static_cast<double>(steps_here_) * static_cast<double>(total_ - step_);
+    if (!progress_due()) return;
     std::ostringstream os;
     os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float()
        << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std " << r["reward_std"].get<double>()
@@ -450,14 +377,14 @@ class Trainer {
        << r["truncated_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
        << " rollout " << std::setprecision(0) << window_rollout_ / std::max(window_rollout_s_, 1e-9) << " tok/s update "
        << r["update_tokens_per_s"].get<double>() << " tok/s elapsed " << train::format_duration(elapsed()) << " ETA "
-       << train::format_duration(eta);
+       << train::format_duration(eta());
     say(os.str());
-    last_progress_ = Clock::now();
+    progress_said();
     window_rollout_ = 0;
     window_rollout_s_ = 0;
   }
 
-  double evaluate() {
+  void evaluate() override {
     const auto t0 = Clock::now();
     const HeldoutResult h = evaluate_heldout(model_, tokenizer_, *heldout_, heldout_opts_);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -482,137 +409,75 @@ class Trainer {
       log_->write({{"type", "best"}, {"step", step_}, {"mean", h.mean}, {"path", best_dir()}});
     }
     last_heldout_ = h.mean;
-    return h.mean;
   }
 
-  void save() {
-    train::TrainingState st;
-    st.trainer = "grpo";
-    st.step = step_;
-    st.config_hash = hash_;
-    json meta = {{"epoch", epoch_},
-                 {"position", pos_},
-                 {"rng", {{"shuffle", shuffle_->rng_state()}, {"rollout", rollouts_->rng_state()}}},
-                 {"elapsed_s", elapsed()},
-                 {"total_steps", total_},
-                 {"identity", identity_},
-                 {"best_mean", best_mean_ ? json(*best_mean_) : json(nullptr)},
-                 {"best_step", best_step_}};
-    st.extra = {{"permutation", Tensor::from_ids(perm_, {prompt_count()})}};
+  void add_state(train::TrainingState& st) const override {
+    st.meta["rng"]["rollout"] = rollouts_->rng_state();
+    st.meta["best_mean"] = best_mean_ ? json(*best_mean_) : json(nullptr);
+    st.meta["best_step"] = best_step_;
     // Between a batch's iterations the batch itself is state: the next steps reuse it.
     if (step_ % c_.num_iterations != 0) {
       json cs = json::array();
       for (const Completion& c : batch_->completions)
         cs.push_back(
             {{"prompt", c.prompt}, {"tokens", c.tokens}, {"truncated", c.truncated}, {"reward", c.score.reward}});
-      meta["batch"] = {{"prompts", batch_->prompts}, {"completions", cs}};
+      st.meta["batch"] = {{"prompts", batch_->prompts}, {"completions", cs}};
       if (!batch_->old_logp.empty()) st.extra.emplace_back("batch_old_logp", flatten(batch_->old_logp));
       if (!batch_->ref_logp.empty()) st.extra.emplace_back("batch_ref_logp", flatten(batch_->ref_logp));
     }
-    st.meta = meta;
-    st.model = model_.state().items();
-    st.optimizer = opt_->state();
-    last_path_ = ckpts_.save(st);
-    last_saved_ = step_;
-    log_->write({{"type", "checkpoint"}, {"step", step_}, {"path", last_path_}});
-    say("step " + std::to_string(step_) + " checkpoint " + last_path_);
   }
 
-  void restore() {
-    const std::optional<std::string> latest = ckpts_.latest();
-    GT_CHECK(latest, c_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
-    const std::string& file = *latest;
-    const train::TrainingState st = train::read_training_state(file);
-    GT_CHECK(st.trainer == "grpo", file, ": written by the ", st.trainer, " trainer, not by grpo");
-    if (st.config_hash != hash_)
-      fail(file, ": written by a run with different settings or data (",
-           train::identity_diff(st.meta.value("identity", json::object()), identity_),
-           "); an exact resume needs the same ones");
-    make_streams();
-    try {
-      const json& m = st.meta;
-      epoch_ = m.at("epoch").get<int64_t>();
-      pos_ = m.at("position").get<int64_t>();
-      elapsed_before_ = m.at("elapsed_s").get<double>();
-      shuffle_->set_rng_state(m.at("rng").at("shuffle").get<std::array<uint64_t, 4>>());
-      rollouts_->set_rng_state(m.at("rng").at("rollout").get<std::array<uint64_t, 4>>());
-      if (!m.at("best_mean").is_null()) best_mean_ = m.at("best_mean").get<double>();
-      best_step_ = m.at("best_step").get<int64_t>();
-      if (st.step % c_.num_iterations != 0) {
-        const json& jb = m.at("batch");
-        Batch b;
-        b.prompts = jb.at("prompts").get<std::vector<int64_t>>();
-        for (const json& jc : jb.at("completions")) {
-          const auto p = jc.at("prompt").get<int64_t>();
-          GT_CHECK(p >= 0 && p < prompt_count(), file, ": the stored batch names prompt ", p, " of ", prompt_count());
-          Completion c;
-          c.prompt = p;
-          c.tokens = jc.at("tokens").get<std::vector<int64_t>>();
-          c.truncated = jc.at("truncated").get<bool>();
-          c.text = completion_text(tokenizer_, c.tokens);
-          // The built-in reward is a function of the text: its terms are recomputed; the reward itself is the
-          // stored one (an external command need not be run again).
-          if (!reward_.external())
-            c.score = reward_(prompts_.samples[static_cast<size_t>(p)], prompts_.refs[static_cast<size_t>(p)], c.text);
-          c.score.reward = jc.at("reward").get<double>();
-          b.completions.push_back(std::move(c));
-        }
-        GT_CHECK(static_cast<int64_t>(b.completions.size()) == c_.generation_batch(), file, ": the stored batch has ",
-                 b.completions.size(), " completions, not ", c_.generation_batch());
-        score_and_plan(b);
-        if (c_.num_iterations > 1) b.old_logp = unflatten(st.extra_tensor("batch_old_logp"), b.completions, file);
-        if (ref_) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
-        batch_ = std::move(b);
+  void restore_state(const train::TrainingState& st, const std::string& file) override {
+    const json& m = st.meta;
+    rollouts_->set_rng_state(m.at("rng").at("rollout").get<std::array<uint64_t, 4>>());
+    if (!m.at("best_mean").is_null()) best_mean_ = m.at("best_mean").get<double>();
+    best_step_ = m.at("best_step").get<int64_t>();
+    if (st.step % c_.num_iterations != 0) {
+      const json& jb = m.at("batch");
+      Batch b;
+      b.prompts = jb.at("prompts").get<std::vector<int64_t>>();
+      for (const json& jc : jb.at("completions")) {
+        const auto p = jc.at("prompt").get<int64_t>();
+        GT_CHECK(p >= 0 && p < prompt_count(), file, ": the stored batch names prompt ", p, " of ", prompt_count());
+        Completion c;
+        c.prompt = p;
+        c.tokens = jc.at("tokens").get<std::vector<int64_t>>();
+        c.truncated = jc.at("truncated").get<bool>();
+        c.text = completion_text(tokenizer_, c.tokens);
+        // The built-in reward is a function of the text: its terms are recomputed; the reward itself is the
+        // stored one (an external command need not be run again).
+        if (!reward_.external())
+          c.score = reward_(prompts_.samples[static_cast<size_t>(p)], prompts_.refs[static_cast<size_t>(p)], c.text);
+        c.score.reward = jc.at("reward").get<double>();
+        b.completions.push_back(std::move(c));
       }
-    } catch (const json::exception& e) {
-      fail(file, ": incomplete grpo state (", e.what(), ")");
+      GT_CHECK(static_cast<int64_t>(b.completions.size()) == c_.generation_batch(), file, ": the stored batch has ",
+               b.completions.size(), " completions, not ", c_.generation_batch());
+      score_and_plan(b);
+      if (c_.num_iterations > 1) b.old_logp = unflatten(st.extra_tensor("batch_old_logp"), b.completions, file);
+      if (ref_) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
+      batch_ = std::move(b);
     }
-    perm_ = st.extra_tensor("permutation").to_ids();
-    GT_CHECK(train::is_permutation_of(perm_, prompt_count()) && pos_ >= 0 && pos_ <= prompt_count() && epoch_ >= 0,
-             file, ": its data position does not fit ", prompt_count(), " prompts");
-    train::load_model_tensors(model_.state(), st, file);
-    try {
-      opt_->load_state(st.optimizer);
-    } catch (const Error& e) {
-      fail(file, ": ", e.what());
-    }
-    step_ = st.step;
-    last_saved_ = step_;
-    last_path_ = file;
   }
 
   const GrpoConfig& c_;
-  const GrpoRunOptions& o_;
-  Gemma4 model_;
   std::unique_ptr<Gemma4> ref_;
-  data::Tokenizer tokenizer_;
-  train::CheckpointDir ckpts_;
   RewardFunction reward_;
   PromptSet prompts_;
   std::optional<PromptSet> heldout_;
   std::vector<int64_t> stop_ids_;
-  std::vector<Tensor> params_;
-  std::unique_ptr<Optimizer> opt_;
   PolicyOptions policy_;
   HeldoutOptions heldout_opts_;
-  int64_t total_ = 0;
-  json identity_;
-  std::string hash_;
 
-  int64_t step_ = 0, epoch_ = 0, pos_ = 0;
-  std::vector<int64_t> perm_;
-  std::unique_ptr<Sampler> shuffle_, rollouts_;
+  std::unique_ptr<Sampler> rollouts_;
   std::optional<Batch> batch_;
   std::optional<double> best_mean_;
   int64_t best_step_ = -1;
-
-  std::unique_ptr<train::MetricsLog> log_;
-  Clock::time_point started_, last_progress_;
-  double elapsed_before_ = 0, step_seconds_ = 0, rollout_seconds_ = 0, window_rollout_s_ = 0;
-  int64_t steps_here_ = 0, rollout_tokens_ = 0, window_rollout_ = 0;
-  int64_t last_saved_ = -1;
-  std::string last_path_;
+  double last_reward_ = 0;
   std::optional<double> last_heldout_;
+
+  double rollout_seconds_ = 0, window_rollout_s_ = 0;
+  int64_t rollout_tokens_ = 0, window_rollout_ = 0;
 };
 
 }  // namespace

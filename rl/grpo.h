@@ -32,29 +32,17 @@
 // reward_std, advantage spread, zero_std_fraction, kl, clip_low/high/region, ratio_mean, completion lengths,
 // truncated_ratio, rollout and update tokens/s), "samples" (a few completions of each new batch with their rewards),
 // "eval" (the Mean and the metrics), "best", "checkpoint", "resume".
-#include <atomic>
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 
-#include "autograd/tensor.h"
 #include "rl/grpo_config.h"
+#include "train/trainer_common.h"
 
 namespace gt::rl {
 
-struct GrpoRunOptions {
-  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
-  int64_t stop_after = 0;  // stop after this step, with a checkpoint there (0: off)
-  const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
-  std::ostream* progress = nullptr;              // progress lines (reward, rate, ETA) and events; null: none
-  // A time budget (AutoResearch's), as in SftRunOptions: after the step that reaches this much training time, take
-  // the held-out eval, checkpoint, export final/ and stop. 0: no limit.
-  double time_limit_s = 0;
-  // Where the policy (and the reference copy) live, generate and train: weights, gradients, optimizer state,
-  // rollouts and log-probs. Not part of the training's identity: a run may resume on the other device.
-  Device device = Device::CPU;
-};
+// resume, stop_after, stop_flag, time_limit_s (the held-out eval is taken where it stops), progress and device.
+using GrpoRunOptions = train::RunOptions;
 
 struct GrpoResult {
   int64_t step = 0;

@@ -10,8 +10,6 @@ namespace gt::rl {
 using nlohmann::json;
 using train::Section;
 
-std::string GrpoConfig::log_path() const { return (std::filesystem::path(out_dir) / log_file).string(); }
-
 namespace {
 
 double positive(Section& s, const char* key, double def) {
@@ -117,22 +115,12 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
   train::read_schedule(sched, oc, c.schedule, c.warmup_steps, path);
 
   Section ev = root.section("eval");
-  c.eval_every = ev.integer("every", c.eval_every, 0);
-  c.eval_max_samples = ev.integer("max_samples", c.eval_max_samples, 0);
+  train::read_eval_cadence(ev, c);
   c.eval_max_new_tokens = ev.integer("max_new_tokens", c.eval_max_new_tokens, 1);
   read_sampling(ev, c.eval_sampling, true);
   c.eval_sampling.seed = ev.seed("seed", c.eval_sampling.seed);
   ev.done();
-
-  Section ck = root.section("checkpoint");
-  c.save_every = ck.integer("every", c.save_every, 0);
-  c.keep_last = ck.integer("keep_last", c.keep_last, 0);
-  ck.done();
-
-  c.checkpoint_layers = root.boolean("checkpoint_layers", c.checkpoint_layers);
-  c.log_file = root.path("log_file", c.log_file);
-  c.progress_every_s = root.number("progress_every_s", c.progress_every_s);
-  if (!(c.progress_every_s >= 0)) root.bad("progress_every_s", "must be >= 0");
+  train::read_checkpoint_and_logging(root, c);
   c.log_completions = root.integer("log_completions", c.log_completions, 0);
   root.done();
   return c;
@@ -179,19 +167,13 @@ json to_json(const GrpoConfig& c) {
   j["tokenizer"] = c.tokenizer;
   j["data"]["train"] = c.train_data;
   if (!c.heldout_data.empty()) j["data"]["heldout"] = c.heldout_data;
-  j["out_dir"] = c.out_dir;
   j["reward"]["timeout_s"] = c.reward_timeout_s;
-  j["eval"] = {{"every", c.eval_every},
-               {"max_samples", c.eval_max_samples},
-               {"max_new_tokens", c.eval_max_new_tokens},
-               {"temperature", c.eval_sampling.temperature},
-               {"top_p", c.eval_sampling.top_p},
-               {"top_k", c.eval_sampling.top_k},
-               {"seed", c.eval_sampling.seed}};
-  j["checkpoint"] = {{"every", c.save_every}, {"keep_last", c.keep_last}};
-  j["checkpoint_layers"] = c.checkpoint_layers;
-  j["log_file"] = c.log_file;
-  j["progress_every_s"] = c.progress_every_s;
+  train::write_run_settings(j, c);
+  j["eval"].update({{"max_new_tokens", c.eval_max_new_tokens},
+                    {"temperature", c.eval_sampling.temperature},
+                    {"top_p", c.eval_sampling.top_p},
+                    {"top_k", c.eval_sampling.top_k},
+                    {"seed", c.eval_sampling.seed}});
   j["log_completions"] = c.log_completions;
   return j;
 }

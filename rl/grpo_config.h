@@ -41,13 +41,12 @@
 
 namespace gt::rl {
 
-struct GrpoConfig {
+struct GrpoConfig : train::RunSettings {
   std::string path;  // the file it came from (named in errors)
   train::ModelSource model;
   std::string tokenizer;
   std::string train_data, heldout_data;
   int64_t max_prompt_length = 1024;
-  std::string out_dir;
   int64_t max_steps = 0;
   int64_t epochs = 1;
   uint64_t seed = 42;
@@ -78,18 +77,13 @@ struct GrpoConfig {
   train::ScheduleKind schedule = train::ScheduleKind::None;
   int64_t warmup_steps = 0;
 
-  int64_t eval_every = 0, eval_max_samples = 0, eval_max_new_tokens = 512;
+  int64_t eval_max_new_tokens = 512;
   SamplingOptions eval_sampling{.temperature = 0};
-  int64_t save_every = 0, keep_last = 3;
-  bool checkpoint_layers = false;
-  std::string log_file = "metrics.jsonl";
-  double progress_every_s = 1.0;
   int64_t log_completions = 2;
 
   int64_t generation_batch() const { return prompts_per_step * num_generations; }
   train::OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
   double lr() const { return optimizer_config().lr(); }
-  std::string log_path() const;
 };
 
 GrpoConfig parse_grpo_config(const nlohmann::json& j, const std::string& path);

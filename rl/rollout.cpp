@@ -119,6 +119,7 @@ HeldoutResult evaluate_heldout(const Gemma4& model, const data::Tokenizer& token
   g.max_new_tokens = o.max_new_tokens;
   g.sampling = o.sampling;
   g.stop_ids = o.stop_ids;
+  g.vocab_limit = tokenizer.vocab_size();
   const double max_reward = o.weights.max_reward();
   for (size_t i = 0; i < n; ++i) {
     GT_CHECK(set.refs[i].has_value(), set.samples[i].source, ": held-out sample '", set.samples[i].id,

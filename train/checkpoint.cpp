@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -407,6 +409,29 @@ void CheckpointDir::prune(const std::string& keep) const {
   }
 }
 
+namespace {
+
+// The folders `<target>.tmp.<pid>` of exports killed midway, removed once that pid is gone. A live pid may be
+// another process exporting to the same folder right now (or, rarely, an unrelated process that reused the pid:
+// its folder then waits for a later export).
+void remove_abandoned_exports(const fs::path& target) {
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix))
+      continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    fs::remove_all(e.path(), ec);  // best effort: a folder we cannot remove now is no reason to fail the export
+  }
+}
+
+}  // namespace
+
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir) {
   const data::Tokenizer tok = data::Tokenizer::from_file(tokenizer_json);
@@ -425,7 +450,10 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
   GT_CHECK(!eos.empty(), tokenizer_json, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
   gen["eos_token_id"] = eos;
 
-  const fs::path target(dir);
+  // "out/final/" names out/final, whose temporary must lie beside it, not inside.
+  fs::path target = fs::path(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();
+  remove_abandoned_exports(target);
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
   fs::remove_all(tmp);
   try {

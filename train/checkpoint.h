@@ -67,8 +67,9 @@ class CheckpointDir {
 // model.safetensors (Gemma4::save, parameters in their storage dtype), tokenizer.json copied from `tokenizer_json`,
 // and generation_config.json with the ids of <bos>, <pad> and the stop tokens <eos>, <turn|>, <|tool_response>
 // looked up in that tokenizer ([1, 106, 50] for Gemma 4). tokenizer_config.json, special_tokens_map.json and
-// chat_template.jinja are copied from `source_dir` when it has them. The folder is assembled beside `dir` and
-// renamed into place.
+// chat_template.jinja are copied from `source_dir` when it has them. The folder is assembled beside `dir` (as
+// `dir`.tmp.<pid>) and renamed into place; such folders left by exports that were killed (their pid is gone) are
+// removed first.
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir = "");
 

@@ -21,31 +21,20 @@
 // truncation report), {"type": "train", step, epoch, loss, lr, grad_norm, tokens, trainable_tokens, tokens_per_s,
 // elapsed_s}, {"type": "eval", step, epoch, heldout_loss, heldout_tokens, elapsed_s}, {"type": "checkpoint", step,
 // path}, {"type": "resume", step, path}. A resumed run first drops the lines after its checkpoint's step.
-#include <atomic>
 #include <cstdint>
 #include <optional>
-#include <ostream>
 #include <string>
 
 #include "autograd/tensor.h"
 #include "model/gemma4.h"
 #include "train/sft_config.h"
 #include "train/sft_data.h"
+#include "train/trainer_common.h"
 
 namespace gt::train {
 
-struct SftRunOptions {
-  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
-  int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
-  const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
-  // A time budget (AutoResearch's): after the step that reaches this much training time (seconds, counted over
-  // resumes as elapsed_s is), take the held-out loss, checkpoint, export final/ and stop. 0: no limit.
-  double time_limit_s = 0;
-  std::ostream* progress = nullptr;  // progress lines (loss, rate, ETA) and events; null: none
-  // Where the weights, gradients and optimizer state live (the GPU needs Adafactor). Not part of the training's
-  // identity: a run may resume on the other device.
-  Device device = Device::CPU;
-};
+// resume, stop_after, stop_flag, time_limit_s (the held-out loss is taken where it stops) and progress, and:
+using SftRunOptions = RunOptions;
 
 struct SftResult {
   int64_t step = 0;

@@ -1,6 +1,5 @@
 #include "train/sft_config.h"
 
-#include <filesystem>
 
 #include "autograd/error.h"
 
@@ -16,8 +15,6 @@ const char* truncation_name(Truncation t) {
   }
   return "?";
 }
-
-std::string SftConfig::log_path() const { return (std::filesystem::path(out_dir) / log_file).string(); }
 
 SftConfig parse_sft_config(const json& j, const std::string& path) {
   SftConfig c;
@@ -62,19 +59,9 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   read_schedule(sched, oc, c.schedule, c.warmup_steps, path);
 
   Section ev = root.section("eval");
-  c.eval_every = ev.integer("every", c.eval_every, 0);
-  c.eval_max_samples = ev.integer("max_samples", c.eval_max_samples, 0);
+  read_eval_cadence(ev, c);
   ev.done();
-
-  Section ck = root.section("checkpoint");
-  c.save_every = ck.integer("every", c.save_every, 0);
-  c.keep_last = ck.integer("keep_last", c.keep_last, 0);
-  ck.done();
-
-  c.checkpoint_layers = root.boolean("checkpoint_layers", c.checkpoint_layers);
-  c.log_file = root.path("log_file", c.log_file);
-  c.progress_every_s = root.number("progress_every_s", c.progress_every_s);
-  if (!(c.progress_every_s >= 0)) root.bad("progress_every_s", "must be >= 0");
+  read_checkpoint_and_logging(root, c);
   root.done();
   return c;
 }
@@ -105,13 +92,8 @@ json to_json(const SftConfig& c) {
   j["tokenizer"] = c.tokenizer;
   j["data"]["train"] = c.train_data;
   if (!c.heldout_data.empty()) j["data"]["heldout"] = c.heldout_data;
-  j["out_dir"] = c.out_dir;
   j["packing"] = false;
-  j["eval"] = {{"every", c.eval_every}, {"max_samples", c.eval_max_samples}};
-  j["checkpoint"] = {{"every", c.save_every}, {"keep_last", c.keep_last}};
-  j["checkpoint_layers"] = c.checkpoint_layers;
-  j["log_file"] = c.log_file;
-  j["progress_every_s"] = c.progress_every_s;
+  write_run_settings(j, c);
   return j;
 }
 

@@ -43,14 +43,13 @@ enum class Truncation : uint8_t { PromptLeft, KeepStart, Drop };
 
 const char* truncation_name(Truncation t);
 
-struct SftConfig {
+struct SftConfig : RunSettings {
   std::string path;  // the file it came from (named in errors)
   ModelSource model;
   std::string tokenizer;
   std::string train_data, heldout_data;
   int64_t max_length = 1024;
   Truncation truncation = Truncation::PromptLeft;
-  std::string out_dir;
   int64_t epochs = 3;
   int64_t max_steps = 0;
   uint64_t seed = 42;
@@ -62,16 +61,10 @@ struct SftConfig {
   AdamWOptions adamw;
   ScheduleKind schedule = ScheduleKind::None;
   int64_t warmup_steps = 0;
-  int64_t eval_every = 0, eval_max_samples = 0;
-  int64_t save_every = 0, keep_last = 3;
-  bool checkpoint_layers = false;
-  std::string log_file = "metrics.jsonl";
-  double progress_every_s = 1.0;
 
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
   double lr() const { return optimizer_config().lr(); }
   OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
-  std::string log_path() const;
 };
 
 SftConfig parse_sft_config(const nlohmann::json& j, const std::string& path);

@@ -1,16 +1,21 @@
 #include "train/trainer_common.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
+#include "autograd/atomic_file.h"
 #include "autograd/error.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"
+#include "train/gradients.h"
 #include "train/lr_schedule.h"
 
 namespace gt::train {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
 Gemma4 build_model(const ModelSource& m, const std::string& config_path, const std::string& tag,
@@ -75,6 +80,195 @@ std::string identity_diff(const json& saved, const json& now) {
   std::vector<std::string> paths;
   for (const json& op : json::diff(saved, now)) paths.push_back(op.value("path", "?").substr(1));
   return join_names(paths, 8);
+}
+
+TrainingRun::TrainingRun(std::string tag, const RunSettings& s, const RunOptions& o, const ModelSource& model,
+                         const std::string& config_path, const std::string& tokenizer, uint64_t seed)
+    : tag_(std::move(tag)),
+      s_(s),
+      o_(o),
+      model_source_(model),
+      tokenizer_path_(tokenizer),
+      model_(build_model(model, config_path, tag_, o.progress)),
+      tokenizer_(data::Tokenizer::from_file(tokenizer)),
+      ckpts_((fs::path(s.out_dir) / "checkpoints").string(), s.keep_last),
+      seed_(seed) {
+  GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, tokenizer, ": ", tokenizer_.vocab_size(),
+           " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
+}
+
+void TrainingRun::init_optimizer(const OptimizerConfig& c) {
+  params_ = model_.state().trainable();
+  opt_ = make_optimizer(c, params_);
+}
+
+void TrainingRun::set_identity(json identity, json train_data) {
+  identity_ = std::move(identity);
+  identity_["model_config"] = json::parse(model_.config().json.dump());  // key-sorted, so the hash is canonical
+  identity_["train_data"] = std::move(train_data);
+  const std::string text = identity_.dump();
+  hash_ = hex64(fnv1a(text.data(), text.size()));
+}
+
+TrainingRun::Ending TrainingRun::run_loop(const json& config) {
+  std::optional<int64_t> keep_through;
+  if (o_.resume) {
+    restore();
+    keep_through = step_;
+  } else {
+    // Step files without `latest` are from a run killed before its first checkpoint was complete: nothing to
+    // keep, and this run replaces them.
+    GT_CHECK(!ckpts_.latest(), s_.out_dir, ": already holds checkpoints of a run (", ckpts_.dir(),
+             "); pass --resume to continue it, or choose another out_dir");
+    for (int64_t orphan : ckpts_.steps()) {
+      fs::remove(ckpts_.path_for(orphan));
+      say("removed " + ckpts_.path_for(orphan) + ", left by a run stopped before its first checkpoint was done");
+    }
+    make_streams();
+    perm_ = draw_permutation(*shuffle_, data_size());
+  }
+  fs::create_directories(s_.out_dir);
+  const std::string config_text = config.dump(2) + "\n";
+  write_file_atomically((fs::path(s_.out_dir) / "config.json").string(), [&](std::ostream& os) { os << config_text; });
+  log_ = std::make_unique<MetricsLog>(s_.log_path(), keep_through);
+  started_ = Clock::now();
+  if (o_.resume) {
+    log_->write({{"type", "resume"}, {"step", step_}, {"path", *ckpts_.latest()}});
+    say("resumed from " + *ckpts_.latest() + " at step " + std::to_string(step_) + " of " + std::to_string(total_));
+  } else {
+    announce();
+    if (has_heldout()) evaluate();
+  }
+
+  Ending e;
+  bool stopped = false;
+  while (step_ < total_ && !stopped) {
+    take_step();
+    e.out_of_time = o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s;
+    const bool eval_due = s_.eval_every > 0 && step_ % s_.eval_every == 0;
+    if (has_heldout() && (eval_due || step_ == total_ || e.out_of_time)) evaluate();
+    stopped = (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load()) || e.out_of_time;
+    if ((s_.save_every > 0 && step_ % s_.save_every == 0) || step_ == total_ || stopped) save();
+  }
+  e.out_of_time = e.out_of_time && step_ < total_;
+  const bool ended = step_ == total_;
+  if (ended && last_saved_ != step_) save();
+  if (ended || e.out_of_time) {
+    e.final_dir = (fs::path(s_.out_dir) / "final").string();
+    export_hf(model_, tokenizer_path_, e.final_dir, model_source_.dir);
+    say((ended ? std::string()
+               : "out of time after step " + std::to_string(step_) + " of " + std::to_string(total_) + "; ") +
+        "exported " + e.final_dir);
+    e.finished = ended;
+  } else {
+    say("stopped after step " + std::to_string(step_) + "; continue with --resume");
+  }
+  return e;
+}
+
+void TrainingRun::say(const std::string& line) const {
+  if (o_.progress) *o_.progress << tag_ << ": " << line << std::endl;
+}
+
+double TrainingRun::elapsed() const {
+  return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
+}
+
+double TrainingRun::epoch_float() const {
+  return static_cast<double>(epoch_) + static_cast<double>(pos_) / static_cast<double>(data_size());
+}
+
+void TrainingRun::next_epoch_if_done() {
+  if (pos_ != data_size()) return;
+  ++epoch_;
+  pos_ = 0;
+  perm_ = draw_permutation(*shuffle_, data_size());
+}
+
+double TrainingRun::update(double grad_norm, double grad_clip, const OptimizerConfig& c, ScheduleKind schedule,
+                           int64_t warmup_steps) {
+  if (grad_clip > 0) {
+    const double coef = grad_clip / (grad_norm + 1e-6);
+    if (coef < 1.0) scale_grads(params_, coef);
+  }
+  const double lr = apply_lr(*opt_, c, schedule, warmup_steps, total_, step_);
+  opt_->step();
+  opt_->zero_grad();
+  return lr;
+}
+
+void TrainingRun::count_step(double seconds) {
+  step_seconds_ += seconds;
+  ++steps_here_;
+}
+
+bool TrainingRun::progress_due() const {
+  const double since = std::chrono::duration<double>(Clock::now() - last_progress_).count();
+  return o_.progress && (step_ == 1 || step_ == total_ || steps_here_ == 1 || since >= s_.progress_every_s);
+}
+
+double TrainingRun::eta() const {
+  return step_seconds_ / static_cast<double>(steps_here_) * static_cast<double>(total_ - step_);
+}
+
+void TrainingRun::progress_said() { last_progress_ = Clock::now(); }
+
+void TrainingRun::make_streams() {
+  SamplingOptions so;
+  so.seed = seed_;
+  shuffle_ = std::make_unique<Sampler>(so, kShuffleStream);
+  make_own_streams();
+}
+
+void TrainingRun::save() {
+  TrainingState st;
+  st.trainer = tag_;
+  st.step = step_;
+  st.config_hash = hash_;
+  st.meta = {{"epoch", epoch_},        {"position", pos_},      {"rng", {{"shuffle", shuffle_->rng_state()}}},
+             {"elapsed_s", elapsed()}, {"total_steps", total_}, {"identity", identity_}};
+  st.extra = {{"permutation", Tensor::from_ids(perm_, {data_size()})}};
+  add_state(st);
+  st.model = model_.state().items();
+  st.optimizer = opt_->state();
+  last_path_ = ckpts_.save(st);
+  last_saved_ = step_;
+  log_->write({{"type", "checkpoint"}, {"step", step_}, {"path", last_path_}});
+  say("step " + std::to_string(step_) + " checkpoint " + last_path_);
+}
+
+void TrainingRun::restore() {
+  const std::optional<std::string> latest = ckpts_.latest();
+  GT_CHECK(latest, s_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
+  const std::string& file = *latest;
+  const TrainingState st = read_training_state(file);
+  GT_CHECK(st.trainer == tag_, file, ": written by the ", st.trainer, " trainer, not by ", tag_);
+  if (st.config_hash != hash_)
+    fail(file, ": written by a run with different settings or data (",
+         identity_diff(st.meta.value("identity", json::object()), identity_), "); an exact resume needs the same ones");
+  make_streams();
+  try {
+    const json& m = st.meta;
+    epoch_ = m.at("epoch").get<int64_t>();
+    pos_ = m.at("position").get<int64_t>();
+    elapsed_before_ = m.at("elapsed_s").get<double>();
+    shuffle_->set_rng_state(m.at("rng").at("shuffle").get<std::array<uint64_t, 4>>());
+    restore_state(st, file);
+  } catch (const json::exception& e) {
+    fail(file, ": incomplete ", tag_, " state (", e.what(), ")");
+  }
+  perm_ = st.extra_tensor("permutation").to_ids();
+  GT_CHECK(is_permutation_of(perm_, data_size()) && pos_ >= 0 && pos_ <= data_size() && epoch_ >= 0, file,
+           ": its data position does not fit ", data_size(), " ", data_noun());
+  load_model_tensors(model_.state(), st, file);
+  try {
+    opt_->load_state(st.optimizer);
+  } catch (const Error& e) {
+    fail(file, ": ", e.what());
+  }
+  step_ = st.step;
+  last_saved_ = step_;
+  last_path_ = file;
 }
 
 }  // namespace gt::train

@@ -1,17 +1,23 @@
 #pragma once
-// Pieces every trainer (SFT, GRPO) builds its loop from: the starting model, the optimizer, the seeded epoch order,
-// and the messages of a refused resume.
+// What every trainer (SFT, GRPO) is built from: the starting model, the optimizer, the seeded epoch order, the
+// messages of a refused resume, and TrainingRun, the run around the trainer's own steps.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "data/tokenizer.h"
 #include "model/gemma4.h"
 #include "model/sampler.h"
 #include "optim/optimizer.h"
+#include "train/checkpoint.h"
 #include "train/config_reader.h"
+#include "train/run_log.h"
 
 namespace gt::train {
 
@@ -39,5 +45,113 @@ bool is_permutation_of(std::vector<int64_t> perm, int64_t n);
 std::string join_names(const std::vector<std::string>& v, size_t limit);
 // Where two identities differ ("optimizer/lr, seed"), for the message of a refused resume.
 std::string identity_diff(const nlohmann::json& saved, const nlohmann::json& now);
+
+// How a run starts, stops and reports, and on which device (SftRunOptions and GrpoRunOptions are this).
+struct RunOptions {
+  bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
+  int64_t stop_after = 0;  // stop after this step, with a checkpoint there, as an interrupted run would (0: off)
+  const std::atomic<bool>* stop_flag = nullptr;  // when it turns true: finish the step, checkpoint, stop
+  // A time budget (AutoResearch's): after the step that reaches this much training time (seconds, counted over
+  // resumes as elapsed_s is), take the held-out eval, checkpoint, export final/ and stop. 0: no limit.
+  double time_limit_s = 0;
+  std::ostream* progress = nullptr;  // progress lines (rates, ETA) and events; null: none
+  // Where the weights, gradients, optimizer state (and GRPO's rollouts and reference copy) live. Not part of the
+  // training's identity: a run may resume on the other device.
+  Device device = Device::CPU;
+};
+
+// The run a trainer's steps take place in, the same for SFT and GRPO: the model, tokenizer and optimizer; a fresh
+// start (refused over another run's checkpoints) or an exact resume (refused when the training identity differs);
+// config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; held-out
+// evals at the start, every eval_every steps, at the end and when out of time; checkpoints every save_every steps,
+// at the end and whenever the run stops (stop_after, stop_flag, time_limit_s); final/ exported at the end or when
+// out of time. The trainer supplies the steps, the eval, and whatever state of its own a checkpoint must hold.
+class TrainingRun {
+ public:
+  virtual ~TrainingRun() = default;
+
+ protected:
+  using Clock = std::chrono::steady_clock;
+
+  struct Ending {
+    bool finished = false;     // reached total_ and exported final/
+    bool out_of_time = false;  // stopped by time_limit_s before total_, and exported final/ there
+    std::string final_dir;     // set when final/ was exported
+  };
+
+  // `tag` ("sft", "grpo") starts the progress lines and names the trainer in checkpoints. Builds or loads the
+  // model and loads the tokenizer, whose ids must fit the model's vocabulary; `seed` seeds the data order.
+  TrainingRun(std::string tag, const RunSettings& s, const RunOptions& o, const ModelSource& model,
+              const std::string& config_path, const std::string& tokenizer, uint64_t seed);
+
+  // The trainer's part. take_step runs one optimizer step (it advances step_, and the position through
+  // next_epoch_if_done and pos_); evaluate runs the held-out eval (only called when has_heldout()); announce writes
+  // a fresh run's first records and lines.
+  virtual int64_t data_size() const = 0;
+  virtual const char* data_noun() const = 0;  // "training samples": names data_size() in errors
+  virtual void take_step() = 0;
+  virtual bool has_heldout() const = 0;
+  virtual void evaluate() = 0;
+  virtual void announce() = 0;
+  // Random streams besides the data order's (made at a fresh start and before a restore).
+  virtual void make_own_streams() {}
+  // The trainer's own meta and tensors in a checkpoint, and back (json errors here name the file as incomplete).
+  virtual void add_state(TrainingState&) const {}
+  virtual void restore_state(const TrainingState&, const std::string& file) {}
+
+  // Called by the trainer's constructor once the model is where it trains.
+  void init_optimizer(const OptimizerConfig& c);
+  // The training identity (the config's training_identity) with the model's config and `train_data` added; its
+  // hash must match for a resume.
+  void set_identity(nlohmann::json identity, nlohmann::json train_data);
+
+  // The whole run; `config` is written to out_dir/config.json.
+  Ending run_loop(const nlohmann::json& config);
+
+  void say(const std::string& line) const;
+  double elapsed() const;      // training time, over resumes
+  double epoch_float() const;  // epochs done, fractional
+  // At the end of the epoch's permutation: the next epoch, with a new permutation.
+  void next_epoch_if_done();
+  // Clips the gradients to grad_clip (0: off), sets the schedule's lr for the step after step_, steps the
+  // optimizer and clears the gradients; returns the lr for the log.
+  double update(double grad_norm, double grad_clip, const OptimizerConfig& c, ScheduleKind schedule,
+                int64_t warmup_steps);
+  // Progress lines: the step's time counts toward the ETA; a line is due at the first and last steps, the first of
+  // this process, and progress_every_s after the previous one.
+  void count_step(double seconds);
+  bool progress_due() const;
+  double eta() const;
+  void progress_said();
+
+  const std::string tag_;
+  const RunSettings& s_;
+  const RunOptions& o_;
+  const ModelSource& model_source_;
+  const std::string tokenizer_path_;
+  Gemma4 model_;
+  data::Tokenizer tokenizer_;
+  CheckpointDir ckpts_;
+  std::vector<Tensor> params_;
+  std::unique_ptr<Optimizer> opt_;
+  int64_t total_ = 0;
+  int64_t step_ = 0, epoch_ = 0, pos_ = 0;
+  std::vector<int64_t> perm_;
+  std::unique_ptr<MetricsLog> log_;
+  std::string last_path_;  // the newest checkpoint
+
+ private:
+  void make_streams();
+  void save();
+  void restore();
+
+  const uint64_t seed_;
+  std::unique_ptr<Sampler> shuffle_;
+  nlohmann::json identity_;
+  std::string hash_;
+  Clock::time_point started_, last_progress_;
+  double elapsed_before_ = 0, step_seconds_ = 0;
+  int64_t steps_here_ = 0, last_saved_ = -1;
+};
 
 }  // namespace gt::train

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "data/io.h"
+#include "data/plan_sample.h"
+#include "data/tokenizer.h"
+#include "eval/model_source.h"
 #include "model/config.h"
 #include "model/gemma4.h"
 #include "support/byte_tokenizer.h"
@@ -46,4 +49,21 @@ TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
   const json b = json::parse(gt::data::read_text(again / "report.json"));
   EXPECT_EQ(a["overall"], b["overall"]);
   EXPECT_EQ(a["inputs"]["model"], model_dir.string());
+}
+
+// A model vocabulary padded 32 ids past the tokenizer's: the completions of a near-uniform sampler (temperature
+// 50, 4 samples x 24 tokens, each draw a 32/303 chance of such an id) decode, because those ids are never drawn.
+TEST(EvalModel, IdsBeyondTheTokenizersVocabularyAreNeverSampled) {
+  auto cfg = nlohmann::ordered_json::parse(
+      gt::data::read_text(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
+  cfg["vocab_size"] = gt::testing::kByteTokenizerVocab + 32;
+  const gt::Gemma4 model = gt::Gemma4::random(gt::parse_gemma4_config(cfg, "config.json"), 3);
+  const gt::data::Tokenizer tok = gt::data::Tokenizer::from_json(gt::testing::byte_tokenizer_json(), "tokenizer");
+  gt::eval::ModelSourceOptions o;
+  o.max_new_tokens = 24;
+  o.sampling = {.temperature = 50, .seed = 1};
+  o.stop_ids = {};
+  const auto complete = gt::eval::model_completions(model, tok, o);
+  const auto samples = gt::data::read_samples(fs::path(GT_FIXTURES) / "eval" / "data.jsonl");
+  for (size_t i = 0; i < 4; ++i) EXPECT_NO_THROW(complete(samples[i])) << samples[i].id;
 }

@@ -141,3 +141,27 @@ TEST(Generate, CliPrintsIds) {
   EXPECT_EQ(nlohmann::json::parse(r.output).get<std::vector<int64_t>>(), want);
   EXPECT_NE(gt::testing::run_gemma_tune("generate --model " + kModels + "c_causal_plain --prompt-ids 2,x").rc, 0);
 }
+
+// Ids at or beyond vocab_limit (the tokenizer's size when the model's vocabulary is padded past it) are never drawn,
+// even when sampling is near-uniform over the model's whole vocabulary, where they would turn up (checked below).
+TEST(Generate, NeverSamplesIdsAtOrBeyondTheVocabularyLimit) {
+  const Gemma4 m = load("c_causal_plain");
+  const int64_t V = m.config().vocab_size, limit = V - V / 8;
+  GenerateOptions o;
+  o.max_new_tokens = 32;
+  o.num_samples = 4;
+  o.stop_ids = {};
+  o.sampling.temperature = 1000;
+  o.sampling.seed = 5;
+  const auto highest = [&](const std::vector<Generation>& gens) {
+    int64_t hi = 0;
+    for (const auto& g : gens) hi = std::max(hi, *std::max_element(g.tokens.begin(), g.tokens.end()));
+    return hi;
+  };
+  EXPECT_GE(highest(generate(m, {2, 5, 9}, o)), limit);
+  o.vocab_limit = limit;
+  EXPECT_LT(highest(generate(m, {2, 5, 9}, o)), limit);
+  o.sampling.temperature = 0;  // greedy takes the best of the allowed ids
+  for (const auto& g : generate(m, {2, 5, 9}, o))
+    for (int64_t t : g.tokens) EXPECT_LT(t, limit);
+}

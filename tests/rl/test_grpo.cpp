@@ -287,3 +287,23 @@ TEST(Grpo, PromptsWithoutGoldPlansNeedAnExternalReward) {
   external.merge_patch({{"reward", {{"command", kSpecialTokenReward}}}});
   EXPECT_TRUE(run_grpo(f.config(external, "ext")).finished);
 }
+
+// A model vocabulary wider than the tokenizer's (Gemma's embedding is padded; here 32 ids past the byte tokenizer's
+// 271): rollouts and the held-out eval sample near-uniformly (temperature 50), so without the limit some of the
+// 2 x 4 rollouts and 2 held-out completions of up to 16 tokens would hold an id the tokenizer cannot decode (each
+// draw has a 32/303 chance) and the run would stop with a decode error.
+TEST(Grpo, IdsBeyondTheTokenizersVocabularyAreNeverSampled) {
+  GrpoFixture f;
+  json model = tiny_model_config();
+  model["vocab_size"] = kByteTokenizerVocab + 32;
+  model["vocab_size_per_layer_input"] = kByteTokenizerVocab + 32;
+  const std::string model_config = f.sft.dir.write("wide_model_config.json", model.dump(2)).string();
+  const GrpoConfig c = f.config({{"model", {{"config", model_config}}},
+                                 {"max_steps", 1},
+                                 {"generation", {{"temperature", 50.0}}},
+                                 {"eval", {{"temperature", 50.0}, {"max_new_tokens", 16}}},
+                                 {"log_completions", 16}});
+  const GrpoResult r = run_grpo(c);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(read_records(c.log_path(), "samples").size(), 1u);
+}

@@ -49,9 +49,10 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
                          {"reward", {{"command", kSpecialTokenReward}}},
                          {"checkpoint", {{"every", 1}, {"keep_last", 2}}},
                          {"eval", {{"every", 3}}}};
-  // Both on the same thread count: OpenBLAS 0.3.21's weight-gradient GEMMs (dY^T X, reducing over the 4 x 170
-  // tokens of a micro-batch) change their last bits with the thread count once the reduction is that long.
-  const CommandResult unbroken = run_gemma_tune("grpo --config " + f.config_file(settings, "a"));
+  // The unbroken run on one thread, the broken ones on all cores: the weight-gradient GEMMs reduce over the 4 x 170
+  // tokens of a micro-batch, long enough that OpenBLAS alone would change last bits with the thread count.
+  const CommandResult unbroken =
+      run_command(std::string("GT_NUM_THREADS=1 ") + GT_BINARY + " grpo --config " + f.config_file(settings, "a"));
   ASSERT_EQ(unbroken.rc, 0) << unbroken.output;
 
   const std::string cfg = f.config_file(settings, "b");
@@ -59,26 +60,12 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const train::CheckpointDir ck(out + "/checkpoints", 2);
   // Each life runs until one more checkpoint is complete, then is killed a little later: mid-step, mid-rollout,
   // mid-eval or mid-write, whatever the machine's speed.
-  auto latest_step = [&] {
-    const auto latest = ck.latest();
-    return latest ? std::stoll(fs::path(*latest).stem().string().substr(5)) : int64_t{-1};
-  };
   int kills = 0;
   for (int delay_ms : {0, 60, 120, 180}) {
     std::vector<std::string> args{"grpo", "--config", cfg};
     if (ck.latest()) args.push_back("--resume");
-    const int64_t before = latest_step();
-    const pid_t pid = spawn_gemma_tune(args, log);
-    const auto start = std::chrono::steady_clock::now();
-    bool exited = false;
-    while (latest_step() == before && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
-      if ((exited = ::waitpid(pid, nullptr, WNOHANG) == pid)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (exited) continue;  // it ran to the end
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(pid, SIGKILL);
-    if (wait_for(pid) == -SIGKILL) ++kills;
+    if (!kill_after_next_checkpoint(args, log, ck, delay_ms)) break;  // it ran to the end
+    ++kills;
     if (const auto latest = ck.latest()) {
       EXPECT_NO_THROW(train::read_training_state(*latest)) << *latest;
     }

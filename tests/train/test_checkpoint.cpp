@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "support/expect_error.h"
+#include "sft_fixture.h"
 #include "support/files.h"
 #include "train/checkpoint.h"
 
@@ -185,4 +186,44 @@ TEST(Checkpoint, SigkillDuringWritesLeavesLatestLoadable) {
     last_seen = s.step;
   }
   EXPECT_GT(last_seen, 0);
+}
+
+TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
+  SftFixture f;
+  const Gemma4 model = Gemma4::random(load_gemma4_config(f.model_config), 7);
+  // A pid that is surely gone (a child already reaped) and one that is alive (a child still waiting).
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  const pid_t alive = ::fork();
+  if (alive == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const fs::path out = f.dir.path / "out";
+  const auto leftover = [&](const std::string& name) {
+    fs::create_directories(out / name);
+    std::ofstream(out / name / "model.safetensors") << "half-written";
+    return out / name;
+  };
+  const fs::path stale = leftover("final.tmp." + std::to_string(dead));
+  const fs::path busy = leftover("final.tmp." + std::to_string(alive));
+  const fs::path other = leftover("best.tmp." + std::to_string(dead));
+  const fs::path unlike = leftover("final.tmp.x" + std::to_string(dead));
+
+  export_hf(model, f.tokenizer, (out / "final").string());
+  EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(stale)) << "a killed export of final/ is left behind";
+  EXPECT_TRUE(fs::exists(busy)) << "another live process may be exporting final/ right now";
+  EXPECT_TRUE(fs::exists(other)) << "best/'s leftovers are best/'s next export's business";
+  EXPECT_TRUE(fs::exists(unlike));
+  ::kill(alive, SIGKILL);
+  ::waitpid(alive, nullptr, 0);
+
+  // A trailing slash names the same folder (its temporary lies beside it, not inside).
+  leftover("final.tmp." + std::to_string(dead));
+  export_hf(model, f.tokenizer, (out / "final").string() + "/");
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(out / "final" / ("final.tmp." + std::to_string(::getpid()))));
 }

@@ -1,4 +1,4 @@
-#include "autograd/subprocess.h"
+#include "train/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace gt {
+namespace gt::train {
 
 namespace {
 
@@ -173,4 +173,4 @@ std::string run_shell_filter(const std::string& command, std::string_view input,
   return out_text;
 }
 
-}  // namespace gt
+}  // namespace gt::train
