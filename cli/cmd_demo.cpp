@@ -74,7 +74,7 @@ DemoConfig parse_demo_config(const json& j, const std::string& source) {
   c.model_config = root.path("model_config", c.model_config);
   c.tokenizer = root.path("tokenizer", c.tokenizer);
   gt::train::Section d = root.section("data");
-  c.synth.train = static_cast<size_t>(d.integer("train", 3000, 1));
+  c.synth.train = static_cast<size_t>(d.integer("train", 6000, 1));
   c.synth.heldout = static_cast<size_t>(d.integer("heldout", 100, 1));
   c.synth.dev = static_cast<size_t>(d.integer("dev", 50, 1));
   c.synth.seed = d.seed("seed", 1);
