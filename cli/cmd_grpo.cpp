@@ -11,31 +11,15 @@ gt::cli::Registrar grpo_reg("grpo", [](CLI::App& app) {
   auto* sub = app.add_subcommand("grpo",
                                  "GRPO on plan prompts: sampled groups, the plugin-selection reward, "
                                  "held-out evals keeping the best model");
-  auto config = std::make_shared<std::string>();
-  auto resume = std::make_shared<bool>(false);
-  auto stop_after = std::make_shared<int64_t>(0);
-  auto device = std::make_shared<std::string>("cpu");
-  sub->add_option("--config", *config, "GRPO config (JSON), e.g. configs/grpo.json")
-      ->required()
-      ->check(CLI::ExistingFile);
-  sub->add_flag("--resume", *resume, "Continue from the latest checkpoint in the config's out_dir");
-  sub->add_option("--stop-after", *stop_after, "Stop after this step (with a checkpoint there); --resume continues")
-      ->check(CLI::NonNegativeNumber);
-  gt::cli::add_device_option(sub, *device);
-  gt::cli::set_job(sub, [=] {
-    const gt::rl::GrpoConfig c = gt::rl::load_grpo_config(*config);
-    gt::rl::GrpoRunOptions o;
-    o.resume = *resume;
-    o.stop_after = *stop_after;
-    o.device = gt::cli::parse_device(*device);
-    o.stop_flag = &gt::cli::stop_on_signals();
-    o.progress = &std::cerr;
-    const gt::rl::GrpoResult r = gt::rl::run_grpo(c, o);
+  const auto args = gt::cli::add_trainer_options(sub, "GRPO config (JSON), e.g. configs/grpo.json");
+  gt::cli::set_job(sub, [args] {
+    const gt::rl::GrpoConfig c = gt::rl::load_grpo_config(args->config);
+    const gt::rl::GrpoResult r = gt::rl::run_grpo(c, args->run_options());
     if (r.best_mean)
       std::cerr << "grpo: best held-out Mean " << *r.best_mean << " at step " << r.best_step << " (" << r.best_dir
                 << ")\n";
     if (r.finished) std::cout << r.final_dir << "\n";
-    return r.finished || *stop_after > 0 ? 0 : 130;
+    return args->exit_status(r.finished);
   });
 });
 

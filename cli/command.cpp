@@ -1,6 +1,7 @@
 #include "cli/command.h"
 
 #include <csignal>
+#include <iostream>
 #include <map>
 
 #include "autograd/cuda/runtime.h"
@@ -46,6 +47,26 @@ const std::atomic<bool>& stop_on_signals() {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   return g_stop;
+}
+
+train::RunOptions TrainerArgs::run_options() const {
+  train::RunOptions o;
+  o.resume = resume;
+  o.stop_after = stop_after;
+  o.device = parse_device(device);
+  o.stop_flag = &stop_on_signals();
+  o.progress = &std::cerr;
+  return o;
+}
+
+std::shared_ptr<TrainerArgs> add_trainer_options(CLI::App* sub, const std::string& config_help) {
+  auto a = std::make_shared<TrainerArgs>();
+  sub->add_option("--config", a->config, config_help)->required()->check(CLI::ExistingFile);
+  sub->add_flag("--resume", a->resume, "Continue from the latest checkpoint in the config's out_dir");
+  sub->add_option("--stop-after", a->stop_after, "Stop after this step (with a checkpoint there); --resume continues")
+      ->check(CLI::NonNegativeNumber);
+  add_device_option(sub, a->device);
+  return a;
 }
 
 void set_job(CLI::App* sub, std::function<int()> job) { jobs()[sub] = std::move(job); }

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "autograd/dtype.h"
+#include "train/trainer_common.h"
 
 namespace gt::cli {
 
@@ -29,6 +31,19 @@ Device parse_device(const std::string& device);
 // and restores the default action, so a second one ends the process at once (the run then resumes from its last
 // checkpoint).
 const std::atomic<bool>& stop_on_signals();
+
+// What every trainer command takes: --config FILE, --resume, --stop-after N, --device.
+struct TrainerArgs {
+  std::string config;
+  bool resume = false;
+  int64_t stop_after = 0;
+  std::string device = "cpu";
+  // The run options they give, stopping on signals and with progress on stderr.
+  train::RunOptions run_options() const;
+  // A trainer's exit status: 0 when it finished or stopped where --stop-after said, else 130 (interrupted).
+  int exit_status(bool finished) const { return finished || stop_after > 0 ? 0 : 130; }
+};
+std::shared_ptr<TrainerArgs> add_trainer_options(CLI::App* sub, const std::string& config_help);
 
 struct Registrar {
   Registrar(std::string name, std::function<void(CLI::App&)> attach) {
