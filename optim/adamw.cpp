@@ -1,6 +1,5 @@
 #include "optim/adamw.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "autograd/error.h"
@@ -23,27 +22,6 @@ const AdamWOptions& validated(const AdamWOptions& o) {
   return o;
 }
 
-using Coeffs = AdamWCoeffs;
-
-template <class W>
-inline void adamw_element(const W& w, float* M, float* V, float* Vmax, int64_t i, float g, const Coeffs& k) {
-  float x = w.get(i);
-  if (k.decay) x = x * k.keep;
-  const float m0 = M[i];
-  // torch's lerp: the form that is exact at the nearer end.
-  const float m = k.lerp_w < 0.5f ? m0 + k.lerp_w * (g - m0) : g - (g - m0) * k.lerp_w_rest;
-  M[i] = m;
-  float v = V[i] * k.beta2;
-  v = v + k.one_minus_beta2 * g * g;
-  V[i] = v;
-  if (k.amsgrad) {
-    v = std::max(Vmax[i], v);
-    Vmax[i] = v;
-  }
-  const float denom = std::sqrt(v) / k.bc2_sqrt + k.eps;
-  w.set(i, x + k.neg_step * m / denom);
-}
-
 }  // namespace
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions opt)
@@ -59,7 +37,7 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
   const Tensor& p = params()[i];
   const double t = static_cast<double>(ps.step);
   const double lr_now = lr();
-  Coeffs k;
+  AdamWCoeffs k;
   k.decay = opt_.weight_decay != 0.0;
   k.keep = static_cast<float>(1.0 - lr_now * opt_.weight_decay);
   k.lerp_w = static_cast<float>(1.0 - opt_.beta1);

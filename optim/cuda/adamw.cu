@@ -8,7 +8,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// adamw.cpp: adamw_element, with g read from the dense gradient or the entry holding the row (0 without one).
+// adamw_element (adamw_step.h), with g read from the dense gradient or the entry holding the row (0 without one).
 __global__ void adamw_kernel(DevWeights w, const float* g, const int64_t* entry_of, int64_t C, float* M, float* V,
                              float* Vmax, int64_t n, AdamWCoeffs k) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
@@ -19,20 +19,7 @@ __global__ void adamw_kernel(DevWeights w, const float* g, const int64_t* entry_
     } else {
       gi = g[i];
     }
-    float x = w.get(i);
-    if (k.decay) x = x * k.keep;
-    const float m0 = M[i];
-    const float m = k.lerp_w < 0.5f ? m0 + k.lerp_w * (gi - m0) : gi - (gi - m0) * k.lerp_w_rest;
-    M[i] = m;
-    float v = V[i] * k.beta2;
-    v = v + k.one_minus_beta2 * gi * gi;
-    V[i] = v;
-    if (k.amsgrad) {
-      v = fmaxf(Vmax[i], v);
-      Vmax[i] = v;
-    }
-    const float denom = sqrtf(v) / k.bc2_sqrt + k.eps;
-    w.set(i, x + k.neg_step * m / denom);
+    adamw_element(w, M, V, Vmax, i, gi, k);
   }
 }
 
