@@ -109,6 +109,23 @@ __device__ __forceinline__ void stage(float* dst, int64_t ld, const T* src, int 
   }
 }
 
+// The backward's tile of M stacked query rows from r0 (valid of them) of kv group g: Q and dO into shared memory
+// (rows D + 1 and Dv + 1 apart), and each row's log-sum-exp and D_i (-inf and 0 past the valid rows).
+template <class T>
+__device__ __forceinline__ void stage_rows(const Params& p, int64_t b, int64_t g, int64_t r0, int64_t valid,
+                                           const T* q, const T* dout, const float* lse, const float* di, float* Qs,
+                                           float* dOs, float* lse_s, float* di_s) {
+  stage(Qs, p.D + 1, q, M, valid, p.D, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.D); });
+  stage(dOs, p.Dv + 1, dout, M, valid, p.Dv, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.Dv); });
+  if (threadIdx.x < M) {
+    const int64_t rr = r0 + threadIdx.x;
+    const int64_t t = rr / p.G, j = rr % p.G;
+    const int64_t at = (b * p.T + t) * p.Hq + g * p.G + j;
+    lse_s[threadIdx.x] = threadIdx.x < valid ? lse[at] : -INFINITY;
+    di_s[threadIdx.x] = threadIdx.x < valid ? di[at] : 0.f;
+  }
+}
+
 template <class T, int DPT>
 __global__ void __launch_bounds__(kThreads) forward_kernel(Params p, const T* q, const T* k, const T* v, T* out,
                                                            float* lse) {
@@ -267,15 +284,7 @@ __global__ void __launch_bounds__(kThreads) kv_grad_kernel(Params p, const T* q,
   for (int64_t r0 = begin; r0 < end; r0 += M) {
     const int64_t valid = min(int64_t{M}, end - r0);
     __syncthreads();
-    stage(Qs, ldk, q, M, valid, p.D, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.D); });
-    stage(dOs, ldv, dout, M, valid, p.Dv, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.Dv); });
-    if (threadIdx.x < M) {
-      const int64_t rr = r0 + threadIdx.x;
-      const int64_t t = rr / p.G, j = rr % p.G;
-      const int64_t at = (b * p.T + t) * p.Hq + g * p.G + j;
-      lse_s[threadIdx.x] = threadIdx.x < valid ? lse[at] : -INFINITY;
-      di_s[threadIdx.x] = threadIdx.x < valid ? di[at] : 0.f;
-    }
+    stage_rows(p, b, g, r0, valid, q, dout, lse, di, Qs, dOs, lse_s, di_s);
     __syncthreads();
     const int64_t t = (r0 + r) / p.G;
     const bool ok = r < valid && c < nk && visible(p, b, t, s0 + c);
@@ -327,15 +336,7 @@ __global__ void __launch_bounds__(kThreads) q_grad_kernel(Params p, const T* q, 
   float* dS = dOs + M * ldv;  // [M][BK]
   float* lse_s = dS + M * BK;
   float* di_s = lse_s + M;
-  stage(Qs, ldk, q, M, valid, p.D, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.D); });
-  stage(dOs, ldv, dout, M, valid, p.Dv, [&](int rr) { return row_offset(p, b, g, r0 + rr, p.Dv); });
-  if (threadIdx.x < M) {
-    const int64_t rr = r0 + threadIdx.x;
-    const int64_t t = rr / p.G, j = rr % p.G;
-    const int64_t at = (b * p.T + t) * p.Hq + g * p.G + j;
-    lse_s[threadIdx.x] = threadIdx.x < valid ? lse[at] : -INFINITY;
-    di_s[threadIdx.x] = threadIdx.x < valid ? di[at] : 0.f;
-  }
+  stage_rows(p, b, g, r0, valid, q, dout, lse, di, Qs, dOs, lse_s, di_s);
   float acc[M][DPT];
 #pragma unroll
   for (int rr = 0; rr < M; ++rr)
