@@ -13,7 +13,6 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +26,7 @@
 #include "data/synth.h"
 #include "data/tokenizer.h"
 #include "eval/model_eval.h"
+#include "eval/paired.h"
 #include "rl/grpo.h"
 #include "rl/grpo_config.h"
 #include "train/checkpoint.h"
@@ -144,7 +144,7 @@ class Demo {
     }
     gt::eval::Report report;
     stage("eval", [&] { report = evaluate(out_ / "sft" / "final", out_ / "eval-sft"); });
-    std::optional<gt::eval::Report> after_grpo;
+    bool with_grpo = false;
     if (c_.grpo_enabled) {
       bool grpo_finished = false;
       stage("grpo", [&] { grpo_finished = grpo(); });
@@ -153,14 +153,14 @@ class Demo {
         return 130;
       }
       // The checkpoint the dev-set eval chose (training.md §6: the published run kept step 500 of 570).
-      stage("eval grpo", [&] { after_grpo = evaluate(grpo_.best_dir.empty() ? grpo_.final_dir : grpo_.best_dir,
-                                                    out_ / "eval-grpo"); });
+      stage("eval grpo", [&] {
+        evaluate(grpo_.best_dir.empty() ? grpo_.final_dir : grpo_.best_dir, out_ / "eval-grpo");
+        with_grpo = true;
+      });
     }
     const double total = std::chrono::duration<double>(Clock::now() - t0).count();
-    write_report(report, after_grpo, total);
-    std::cout << (after_grpo ? gt::eval::markdown_compare(report, "SFT", *after_grpo, "SFT+GRPO")
-                             : gt::eval::markdown_table(report))
-              << "\nreport: " << (out_ / "report.md").string() << "\n";
+    write_report(report, with_grpo, total);
+    std::cout << held_out(report, with_grpo) << "\nreport: " << (out_ / "report.md").string() << "\n";
     return 0;
   }
 
@@ -266,7 +266,15 @@ class Demo {
     return gt::eval::evaluate_model_dir(e);
   }
 
-  void write_report(const gt::eval::Report& report, const std::optional<gt::eval::Report>& after_grpo,
+  // The SFT table, or SFT and SFT+GRPO side by side with their per-sample comparison (from the files the two
+  // evals wrote).
+  std::string held_out(const gt::eval::Report& report, bool with_grpo) const {
+    if (!with_grpo) return gt::eval::markdown_table(report);
+    return gt::eval::markdown_compare_reports(out_ / "eval-sft" / "report.json", "SFT",
+                                              out_ / "eval-grpo" / "report.json", "SFT+GRPO");
+  }
+
+  void write_report(const gt::eval::Report& report, bool with_grpo,
                     double total) const {
     std::ostringstream md;
     md << "# gemma-tune demo\n\n";
@@ -297,8 +305,7 @@ class Demo {
       md << " |\n";
     }
     md << "| total | " << seconds(total) << " | |\n\n## Held-out eval\n\n"
-       << (after_grpo ? gt::eval::markdown_compare(report, "SFT", *after_grpo, "SFT+GRPO")
-                      : gt::eval::markdown_table(report));
+       << held_out(report, with_grpo);
     gt::data::write_atomic(out_ / "report.md", md.str());
   }
 

@@ -8,6 +8,7 @@
 #include "data/plan_sample.h"
 #include "eval/eval.h"
 #include "eval/model_eval.h"
+#include "eval/paired.h"
 #include "eval/report.h"
 
 namespace {
@@ -21,9 +22,7 @@ struct Options {
 };
 
 int compare(const Options& o) {
-  auto a = gt::eval::read_report(o.compare[0]);
-  auto b = gt::eval::read_report(o.compare[1]);
-  std::cout << gt::eval::markdown_compare(a, o.compare[0], b, o.compare[1]);
+  std::cout << gt::eval::markdown_compare_reports(o.compare[0], o.compare[0], o.compare[1], o.compare[1]);
   return 0;
 }
 

@@ -153,6 +153,17 @@ TEST(EvalEndToEnd, CompletionsThenCompare) {
               std::string::npos)
         << kMetricLabels[k] << "\n"
         << cmp.output;
+  // The per-sample comparison that follows the tables, from the expected rewards sample by sample.
+  std::size_t better = 0, worse = 0, same = 0;
+  for (const auto& [id, x] : a) {
+    const double d = b.at(id).reward - x.reward;
+    (d > 1e-9 ? better : d < -1e-9 ? worse : same) += 1;
+  }
+  EXPECT_NE(cmp.output.find("Per sample (" + std::to_string(a.size()) + " paired): B better on " +
+                            std::to_string(better) + ", worse on " + std::to_string(worse) + ", the same on " +
+                            std::to_string(same) + ". Mean difference B - A " + fmt("%+.3f", rb.mean - ra.mean)),
+            std::string::npos)
+      << cmp.output;
   for (const char* cat : {"1_step", "2_step", "3_step", "4_step", "multi_turn"}) {
     Row ca = row_of(a, cat), cb = row_of(b, cat);
     double red = ((1 - ca.mean) - (1 - cb.mean)) / (1 - ca.mean);
