@@ -52,7 +52,8 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
                         "sft/metrics.jsonl", "eval-sft/report.json", "eval-sft/completions.jsonl", "report.md"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
   const std::string report = gt::data::read_text_file(out / "report.md");
-  for (const char* s : {"| data |", "| clean |", "| sft | ", "6 steps", "| eval |", "| Mean | JSON valid |"})
+  for (const char* s : {"| data |", "| clean |", "train kept 24 of 24; heldout kept 5 of 5; dev kept 4 of 4 |", "| sft | ",
+                        "6 steps", "| eval |", "| Mean | JSON valid |"})
     EXPECT_NE(report.find(s), std::string::npos) << s << "\n" << report;
   EXPECT_NE(first.output.find("report: " + (out / "report.md").string()), std::string::npos) << first.output;
   // The embedded tiny model and tokenizer are what the run used.
