@@ -22,7 +22,8 @@ void apply(int n) {
   threads = n < 1 ? 1 : n;
   tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<size_t>(threads));
-  openblas_set_num_threads(threads);
+  // OpenBLAS stays on one thread: sgemm spreads its tiles over our pool itself (blas.cpp says why).
+  openblas_set_num_threads(1);
 }
 
 void init() {

@@ -1,19 +1,17 @@
 #pragma once
-// Threading: oneTBB for our loops, OpenBLAS for GEMMs, one shared thread budget.
-//
-// Both pools get the same size (GT_NUM_THREADS, else the core count). They never run at the same time: a GEMM is
-// called from the op's own thread, never from inside a parallel_for body, so the cores are never oversubscribed.
-// Code inside parallel_for bodies uses Eigen (single-threaded) or plain loops for its small matrix products.
+// Threading: one oneTBB pool of GT_NUM_THREADS threads (else the core count) for every parallel loop, GEMM tiles
+// included; OpenBLAS itself always runs single-threaded inside those tiles (blas.cpp). No result may depend on the
+// thread count: a body must compute the same bits however [0, n) is cut into chunks (per-chunk partial sums are
+// only allowed over fixed blocks of its own, combined in block order).
 #include <cstdint>
 #include <functional>
 
 namespace gt {
 
 int num_threads();
-void set_num_threads(int n);  // resizes both the TBB arena limit and OpenBLAS
+void set_num_threads(int n);  // resizes the TBB arena limit
 
-// Calls body(begin, end) over [0, n) in chunks of at least `grain`. Chunk boundaries depend only on n and grain,
-// never on timing, so reductions written per chunk are deterministic.
+// Calls body(begin, end) over [0, n) in chunks of about `grain` (one chunk on one thread).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
 }  // namespace gt

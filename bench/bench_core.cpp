@@ -59,7 +59,7 @@ void gemm_cblas(benchmark::State& st, GemmCase c) {
   auto [a, as] = operand(c.m, c.k, c.trans_a, 1);
   auto [b, bs] = operand(c.k, c.n, c.trans_b, 2);
   Tensor out = Tensor::empty({c.m, c.n});
-  num_threads();  // the same thread budget our ops use
+  const bench::OpenBlasOnAllThreads reference;
   for (auto _ : st)
     cblas_sgemm(CblasRowMajor, c.trans_a ? CblasTrans : CblasNoTrans, c.trans_b ? CblasTrans : CblasNoTrans,
                 static_cast<int>(c.m), static_cast<int>(c.n), static_cast<int>(c.k), 1.f, as.data<float>(),
@@ -85,7 +85,7 @@ void linear_train_ours(benchmark::State& st) {
 void linear_train_cblas(benchmark::State& st) {
   Tensor x = random_tensor({T, D}, 1), w = random_tensor({I, D}, 2), g = random_tensor({T, I}, 5);
   Tensor y = Tensor::empty({T, I}), gx = Tensor::empty({T, D}), gw = Tensor::empty({I, D});
-  num_threads();
+  const bench::OpenBlasOnAllThreads reference;
   for (auto _ : st) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, I, D, 1.f, x.data<float>(), D, w.data<float>(), D, 0.f,
                 y.data<float>(), I);

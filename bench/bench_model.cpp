@@ -21,6 +21,7 @@
 
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "bench/bench_util.h"
 #include "data/chat_format.h"
 #include "data/synth.h"
 #include "model/gemma4.h"
@@ -63,6 +64,7 @@ double gemm_bound_seconds(const std::vector<Gemm>& gemms, int64_t T, int reps) {
   std::vector<float> x(static_cast<size_t>(T * max_k), 0.01f), w(static_cast<size_t>(max_n * max_k), 0.01f),
       y(static_cast<size_t>(T * max_n), 0.01f), dw(static_cast<size_t>(max_n * max_k));
   double best = 1e30;
+  const bench::OpenBlasOnAllThreads reference;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     for (const Gemm& g : gemms) {

@@ -12,7 +12,7 @@ gt::cli::Registrar reg("info", [](CLI::App& app) {
   gt::cli::set_job(sub, [] {
     std::cout << "gemma-tune " << GT_VERSION << "\n"
               << "threads: " << gt::num_threads() << " (set GT_NUM_THREADS to change)\n"
-              << "blas: " << openblas_get_config() << "\n";
+              << "blas: " << openblas_get_config() << ", kernels for " << openblas_get_corename() << "\n";
     return 0;
   });
 });

