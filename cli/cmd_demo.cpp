@@ -41,8 +41,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::string_view embedded(std::string_view name) {
-  for (const auto& f : gt::cli::embedded_configs())
-    if (f.name == name) return f.text;
+  if (std::string_view text = gt::cli::embedded_config(name); !text.empty()) return text;
   gt::fail("demo: no embedded file named '", name, "' (embedded: demo.json, tiny.json, tiny-tokenizer.json)");
 }
 

@@ -1,15 +1,10 @@
 #pragma once
-// configs/ files compiled into the binary (CMakeLists.txt generates the definitions): the demo's defaults.
+// configs/ files compiled into the binary (CMakeLists.txt generates the definition): the demo's defaults.
 #include <string_view>
-#include <vector>
 
 namespace gt::cli {
 
-struct EmbeddedFile {
-  std::string_view name;  // the file's name under configs/
-  std::string_view text;  // its bytes
-};
-
-const std::vector<EmbeddedFile>& embedded_configs();
+// The bytes of the file with that name under configs/; empty when none is embedded.
+std::string_view embedded_config(std::string_view name);
 
 }  // namespace gt::cli

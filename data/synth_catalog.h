@@ -6,7 +6,7 @@
 // A phrasing is a verb phrase with `{param}` holes ("check the weather in {city} on {date}"). Every hole is a
 // parameter of the plugin and is filled from that parameter's slot; every required parameter has a hole in every
 // phrasing, so a gold plan always carries its required keys and every value it carries was written in the request.
-// catalog() checks these rules when it is built.
+// The catalog is data/synth_catalog.json, compiled into the binary; catalog() reads and checks it at its first use.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -59,8 +59,18 @@ struct Domain {
   std::string topic;       // "a trip", for a multi-turn opening ("I need some help with a trip.")
 };
 
+struct Catalog {
+  std::vector<Slot> slots;
+  std::vector<Domain> domains;
+  std::vector<Plugin> plugins;  // in the order of their domains
+};
+
+// Reads a catalog in the form of data/synth_catalog.json and checks every field's type and the rules above;
+// std::logic_error names the broken field, slot, plugin or phrasing.
+Catalog parse_catalog(std::string_view json_text);
+
+// The catalog compiled into the binary.
 const std::vector<Domain>& domains();
-// Checked when first built (std::logic_error names the broken plugin or phrasing).
 const std::vector<Plugin>& catalog();
 const Slot& slot(std::string_view name);
 

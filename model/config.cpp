@@ -57,6 +57,75 @@ RopeConfig parse_rope(const json& params, LayerType t, int64_t head_dim, const s
   return r;
 }
 
+// Settings this graph does not implement, refused by name rather than computed wrongly.
+void refuse_unsupported(const json& t, const json& root, const std::string& path, const std::string& p) {
+  refuse_if(field<bool>(t, "enable_moe_block", false, p), "enable_moe_block=true", p, "no MoE block in this graph");
+  refuse_if(field<bool>(t, "attention_k_eq_v", false, p), "attention_k_eq_v=true", p,
+            "keys double as values only in the larger Gemma 4 models");
+  if (t.contains("use_bidirectional_attention") && !t["use_bidirectional_attention"].is_null())
+    fail(p, ": unsupported setting use_bidirectional_attention=", t["use_bidirectional_attention"].dump(),
+         " (this graph is causal only)");
+  refuse_if(field<bool>(t, "attention_bias", false, p), "attention_bias=true", p, "the decoder has no biases");
+  const bool tied = field<bool>(t, "tie_word_embeddings", field<bool>(root, "tie_word_embeddings", true, path), p);
+  refuse_if(!tied, "tie_word_embeddings=false", p, "the head is the embedding table");
+  const std::string act = field<std::string>(t, "hidden_activation", "gelu_pytorch_tanh", p);
+  refuse_if(act != "gelu_pytorch_tanh", "hidden_activation=\"" + act + "\"", p, "only gelu_pytorch_tanh");
+}
+
+// Layer types: transformers' default pattern is 5 sliding : 1 full, and it forces the last layer to be full.
+std::vector<LayerType> parse_layer_types(const json& t, int64_t num_layers, const std::string& p) {
+  std::vector<LayerType> types;
+  if (t.contains("layer_types") && !t["layer_types"].is_null()) {
+    GT_CHECK(t["layer_types"].is_array() && static_cast<int64_t>(t["layer_types"].size()) == num_layers, p,
+             ": layer_types must list ", num_layers, " entries, got ", t["layer_types"].dump());
+    for (const auto& s : t["layer_types"]) types.push_back(parse_layer_type(s.get<std::string>(), p));
+  } else {
+    for (int64_t i = 0; i < num_layers; ++i) types.push_back((i + 1) % 6 ? LayerType::Sliding : LayerType::Full);
+  }
+  types.back() = LayerType::Full;
+  return types;
+}
+
+// per_layer_config {"<layer>": {"head_dim", "num_key_value_heads"}}: overrides of the head size and KV heads.
+void parse_per_layer_config(const json& plc, int64_t num_layers, const std::string& p, std::vector<int64_t>& hd,
+                            std::vector<int64_t>& kvh) {
+  GT_CHECK(plc.is_object(), p, ": per_layer_config must be an object, got ", plc.dump());
+  for (auto it = plc.begin(); it != plc.end(); ++it) {
+    int64_t l = -1;
+    try {
+      size_t used = 0;
+      l = std::stoll(it.key(), &used);
+      if (used != it.key().size()) l = -1;
+    } catch (const std::exception&) {
+    }
+    GT_CHECK(l >= 0 && l < num_layers, p, ": per_layer_config key \"", it.key(), "\" is not a layer index below ",
+             num_layers);
+    GT_CHECK(it->is_object(), p, ": per_layer_config.", it.key(), " must be an object");
+    for (auto f = it->begin(); f != it->end(); ++f) {
+      if (f.key() == "head_dim") hd[static_cast<size_t>(l)] = f->get<int64_t>();
+      else if (f.key() == "num_key_value_heads") kvh[static_cast<size_t>(l)] = f->get<int64_t>();
+      else fail(p, ": unsupported setting per_layer_config.", it.key(), ".", f.key(), " (only head_dim and num_key_value_heads)");
+    }
+  }
+}
+
+// One rotary table per layer type present, for that type's head size.
+void parse_rope_parameters(const json& t, const int64_t (&type_head_dim)[2], const std::string& p, Gemma4Config& c) {
+  json rope = t.contains("rope_parameters") && !t["rope_parameters"].is_null() ? t["rope_parameters"] : json();
+  if (rope.is_null()) {
+    rope = json{{"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}},
+                {"full_attention", {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25},
+                                    {"rope_theta", 1000000.0}}}};
+  }
+  GT_CHECK(rope.is_object(), p, ": rope_parameters must be an object");
+  for (LayerType lt : {LayerType::Sliding, LayerType::Full}) {
+    const int64_t dim = type_head_dim[static_cast<int>(lt)];
+    if (dim == 0) continue;  // no layer of this type
+    GT_CHECK(rope.contains(layer_type_name(lt)), p, ": rope_parameters has no entry for ", layer_type_name(lt));
+    (lt == LayerType::Sliding ? c.rope_sliding : c.rope_full) = parse_rope(rope[layer_type_name(lt)], lt, dim, p);
+  }
+}
+
 }  // namespace
 
 const char* layer_type_name(LayerType t) { return t == LayerType::Sliding ? "sliding_attention" : "full_attention"; }
@@ -78,17 +147,7 @@ Gemma4Config parse_gemma4_config(const json& root, const std::string& path) {
   const json& t = c.conditional_generation ? root["text_config"] : root;
   const std::string p = c.conditional_generation ? path + " (text_config)" : path;
 
-  refuse_if(field<bool>(t, "enable_moe_block", false, p), "enable_moe_block=true", p, "no MoE block in this graph");
-  refuse_if(field<bool>(t, "attention_k_eq_v", false, p), "attention_k_eq_v=true", p,
-            "keys double as values only in the larger Gemma 4 models");
-  if (t.contains("use_bidirectional_attention") && !t["use_bidirectional_attention"].is_null())
-    fail(p, ": unsupported setting use_bidirectional_attention=", t["use_bidirectional_attention"].dump(),
-         " (this graph is causal only)");
-  refuse_if(field<bool>(t, "attention_bias", false, p), "attention_bias=true", p, "the decoder has no biases");
-  const bool tied = field<bool>(t, "tie_word_embeddings", field<bool>(root, "tie_word_embeddings", true, path), p);
-  refuse_if(!tied, "tie_word_embeddings=false", p, "the head is the embedding table");
-  const std::string act = field<std::string>(t, "hidden_activation", "gelu_pytorch_tanh", p);
-  refuse_if(act != "gelu_pytorch_tanh", "hidden_activation=\"" + act + "\"", p, "only gelu_pytorch_tanh");
+  refuse_unsupported(t, root, path, p);
 
   c.vocab_size = field<int64_t>(t, "vocab_size", 262144, p);
   c.hidden_size = field<int64_t>(t, "hidden_size", 2304, p);
@@ -115,41 +174,14 @@ Gemma4Config parse_gemma4_config(const json& root, const std::string& path) {
   GT_CHECK(c.pad_token_id >= -1 && c.pad_token_id < c.vocab_size, p, ": pad_token_id ", c.pad_token_id,
            " out of range for vocab_size ", c.vocab_size);
 
-  // Layer types: transformers' default pattern is 5 sliding : 1 full, and it forces the last layer to be full.
-  std::vector<LayerType> types;
-  if (t.contains("layer_types") && !t["layer_types"].is_null()) {
-    GT_CHECK(t["layer_types"].is_array() && static_cast<int64_t>(t["layer_types"].size()) == c.num_layers, p,
-             ": layer_types must list ", c.num_layers, " entries, got ", t["layer_types"].dump());
-    for (const auto& s : t["layer_types"]) types.push_back(parse_layer_type(s.get<std::string>(), p));
-  } else {
-    for (int64_t i = 0; i < c.num_layers; ++i) types.push_back((i + 1) % 6 ? LayerType::Sliding : LayerType::Full);
-  }
-  types.back() = LayerType::Full;
+  const std::vector<LayerType> types = parse_layer_types(t, c.num_layers, p);
 
   // Head size and KV heads per layer. transformers 5.17 spells overrides as per_layer_config {"<layer>": {...}};
   // without it, full layers take global_head_dim (default 512). num_global_key_value_heads only applies with
   // attention_k_eq_v, which is refused above, so it is ignored here as transformers ignores it.
   std::vector<int64_t> hd(static_cast<size_t>(c.num_layers), head_dim), kvh(static_cast<size_t>(c.num_layers), kv_heads);
   if (t.contains("per_layer_config") && !t["per_layer_config"].is_null()) {
-    const json& plc = t["per_layer_config"];
-    GT_CHECK(plc.is_object(), p, ": per_layer_config must be an object, got ", plc.dump());
-    for (auto it = plc.begin(); it != plc.end(); ++it) {
-      int64_t l = -1;
-      try {
-        size_t used = 0;
-        l = std::stoll(it.key(), &used);
-        if (used != it.key().size()) l = -1;
-      } catch (const std::exception&) {
-      }
-      GT_CHECK(l >= 0 && l < c.num_layers, p, ": per_layer_config key \"", it.key(), "\" is not a layer index below ",
-               c.num_layers);
-      GT_CHECK(it->is_object(), p, ": per_layer_config.", it.key(), " must be an object");
-      for (auto f = it->begin(); f != it->end(); ++f) {
-        if (f.key() == "head_dim") hd[static_cast<size_t>(l)] = f->get<int64_t>();
-        else if (f.key() == "num_key_value_heads") kvh[static_cast<size_t>(l)] = f->get<int64_t>();
-        else fail(p, ": unsupported setting per_layer_config.", it.key(), ".", f.key(), " (only head_dim and num_key_value_heads)");
-      }
-    }
+    parse_per_layer_config(t["per_layer_config"], c.num_layers, p, hd, kvh);
   } else {
     const int64_t global = field<int64_t>(t, "global_head_dim", 512, p);
     for (int64_t l = 0; l < c.num_layers; ++l)
@@ -192,19 +224,7 @@ Gemma4Config parse_gemma4_config(const json& root, const std::string& path) {
     c.layers.push_back(lc);
   }
 
-  json rope = t.contains("rope_parameters") && !t["rope_parameters"].is_null() ? t["rope_parameters"] : json();
-  if (rope.is_null()) {
-    rope = json{{"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}},
-                {"full_attention", {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25},
-                                    {"rope_theta", 1000000.0}}}};
-  }
-  GT_CHECK(rope.is_object(), p, ": rope_parameters must be an object");
-  for (LayerType lt : {LayerType::Sliding, LayerType::Full}) {
-    const int64_t dim = type_head_dim[static_cast<int>(lt)];
-    if (dim == 0) continue;  // no layer of this type
-    GT_CHECK(rope.contains(layer_type_name(lt)), p, ": rope_parameters has no entry for ", layer_type_name(lt));
-    (lt == LayerType::Sliding ? c.rope_sliding : c.rope_full) = parse_rope(rope[layer_type_name(lt)], lt, dim, p);
-  }
+  parse_rope_parameters(t, type_head_dim, p, c);
   return c;
 }
 
