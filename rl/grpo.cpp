@@ -16,7 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::rl {
 

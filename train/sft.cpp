@@ -11,7 +11,7 @@
 #include "autograd/ops.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::train {
 

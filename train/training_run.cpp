@@ -1,4 +1,4 @@
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 #include <algorithm>
 #include <array>
