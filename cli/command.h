@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "autograd/dtype.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::cli {
 

@@ -1,4 +1,4 @@
-// Loading, saving and the parameter layout of the Gemma 4 text decoder. The graph itself is in decoder_layer.cpp.
+// Loading, saving and the parameter layout of the Gemma 4 text decoder. The graph itself is in gemma4_forward.cpp.
 #include "model/gemma4.h"
 
 #include <cmath>

@@ -20,7 +20,7 @@
 #include "research/heldout.h"
 #include "research/trainer.h"
 #include "research/trial_data.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::research {
 

@@ -16,7 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::rl {
 
@@ -81,7 +81,7 @@ std::vector<std::vector<float>> unflatten(const Tensor& t, const std::vector<Com
 class Trainer : train::TrainingRun {
  public:
   Trainer(const GrpoConfig& c, const GrpoRunOptions& o)
-      : TrainingRun("grpo", c, o, c.model, c.path, c.tokenizer, c.seed),
+      : TrainingRun("grpo", c, o),
         c_(c),
         reward_(c.reward_weights, c.reward_command, c.reward_timeout_s) {
     prompts_ = load_prompts(c.train_data, tokenizer_, c.max_prompt_length, !reward_.external());
@@ -93,7 +93,7 @@ class Trainer : train::TrainingRun {
       model_.to(o.device);
       if (ref_) ref_->to(o.device);
     }
-    init_optimizer(c.optimizer_config());
+    init_optimizer();
     const auto n = static_cast<int64_t>(prompts_.size());
     total_ =
         c.max_steps > 0 ? c.max_steps : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
@@ -112,14 +112,14 @@ class Trainer : train::TrainingRun {
   GrpoResult run() {
     const Ending e = run_loop(to_json(c_));
     GrpoResult r;
-    r.step = step_;
+    r.step = step();
     r.total_steps = total_;
     r.finished = e.finished;
     r.out_of_time = e.out_of_time;
     r.final_dir = e.final_dir;
     r.last_reward = last_reward_;
     r.heldout_mean = last_heldout_;
-    r.last_checkpoint = last_path_;
+    r.last_checkpoint = last_checkpoint();
     r.best_mean = best_mean_;
     r.best_step = best_step_;
     if (heldout_) r.best_dir = best_dir();
@@ -158,7 +158,7 @@ class Trainer : train::TrainingRun {
     j["type"] = "data";
     j["set"] = which;
     j["step"] = 0;
-    log_->write(j);
+    record(j);
     say(std::string(which) + " prompts " + file + ": " + std::to_string(set.size()) + " of " +
         std::to_string(set.read) + " kept, " + std::to_string(set.dropped_too_long) + " longer than " +
         std::to_string(c_.max_prompt_length) + " tokens left out; longest " + std::to_string(set.longest));
@@ -206,8 +206,7 @@ class Trainer : train::TrainingRun {
     g.vocab_limit = tokenizer_.vocab_size();
     int64_t generated = 0;
     for (int64_t k = 0; k < c_.prompts_per_step; ++k) {
-      next_epoch_if_done();
-      const int64_t p = perm_[static_cast<size_t>(pos_++)];
+      const int64_t p = next_items(1).front();
       b.prompts.push_back(p);
       g.sampling.seed = static_cast<uint64_t>(rollouts_->uniform() * 0x1p53);
       for (Generation& gen : generate(model_, prompts_.ids[static_cast<size_t>(p)], g)) {
@@ -230,12 +229,11 @@ class Trainer : train::TrainingRun {
 
   void take_step() override {
     const auto t0 = Clock::now();
-    const int64_t iteration = step_ % c_.num_iterations;
+    const int64_t iteration = step() % c_.num_iterations;
     rollout_tokens_ = 0;
     rollout_seconds_ = 0;
     if (iteration == 0) new_batch();
     const Batch& b = *batch_;
-    const int64_t step = step_ + 1;
     const auto tu = Clock::now();
 
     PolicyTargets targets;
@@ -252,37 +250,29 @@ class Trainer : train::TrainingRun {
       ids.insert(ids.end(), s.completion->begin(), s.completion->end());
       const std::string where =
           train::probe_non_finite(model_, Tensor::from_ids(ids, {1, static_cast<int64_t>(ids.size())}));
-      fail("grpo: step ", step, ": the loss is not finite",
+      fail("grpo: step ", step() + 1, ": the loss is not finite",
            where.empty() ? std::string("; the forward is finite, so the head's log-probs overflowed")
                          : "; the first non-finite value is in " + where);
     }
-    const train::GradNorm gn = train::grad_norm(params_);
-    if (!std::isfinite(gn.norm))
-      fail("grpo: step ", step, ": the gradient norm is ", gn.norm, "; non-finite gradients in ",
-           train::join_names(gn.non_finite, 6));
     bool signal = false;
     for (size_t i = 0; i < targets.weight.size(); ++i)
       signal = signal || (targets.weight[i] > 0 && targets.advantage[i] != 0);
-    if (gn.norm == 0 && signal)
-      fail("grpo: step ", step,
-           ": the gradient norm is 0 although completions carry advantages, so this step "
-           "would train nothing");
-    const double lr = update(gn.norm, c_.grad_clip, c_.optimizer_config(), c_.schedule, c_.warmup_steps);
-    step_ = step;
-
-    const auto t1 = Clock::now();
-    const double update_s = std::chrono::duration<double>(t1 - tu).count();
-    const double dt = std::chrono::duration<double>(t1 - t0).count();
-    count_step(dt);
-    const json rec = train_record(b, ps, gn.norm, lr, iteration, update_s, dt);
-    log_->write(rec);
+    StepStats st;
+    st.started = t0;
+    st.record = train_record(b, ps, iteration);
+    st.rates = {{"update_tokens_per_s", ps.tokens_processed, tu},
+                {"tokens_per_s", rollout_tokens_ + ps.tokens_processed, t0}};
+    st.window_tokens = rollout_tokens_;
+    st.window_seconds = rollout_seconds_;
+    st.zero_norm_expected = !signal;
+    st.zero_why = " although completions carry advantages";
+    last_reward_ = st.record["reward"].get<double>();
+    finish_step(std::move(st));
     if (iteration == 0 && c_.log_completions > 0) log_samples(b);
-    progress(rec);
-    last_reward_ = rec["reward"].get<double>();
   }
 
-  json train_record(const Batch& b, const PolicyStats& ps, double grad_norm, double lr, int64_t iteration,
-                    double update_s, double dt) const {
+  // The step's own fields of its "train" record (finish_step adds the rest).
+  json train_record(const Batch& b, const PolicyStats& ps, int64_t iteration) const {
     std::vector<double> rewards, lengths, adv;
     json terms_sum = json::object();
     int64_t truncated = 0, with_terms = 0;
@@ -304,13 +294,8 @@ class Trainer : train::TrainingRun {
     for (double a : adv) abs_adv += std::fabs(a);
     const TokenStats& t = ps.tokens;
     const double tokens = static_cast<double>(std::max<int64_t>(1, t.tokens));
-    json r = {{"type", "train"},
-              {"step", step_},
-              {"epoch", epoch_float()},
-              {"iteration", iteration},
+    json r = {{"iteration", iteration},
               {"loss", t.loss},
-              {"lr", lr},
-              {"grad_norm", grad_norm},
               {"reward", mean(rewards)},
               {"reward_std", stdev(rewards)},
               {"reward_terms", terms},
@@ -329,15 +314,12 @@ class Trainer : train::TrainingRun {
               {"completion_length_max", *std::max_element(lengths.begin(), lengths.end())},
               {"truncated_ratio", static_cast<double>(truncated) / static_cast<double>(b.completions.size())},
               {"loss_tokens", t.tokens},
-              {"update_tokens", ps.tokens_processed},
-              {"update_tokens_per_s", static_cast<double>(ps.tokens_processed) / std::max(update_s, 1e-9)},
-              {"elapsed_s", elapsed()}};
+              {"update_tokens", ps.tokens_processed}};
     r["kl"] = b.ref_logp.empty() ? json(nullptr) : json(t.kl_sum / tokens);
     if (rollout_tokens_ > 0) {
       r["rollout_tokens"] = rollout_tokens_;
       r["rollout_tokens_per_s"] = static_cast<double>(rollout_tokens_) / std::max(rollout_seconds_, 1e-9);
     }
-    r["tokens_per_s"] = static_cast<double>(rollout_tokens_ + ps.tokens_processed) / std::max(dt, 1e-9);
     return r;
   }
 
@@ -359,29 +341,19 @@ class Trainer : train::TrainingRun {
       if (c.score.terms) e["terms"] = c.score.terms->to_json();
       list.push_back(e);
     }
-    log_->write({{"type", "samples"}, {"step", step_}, {"completions", list}});
+    record({{"type", "samples"}, {"step", step()}, {"completions", list}});
   }
 
-  void progress(const json& r) {
-    window_rollout_ += rollout_tokens_;
-    window_rollout_s_ += rollout_seconds_;
-    if (!progress_due()) return;
-    std::ostringstream os;
-    os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float()
-       << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std " << r["reward_std"].get<double>()
+  void describe_step(std::ostream& os, const json& r, double rollout_tokens_per_s) const override {
+    os << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std " << r["reward_std"].get<double>()
        << ", zero-std groups " << std::setprecision(2) << r["zero_std_fraction"].get<double>() << ") loss "
        << std::setprecision(4) << r["loss"].get<double>();
     if (!r["kl"].is_null()) os << " kl " << std::setprecision(4) << r["kl"].get<double>();
     os << " clip " << std::setprecision(2) << r["clip_low"].get<double>() << "/" << r["clip_high"].get<double>()
        << " len " << std::setprecision(0) << r["completion_length"].get<double>() << " trunc " << std::setprecision(2)
        << r["truncated_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
-       << " rollout " << std::setprecision(0) << window_rollout_ / std::max(window_rollout_s_, 1e-9) << " tok/s update "
-       << r["update_tokens_per_s"].get<double>() << " tok/s elapsed " << train::format_duration(elapsed()) << " ETA "
-       << train::format_duration(eta());
-    say(os.str());
-    progress_said();
-    window_rollout_ = 0;
-    window_rollout_s_ = 0;
+       << " rollout " << std::setprecision(0) << rollout_tokens_per_s << " tok/s update "
+       << r["update_tokens_per_s"].get<double>() << " tok/s";
   }
 
   void evaluate() override {
@@ -391,22 +363,22 @@ class Trainer : train::TrainingRun {
     const bool best = !best_mean_ || h.mean > *best_mean_;
     json rec = h.to_json();
     rec.update({{"type", "eval"},
-                {"step", step_},
+                {"step", step()},
                 {"best", best},
                 {"elapsed_s", elapsed()},
                 {"tokens_per_s", static_cast<double>(h.tokens) / std::max(secs, 1e-9)}});
-    log_->write(rec);
+    record(rec);
     std::ostringstream os;
-    os << "step " << step_ << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over " << h.samples
+    os << "step " << step() << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over " << h.samples
        << " samples (JSON valid " << std::setprecision(1) << 100 * h.json_valid << "%, plugin-ID match "
        << 100 * h.plugin_id_match << "%)";
     if (best) os << ", the best so far";
     say(os.str());
     if (best) {
       best_mean_ = h.mean;
-      best_step_ = step_;
+      best_step_ = step();
       train::export_hf(model_, c_.tokenizer, best_dir(), c_.model.dir);
-      log_->write({{"type", "best"}, {"step", step_}, {"mean", h.mean}, {"path", best_dir()}});
+      record({{"type", "best"}, {"step", step()}, {"mean", h.mean}, {"path", best_dir()}});
     }
     last_heldout_ = h.mean;
   }
@@ -416,7 +388,7 @@ class Trainer : train::TrainingRun {
     st.meta["best_mean"] = best_mean_ ? json(*best_mean_) : json(nullptr);
     st.meta["best_step"] = best_step_;
     // Between a batch's iterations the batch itself is state: the next steps reuse it.
-    if (step_ % c_.num_iterations != 0) {
+    if (step() % c_.num_iterations != 0) {
       json cs = json::array();
       for (const Completion& c : batch_->completions)
         cs.push_back(
@@ -476,8 +448,8 @@ class Trainer : train::TrainingRun {
   double last_reward_ = 0;
   std::optional<double> last_heldout_;
 
-  double rollout_seconds_ = 0, window_rollout_s_ = 0;
-  int64_t rollout_tokens_ = 0, window_rollout_ = 0;
+  double rollout_seconds_ = 0;
+  int64_t rollout_tokens_ = 0;
 };
 
 }  // namespace

@@ -37,7 +37,7 @@
 #include <string>
 
 #include "rl/grpo_config.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::rl {
 

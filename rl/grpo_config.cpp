@@ -1,7 +1,6 @@
 #include "rl/grpo_config.h"
 
 #include <cmath>
-#include <filesystem>
 
 #include "autograd/error.h"
 
@@ -34,33 +33,11 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
   c.path = path;
   Section root(j, path, "");
 
-  root.require("model");
-  Section model = root.section("model");
-  c.model = train::read_model_source(model, path);
-  c.tokenizer = root.path("tokenizer");
-  if (c.tokenizer.empty()) {
-    GT_CHECK(!c.model.dir.empty(), path, ": missing required key 'tokenizer' (only 'model.dir' implies one)");
-    c.tokenizer = (std::filesystem::path(c.model.dir) / "tokenizer.json").string();
-  }
-
-  root.require("data");
-  Section data = root.section("data");
-  data.require("train");
-  c.train_data = data.path("train");
-  c.heldout_data = data.path("heldout");
+  auto [data, eval] = train::read_trainer_config(root, c, {.lr = 1e-6, .tokenizer_from_model_dir = true});
   c.max_prompt_length = data.integer("max_prompt_length", c.max_prompt_length, 2);
   data.done();
-
-  root.require("out_dir");
-  c.out_dir = root.path("out_dir");
-  c.max_steps = root.integer("max_steps", c.max_steps, 0);
-  c.epochs = root.integer("epochs", c.epochs, 1);
-  c.seed = root.seed("seed", c.seed);
   c.prompts_per_step = root.integer("prompts_per_step", c.prompts_per_step, 1);
-  c.batch_size = root.integer("batch_size", c.batch_size, 1);
   c.num_iterations = root.integer("num_iterations", c.num_iterations, 1);
-  c.grad_clip = root.number("grad_clip", c.grad_clip);
-  if (!(c.grad_clip >= 0)) root.bad("grad_clip", "must be >= 0 (0 turns clipping off)");
 
   Section gen = root.section("generation");
   c.num_generations = gen.integer("num_generations", c.num_generations, 2);
@@ -106,21 +83,10 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
   c.reward_timeout_s = positive(reward, "timeout_s", c.reward_timeout_s);
   reward.done();
 
-  Section opt = root.section("optimizer");
-  const train::OptimizerConfig oc = train::read_optimizer(opt, 1e-6, c.seed, path);
-  c.optimizer = oc.kind;
-  c.adafactor = oc.adafactor;
-  c.adamw = oc.adamw;
-  Section sched = root.section("schedule");
-  train::read_schedule(sched, oc, c.schedule, c.warmup_steps, path);
-
-  Section ev = root.section("eval");
-  train::read_eval_cadence(ev, c);
-  c.eval_max_new_tokens = ev.integer("max_new_tokens", c.eval_max_new_tokens, 1);
-  read_sampling(ev, c.eval_sampling, true);
-  c.eval_sampling.seed = ev.seed("seed", c.eval_sampling.seed);
-  ev.done();
-  train::read_checkpoint_and_logging(root, c);
+  c.eval_max_new_tokens = eval.integer("max_new_tokens", c.eval_max_new_tokens, 1);
+  read_sampling(eval, c.eval_sampling, true);
+  c.eval_sampling.seed = eval.seed("seed", c.eval_sampling.seed);
+  eval.done();
   c.log_completions = root.integer("log_completions", c.log_completions, 0);
   root.done();
   return c;
@@ -131,44 +97,31 @@ GrpoConfig load_grpo_config(const std::string& path) {
 }
 
 json training_identity(const GrpoConfig& c) {
-  return {{"model", train::model_identity(c.model)},
-          {"data", {{"max_prompt_length", c.max_prompt_length}}},
-          {"max_steps", c.max_steps},
-          {"epochs", c.epochs},
-          {"seed", c.seed},
-          {"prompts_per_step", c.prompts_per_step},
-          {"batch_size", c.batch_size},
-          {"num_iterations", c.num_iterations},
-          {"grad_clip", c.grad_clip},
-          {"generation",
-           {{"num_generations", c.num_generations},
-            {"temperature", c.temperature},
-            {"top_p", c.top_p},
-            {"top_k", c.top_k},
-            {"max_completion_length", c.max_completion_length}}},
-          {"loss",
-           {{"type", loss_type_name(c.loss_type)},
-            {"epsilon_low", c.epsilon_low},
-            {"epsilon_high", c.epsilon_high},
-            {"beta", c.beta},
-            {"scale_rewards", scale_rewards_name(c.scale_rewards)},
-            {"mask_truncated_completions", c.mask_truncated_completions}}},
-          {"reward", {{"weights", c.reward_weights.to_json()}, {"command", c.reward_command}}},
-          {"optimizer", train::optimizer_json(c.optimizer_config())},
-          {"schedule", {{"name", train::schedule_name(c.schedule)}, {"warmup_steps", c.warmup_steps}}}};
+  json j = train::trainer_identity(c);
+  j.update({{"data", {{"max_prompt_length", c.max_prompt_length}}},
+            {"prompts_per_step", c.prompts_per_step},
+            {"num_iterations", c.num_iterations},
+            {"generation",
+             {{"num_generations", c.num_generations},
+              {"temperature", c.temperature},
+              {"top_p", c.top_p},
+              {"top_k", c.top_k},
+              {"max_completion_length", c.max_completion_length}}},
+            {"loss",
+             {{"type", loss_type_name(c.loss_type)},
+              {"epsilon_low", c.epsilon_low},
+              {"epsilon_high", c.epsilon_high},
+              {"beta", c.beta},
+              {"scale_rewards", scale_rewards_name(c.scale_rewards)},
+              {"mask_truncated_completions", c.mask_truncated_completions}}},
+            {"reward", {{"weights", c.reward_weights.to_json()}, {"command", c.reward_command}}}});
+  return j;
 }
 
 json to_json(const GrpoConfig& c) {
   json j = training_identity(c);
-  if (c.model.dir.empty())
-    j["model"]["config"] = c.model.config;
-  else
-    j["model"]["dir"] = c.model.dir;
-  j["tokenizer"] = c.tokenizer;
-  j["data"]["train"] = c.train_data;
-  if (!c.heldout_data.empty()) j["data"]["heldout"] = c.heldout_data;
+  train::write_trainer_config(j, c);
   j["reward"]["timeout_s"] = c.reward_timeout_s;
-  train::write_run_settings(j, c);
   j["eval"].update({{"max_new_tokens", c.eval_max_new_tokens},
                     {"temperature", c.eval_sampling.temperature},
                     {"top_p", c.eval_sampling.top_p},

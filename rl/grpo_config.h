@@ -37,23 +37,16 @@
 #include "model/sampler.h"
 #include "rl/grpo_loss.h"
 #include "rl/reward.h"
-#include "train/config_reader.h"
+#include "train/trainer_config.h"
 
 namespace gt::rl {
 
-struct GrpoConfig : train::RunSettings {
-  std::string path;  // the file it came from (named in errors)
-  train::ModelSource model;
-  std::string tokenizer;
-  std::string train_data, heldout_data;
+struct GrpoConfig : train::TrainerConfig {
+  GrpoConfig() { batch_size = 4; }
+
   int64_t max_prompt_length = 1024;
-  int64_t max_steps = 0;
-  int64_t epochs = 1;
-  uint64_t seed = 42;
   int64_t prompts_per_step = 2;
-  int64_t batch_size = 4;
   int64_t num_iterations = 1;
-  double grad_clip = 0;
 
   int64_t num_generations = 4;
   double temperature = 1.0;
@@ -71,19 +64,11 @@ struct GrpoConfig : train::RunSettings {
   std::string reward_command;
   double reward_timeout_s = 30;
 
-  train::OptimizerKind optimizer = train::OptimizerKind::Adafactor;
-  AdafactorOptions adafactor;
-  AdamWOptions adamw;
-  train::ScheduleKind schedule = train::ScheduleKind::None;
-  int64_t warmup_steps = 0;
-
   int64_t eval_max_new_tokens = 512;
   SamplingOptions eval_sampling{.temperature = 0};
   int64_t log_completions = 2;
 
   int64_t generation_batch() const { return prompts_per_step * num_generations; }
-  train::OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
-  double lr() const { return optimizer_config().lr(); }
 };
 
 GrpoConfig parse_grpo_config(const nlohmann::json& j, const std::string& path);

@@ -1,6 +1,5 @@
 #include "train/config_reader.h"
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -265,33 +264,6 @@ json optimizer_json(const OptimizerConfig& c) {
     o.update(precision_json(a.precision));
   }
   return o;
-}
-
-std::string RunSettings::log_path() const { return (std::filesystem::path(out_dir) / log_file).string(); }
-
-void read_eval_cadence(Section& eval, RunSettings& s) {
-  s.eval_every = eval.integer("every", s.eval_every, 0);
-  s.eval_max_samples = eval.integer("max_samples", s.eval_max_samples, 0);
-}
-
-void read_checkpoint_and_logging(Section& root, RunSettings& s) {
-  Section ck = root.section("checkpoint");
-  s.save_every = ck.integer("every", s.save_every, 0);
-  s.keep_last = ck.integer("keep_last", s.keep_last, 0);
-  ck.done();
-  s.checkpoint_layers = root.boolean("checkpoint_layers", s.checkpoint_layers);
-  s.log_file = root.path("log_file", s.log_file);
-  s.progress_every_s = root.number("progress_every_s", s.progress_every_s);
-  if (!(s.progress_every_s >= 0)) root.bad("progress_every_s", "must be >= 0");
-}
-
-void write_run_settings(json& j, const RunSettings& s) {
-  j["out_dir"] = s.out_dir;
-  j["eval"] = {{"every", s.eval_every}, {"max_samples", s.eval_max_samples}};
-  j["checkpoint"] = {{"every", s.save_every}, {"keep_last", s.keep_last}};
-  j["checkpoint_layers"] = s.checkpoint_layers;
-  j["log_file"] = s.log_file;
-  j["progress_every_s"] = s.progress_every_s;
 }
 
 json read_config_file(const std::string& path, const char* what) {

@@ -1,8 +1,8 @@
 #pragma once
 // Strict reading of trainer configs (SFT, GRPO): typed reads by key from one JSON object, errors that name the file
 // and the key ("configs/sft.json: 'optimizer.lr' must be a number, got string"), and an error for any key nobody
-// read, so a misspelt key cannot be silently ignored. The sections every trainer shares (model, optimizer,
-// schedule) are read and written back here, once.
+// read, so a misspelt key cannot be silently ignored; and the readers of the sections every trainer has (model,
+// optimizer, schedule), which train/trainer_config.h puts together.
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -40,20 +40,6 @@ struct OptimizerConfig {
   AdamWOptions adamw;
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
   double lr() const;
-};
-
-// What the SFT and GRPO configs share besides those: the out folder, when the run evaluates, checkpoints and
-// reports, and the memory trade of checkpoint_layers (none of which decides its steps: no training identity holds
-// them).
-struct RunSettings {
-  std::string out_dir;
-  int64_t eval_every = 0, eval_max_samples = 0;
-  int64_t save_every = 0, keep_last = 3;
-  bool checkpoint_layers = false;
-  std::string log_file = "metrics.jsonl";
-  double progress_every_s = 1.0;
-
-  std::string log_path() const;  // log_file inside out_dir
 };
 
 const char* json_type_name(const nlohmann::json& v);
@@ -107,13 +93,6 @@ ModelSource read_model_source(Section& model, const std::string& file);
 OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, const std::string& file);
 void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
                    const std::string& file);
-// RunSettings: "every" and "max_samples" of the `eval` section (left open for a trainer's own eval keys), then from
-// `root` the "checkpoint" section {"every", "keep_last"} and "checkpoint_layers", "log_file", "progress_every_s".
-// out_dir is read by the trainer, as a required key.
-void read_eval_cadence(Section& eval, RunSettings& s);
-void read_checkpoint_and_logging(Section& root, RunSettings& s);
-// Writes them back under the same keys (a trainer adds its own eval keys to j["eval"]).
-void write_run_settings(nlohmann::json& j, const RunSettings& s);
 
 nlohmann::json model_identity(const ModelSource& m);  // what of the model source decides the run (not the paths)
 nlohmann::json optimizer_json(const OptimizerConfig& o);

@@ -1,7 +1,6 @@
 #include "train/sft.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iomanip>
 #include <limits>
@@ -11,7 +10,7 @@
 #include "autograd/ops.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::train {
 
@@ -70,12 +69,11 @@ namespace {
 
 class Trainer : TrainingRun {
  public:
-  Trainer(const SftConfig& c, const SftRunOptions& o)
-      : TrainingRun("sft", c, o, c.model, c.path, c.tokenizer, c.seed), c_(c) {
+  Trainer(const SftConfig& c, const SftRunOptions& o) : TrainingRun("sft", c, o), c_(c) {
     train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation);
     if (!c.heldout_data.empty()) heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation);
     if (o.device != Device::CPU) model_.to(o.device);
-    init_optimizer(c.optimizer_config());
+    init_optimizer();
     const int64_t n = static_cast<int64_t>(train_.samples.size());
     const int64_t per_step = c.batch_size * c.grad_accumulation;
     const int64_t per_epoch = (n + per_step - 1) / per_step;
@@ -88,13 +86,13 @@ class Trainer : TrainingRun {
   SftResult run() {
     const Ending e = run_loop(to_json(c_));
     SftResult r;
-    r.step = step_;
+    r.step = step();
     r.total_steps = total_;
     r.finished = e.finished;
     r.out_of_time = e.out_of_time;
     r.last_loss = last_loss_;
     r.heldout_loss = last_heldout_;
-    r.last_checkpoint = last_path_;
+    r.last_checkpoint = last_checkpoint();
     return r;
   }
 
@@ -117,7 +115,7 @@ class Trainer : TrainingRun {
     j["type"] = "data";
     j["set"] = which;
     j["step"] = 0;
-    log_->write(j);
+    record(j);
     std::ostringstream os;
     os << which << " data " << d.file << ": " << d.kept << " of " << d.read << " samples kept, " << d.prompt_cut
        << " with the prompt cut, " << d.target_cut << " with the target cut, "
@@ -127,22 +125,34 @@ class Trainer : TrainingRun {
     say(os.str());
   }
 
+  // Stops the run when the loss of a micro-batch is not finite, naming where the forward first went wrong.
+  void check_loss(double v, const std::vector<const TokenizedSample*>& micro) const {
+    if (std::isfinite(v)) return;
+    std::string where;
+    for (const TokenizedSample* s : micro)
+      if (where.empty())
+        where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
+                                                          {1, static_cast<int64_t>(s->ids.size())}));
+    std::vector<std::string> micro_ids;
+    for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
+    fail("sft: step ", step() + 1, ": the loss of ", join_names(micro_ids, 4), " is ", v,
+         where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
+                       : "; the first non-finite value is in " + where);
+  }
+
   void take_step() override {
-    next_epoch_if_done();
     const auto t0 = Clock::now();
-    const int64_t end = std::min(samples(), pos_ + c_.batch_size * c_.grad_accumulation);
     double denominator = 0;
     int64_t tokens = 0;
     std::vector<const TokenizedSample*> step_samples;
     std::vector<std::string> ids;
-    for (int64_t k = pos_; k < end; ++k) {
-      const TokenizedSample& s = train_.samples[static_cast<size_t>(perm_[static_cast<size_t>(k)])];
+    for (int64_t k : next_items(c_.batch_size * c_.grad_accumulation)) {
+      const TokenizedSample& s = train_.samples[static_cast<size_t>(k)];
       denominator += static_cast<double>(s.trainable);
       tokens += static_cast<int64_t>(s.ids.size());
       step_samples.push_back(&s);
       ids.push_back(s.id);
     }
-    const int64_t step = step_ + 1;
     double loss = 0;
     for (size_t k = 0; k < step_samples.size(); k += static_cast<size_t>(c_.batch_size)) {
       const std::vector<const TokenizedSample*> micro(
@@ -150,73 +160,41 @@ class Trainer : TrainingRun {
           step_samples.begin() + static_cast<std::ptrdiff_t>(std::min(step_samples.size(), k + static_cast<size_t>(c_.batch_size))));
       const Tensor l = batch_loss(model_, micro, forward_, denominator);
       const double v = l.item();
-      if (!std::isfinite(v)) {
-        std::string where;
-        for (const TokenizedSample* s : micro)
-          if (where.empty())
-            where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
-                                                              {1, static_cast<int64_t>(s->ids.size())}));
-        std::vector<std::string> micro_ids;
-        for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
-        fail("sft: step ", step, ": the loss of ", join_names(micro_ids, 4), " is ", v,
-             where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
-                           : "; the first non-finite value is in " + where);
-      }
+      check_loss(v, micro);
       loss += v;
       l.backward();
     }
-    const GradNorm gn = grad_norm(params_);
-    if (!std::isfinite(gn.norm))
-      fail("sft: step ", step, ": the gradient norm is ", gn.norm, " (loss ", loss, "); non-finite gradients in ",
-           join_names(gn.non_finite, 6), "; samples ", join_names(ids, 4));
-    if (gn.norm == 0)
-      fail("sft: step ", step, ": the gradient norm is 0, so this step would train nothing (loss ", loss, "); samples ",
-           join_names(ids, 4));
-    const double lr = update(gn.norm, c_.grad_clip, c_.optimizer_config(), c_.schedule, c_.warmup_steps);
-    step_ = step;
-    pos_ = end;
     last_loss_ = loss;
+    StepStats st;
+    st.started = t0;
+    st.record = {{"loss", loss}, {"tokens", tokens}, {"trainable_tokens", static_cast<int64_t>(denominator)}};
+    st.rates = {{"tokens_per_s", tokens, t0}};
+    st.window_tokens = tokens;
+    std::ostringstream about;
+    about << " (loss " << loss << ")";
+    st.about = about.str();
+    st.inputs = "; samples " + join_names(ids, 4);
+    finish_step(std::move(st));
+  }
 
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    count_step(dt);
-    const double rate = static_cast<double>(tokens) / std::max(dt, 1e-9);
-    log_->write({{"type", "train"},
-                 {"step", step_},
-                 {"epoch", epoch_float()},
-                 {"loss", loss},
-                 {"lr", lr},
-                 {"grad_norm", gn.norm},
-                 {"tokens", tokens},
-                 {"trainable_tokens", static_cast<int64_t>(denominator)},
-                 {"tokens_per_s", rate},
-                 {"elapsed_s", elapsed()}});
-    window_tokens_ += tokens;
-    window_seconds_ += dt;
-    if (progress_due()) {
-      std::ostringstream os;
-      os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float() << "/"
-         << c_.epochs << " loss " << std::setprecision(4) << loss << " lr " << std::scientific << std::setprecision(2)
-         << lr << " |g| " << std::fixed << std::setprecision(3) << gn.norm << " " << std::setprecision(0)
-         << window_tokens_ / std::max(window_seconds_, 1e-9) << " tok/s elapsed " << format_duration(elapsed())
-         << " ETA " << format_duration(eta());
-      say(os.str());
-      progress_said();
-      window_tokens_ = 0;
-      window_seconds_ = 0;
-    }
+  void describe_step(std::ostream& os, const json& r, double tokens_per_s) const override {
+    os << "/" << c_.epochs << " loss " << std::setprecision(4) << r["loss"].get<double>() << " lr "
+       << std::scientific << std::setprecision(2) << r["lr"].get<double>() << " |g| " << std::fixed
+       << std::setprecision(3) << r["grad_norm"].get<double>() << " " << std::setprecision(0) << tokens_per_s
+       << " tok/s";
   }
 
   void evaluate() override {
     int64_t tokens = 0;
     const double loss = heldout_loss(model_, heldout_->samples, c_.eval_max_samples, forward_, &tokens);
-    log_->write({{"type", "eval"},
-                 {"step", step_},
+    record({{"type", "eval"},
+                 {"step", step()},
                  {"epoch", epoch_float()},
                  {"heldout_loss", loss},
                  {"heldout_tokens", tokens},
                  {"elapsed_s", elapsed()}});
     std::ostringstream os;
-    os << "step " << step_ << " held-out loss " << std::fixed << std::setprecision(4) << loss << " over " << tokens
+    os << "step " << step() << " held-out loss " << std::fixed << std::setprecision(4) << loss << " over " << tokens
        << " tokens";
     say(os.str());
     last_heldout_ = loss;
@@ -228,8 +206,6 @@ class Trainer : TrainingRun {
   ForwardOptions forward_;
   double last_loss_ = 0;
   std::optional<double> last_heldout_;
-  double window_seconds_ = 0;
-  int64_t window_tokens_ = 0;
 };
 
 }  // namespace

@@ -29,7 +29,7 @@
 #include "model/gemma4.h"
 #include "train/sft_config.h"
 #include "train/sft_data.h"
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 namespace gt::train {
 

@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/gemma4.h"
-#include "train/config_reader.h"
+#include "train/trainer_config.h"
 
 namespace gt::train {
 
@@ -43,28 +43,12 @@ enum class Truncation : uint8_t { PromptLeft, KeepStart, Drop };
 
 const char* truncation_name(Truncation t);
 
-struct SftConfig : RunSettings {
-  std::string path;  // the file it came from (named in errors)
-  ModelSource model;
-  std::string tokenizer;
-  std::string train_data, heldout_data;
+struct SftConfig : TrainerConfig {
+  SftConfig() { epochs = 3; }
+
   int64_t max_length = 1024;
   Truncation truncation = Truncation::PromptLeft;
-  int64_t epochs = 3;
-  int64_t max_steps = 0;
-  uint64_t seed = 42;
-  int64_t batch_size = 1;
   int64_t grad_accumulation = 1;
-  double grad_clip = 0;
-  OptimizerKind optimizer = OptimizerKind::Adafactor;
-  AdafactorOptions adafactor;  // the one `optimizer` names is used
-  AdamWOptions adamw;
-  ScheduleKind schedule = ScheduleKind::None;
-  int64_t warmup_steps = 0;
-
-  // The peak learning rate (0 under Adafactor's relative_step, which has none).
-  double lr() const { return optimizer_config().lr(); }
-  OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
 };
 
 SftConfig parse_sft_config(const nlohmann::json& j, const std::string& path);

@@ -16,8 +16,9 @@
 #include "model/sampler.h"
 #include "optim/optimizer.h"
 #include "train/checkpoint.h"
-#include "train/config_reader.h"
+#include "train/gradients.h"
 #include "train/run_log.h"
+#include "train/trainer_config.h"
 
 namespace gt::train {
 
@@ -62,10 +63,11 @@ struct RunOptions {
 
 // The run a trainer's steps take place in, the same for SFT and GRPO: the model, tokenizer and optimizer; a fresh
 // start (refused over another run's checkpoints) or an exact resume (refused when the training identity differs);
-// config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; held-out
-// evals at the start, every eval_every steps, at the end and when out of time; checkpoints every save_every steps,
-// at the end and whenever the run stops (stop_after, stop_flag, time_limit_s); final/ exported at the end or when
-// out of time. The trainer supplies the steps, the eval, and whatever state of its own a checkpoint must hold.
+// config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; the end of
+// every step once its gradients exist (finish_step); held-out evals at the start, every eval_every steps, at the end
+// and when out of time; checkpoints every save_every steps, at the end and whenever the run stops (stop_after,
+// stop_flag, time_limit_s); final/ exported at the end or when out of time. The trainer supplies the gradients of
+// each step, the eval, and whatever state of its own a checkpoint must hold.
 class TrainingRun {
  public:
   virtual ~TrainingRun() = default;
@@ -79,20 +81,44 @@ class TrainingRun {
     std::string final_dir;     // set when final/ was exported
   };
 
-  // `tag` ("sft", "grpo") starts the progress lines and names the trainer in checkpoints. Builds or loads the
-  // model and loads the tokenizer, whose ids must fit the model's vocabulary; `seed` seeds the data order.
-  TrainingRun(std::string tag, const RunSettings& s, const RunOptions& o, const ModelSource& model,
-              const std::string& config_path, const std::string& tokenizer, uint64_t seed);
+  // What a trainer hands finish_step once the step's gradients are accumulated.
+  struct StepStats {
+    Clock::time_point started;  // the step's time, up to the end of the update, counts toward the ETA
+    // The trainer's fields of the step's "train" record; finish_step adds type, step, epoch, lr, grad_norm,
+    // elapsed_s and the rates.
+    nlohmann::json record;
+    // record[key] = tokens / the seconds from `since` to the end of the update.
+    struct Rate {
+      const char* key;
+      int64_t tokens;
+      Clock::time_point since;
+    };
+    std::vector<Rate> rates;
+    // The progress line's tokens/s: these tokens over these seconds (unset: the step's), summed since the last line.
+    int64_t window_tokens = 0;
+    std::optional<double> window_seconds;
+    // How a failed gradient check describes the step: `about` follows the norm (" (loss 2.5)"), `inputs` ends the
+    // message ("; samples a, b"). A zero norm stops the run unless the step carried no signal (GRPO's batches whose
+    // groups all score alike), and `zero_why` says why it should not be zero.
+    std::string about, inputs, zero_why;
+    bool zero_norm_expected = false;
+  };
 
-  // The trainer's part. take_step runs one optimizer step (it advances step_, and the position through
-  // next_epoch_if_done and pos_); evaluate runs the held-out eval (only called when has_heldout()); announce writes
-  // a fresh run's first records and lines.
+  // `tag` ("sft", "grpo") starts the progress lines and names the trainer in checkpoints. Builds or loads c.model
+  // and loads c.tokenizer, whose ids must fit the model's vocabulary; c.seed seeds the data order.
+  TrainingRun(std::string tag, const TrainerConfig& c, const RunOptions& o);
+
+  // The trainer's part. take_step takes the next items (next_items), accumulates their gradients and calls
+  // finish_step; evaluate runs the held-out eval (only called when has_heldout()); announce writes a fresh run's
+  // first records and lines; describe_step writes the trainer's part of a progress line, between "step s/t epoch e"
+  // and " elapsed", with the window's tokens/s.
   virtual int64_t data_size() const = 0;
   virtual const char* data_noun() const = 0;  // "training samples": names data_size() in errors
   virtual void take_step() = 0;
   virtual bool has_heldout() const = 0;
   virtual void evaluate() = 0;
   virtual void announce() = 0;
+  virtual void describe_step(std::ostream& os, const nlohmann::json& record, double tokens_per_s) const = 0;
   // Random streams besides the data order's (made at a fresh start and before a restore).
   virtual void make_own_streams() {}
   // The trainer's own meta and tensors in a checkpoint, and back (json errors here name the file as incomplete).
@@ -100,7 +126,7 @@ class TrainingRun {
   virtual void restore_state(const TrainingState&, const std::string& file) {}
 
   // Called by the trainer's constructor once the model is where it trains.
-  void init_optimizer(const OptimizerConfig& c);
+  void init_optimizer();
   // The training identity (the config's training_identity) with the model's config and `train_data` added; its
   // hash must match for a resume.
   void set_identity(nlohmann::json identity, nlohmann::json train_data);
@@ -108,50 +134,49 @@ class TrainingRun {
   // The whole run; `config` is written to out_dir/config.json.
   Ending run_loop(const nlohmann::json& config);
 
+  // The data indices of the next `n` items in the epoch's order, fewer at the epoch's end; a new epoch (with a new
+  // permutation) starts first when the last one is used up.
+  std::vector<int64_t> next_items(int64_t n);
+  // Everything after the step's gradients: the gradient-norm checks, clipping to grad_clip, the schedule's lr, the
+  // optimizer step, the step count, the "train" record and the progress line.
+  void finish_step(StepStats stats);
+  void record(const nlohmann::json& rec);  // a line of metrics.jsonl
   void say(const std::string& line) const;
+  int64_t step() const { return step_; }  // steps done
   double elapsed() const;      // training time, over resumes
   double epoch_float() const;  // epochs done, fractional
-  // At the end of the epoch's permutation: the next epoch, with a new permutation.
-  void next_epoch_if_done();
-  // Clips the gradients to grad_clip (0: off), sets the schedule's lr for the step after step_, steps the
-  // optimizer and clears the gradients; returns the lr for the log.
-  double update(double grad_norm, double grad_clip, const OptimizerConfig& c, ScheduleKind schedule,
-                int64_t warmup_steps);
-  // Progress lines: the step's time counts toward the ETA; a line is due at the first and last steps, the first of
-  // this process, and progress_every_s after the previous one.
-  void count_step(double seconds);
-  bool progress_due() const;
-  double eta() const;
-  void progress_said();
+  const std::string& last_checkpoint() const { return last_path_; }
 
   const std::string tag_;
-  const RunSettings& s_;
-  const RunOptions& o_;
-  const ModelSource& model_source_;
-  const std::string tokenizer_path_;
   Gemma4 model_;
   data::Tokenizer tokenizer_;
+  int64_t total_ = 0;
+
+ private:
+  void make_streams();
+  void next_epoch_if_done();
+  double update(double grad_norm);  // clips, sets the lr for the step after step_, steps; returns the lr
+  void check_grad_norm(const GradNorm& gn, const StepStats& s) const;
+  void progress(const nlohmann::json& rec);
+  bool progress_due() const;
+  void save();
+  void restore();
+
+  const TrainerConfig& config_;
+  const RunOptions& o_;
   CheckpointDir ckpts_;
   std::vector<Tensor> params_;
   std::unique_ptr<Optimizer> opt_;
-  int64_t total_ = 0;
   int64_t step_ = 0, epoch_ = 0, pos_ = 0;
   std::vector<int64_t> perm_;
   std::unique_ptr<MetricsLog> log_;
   std::string last_path_;  // the newest checkpoint
-
- private:
-  void make_streams();
-  void save();
-  void restore();
-
-  const uint64_t seed_;
   std::unique_ptr<Sampler> shuffle_;
   nlohmann::json identity_;
   std::string hash_;
   Clock::time_point started_, last_progress_;
-  double elapsed_before_ = 0, step_seconds_ = 0;
-  int64_t steps_here_ = 0, last_saved_ = -1;
+  double elapsed_before_ = 0, step_seconds_ = 0, window_seconds_ = 0;
+  int64_t steps_here_ = 0, last_saved_ = -1, window_tokens_ = 0;
 };
 
 }  // namespace gt::train

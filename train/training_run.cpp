@@ -1,10 +1,12 @@
-#include "train/trainer_common.h"
+#include "train/training_run.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <numeric>
+#include <sstream>
 
 #include "autograd/atomic_file.h"
 #include "autograd/error.h"
@@ -82,24 +84,20 @@ std::string identity_diff(const json& saved, const json& now) {
   return join_names(paths, 8);
 }
 
-TrainingRun::TrainingRun(std::string tag, const RunSettings& s, const RunOptions& o, const ModelSource& model,
-                         const std::string& config_path, const std::string& tokenizer, uint64_t seed)
+TrainingRun::TrainingRun(std::string tag, const TrainerConfig& c, const RunOptions& o)
     : tag_(std::move(tag)),
-      s_(s),
+      model_(build_model(c.model, c.path, tag_, o.progress)),
+      tokenizer_(data::Tokenizer::from_file(c.tokenizer)),
+      config_(c),
       o_(o),
-      model_source_(model),
-      tokenizer_path_(tokenizer),
-      model_(build_model(model, config_path, tag_, o.progress)),
-      tokenizer_(data::Tokenizer::from_file(tokenizer)),
-      ckpts_((fs::path(s.out_dir) / "checkpoints").string(), s.keep_last),
-      seed_(seed) {
-  GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, tokenizer, ": ", tokenizer_.vocab_size(),
+      ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last) {
+  GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
            " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
 }
 
-void TrainingRun::init_optimizer(const OptimizerConfig& c) {
+void TrainingRun::init_optimizer() {
   params_ = model_.state().trainable();
-  opt_ = make_optimizer(c, params_);
+  opt_ = make_optimizer(config_.optimizer_config(), params_);
 }
 
 void TrainingRun::set_identity(json identity, json train_data) {
@@ -118,7 +116,7 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
   } else {
     // Step files without `latest` are from a run killed before its first checkpoint was complete: nothing to
     // keep, and this run replaces them.
-    GT_CHECK(!ckpts_.latest(), s_.out_dir, ": already holds checkpoints of a run (", ckpts_.dir(),
+    GT_CHECK(!ckpts_.latest(), config_.out_dir, ": already holds checkpoints of a run (", ckpts_.dir(),
              "); pass --resume to continue it, or choose another out_dir");
     for (int64_t orphan : ckpts_.steps()) {
       fs::remove(ckpts_.path_for(orphan));
@@ -127,13 +125,13 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
     make_streams();
     perm_ = draw_permutation(*shuffle_, data_size());
   }
-  fs::create_directories(s_.out_dir);
+  fs::create_directories(config_.out_dir);
   const std::string config_text = config.dump(2) + "\n";
-  write_file_atomically((fs::path(s_.out_dir) / "config.json").string(), [&](std::ostream& os) { os << config_text; });
-  log_ = std::make_unique<MetricsLog>(s_.log_path(), keep_through);
+  write_file_atomically((fs::path(config_.out_dir) / "config.json").string(), [&](std::ostream& os) { os << config_text; });
+  log_ = std::make_unique<MetricsLog>(config_.log_path(), keep_through);
   started_ = Clock::now();
   if (o_.resume) {
-    log_->write({{"type", "resume"}, {"step", step_}, {"path", *ckpts_.latest()}});
+    record({{"type", "resume"}, {"step", step_}, {"path", *ckpts_.latest()}});
     say("resumed from " + *ckpts_.latest() + " at step " + std::to_string(step_) + " of " + std::to_string(total_));
   } else {
     announce();
@@ -145,17 +143,17 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
   while (step_ < total_ && !stopped) {
     take_step();
     e.out_of_time = o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s;
-    const bool eval_due = s_.eval_every > 0 && step_ % s_.eval_every == 0;
+    const bool eval_due = config_.eval_every > 0 && step_ % config_.eval_every == 0;
     if (has_heldout() && (eval_due || step_ == total_ || e.out_of_time)) evaluate();
     stopped = (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load()) || e.out_of_time;
-    if ((s_.save_every > 0 && step_ % s_.save_every == 0) || step_ == total_ || stopped) save();
+    if ((config_.save_every > 0 && step_ % config_.save_every == 0) || step_ == total_ || stopped) save();
   }
   e.out_of_time = e.out_of_time && step_ < total_;
   const bool ended = step_ == total_;
   if (ended && last_saved_ != step_) save();
   if (ended || e.out_of_time) {
-    e.final_dir = (fs::path(s_.out_dir) / "final").string();
-    export_hf(model_, tokenizer_path_, e.final_dir, model_source_.dir);
+    e.final_dir = (fs::path(config_.out_dir) / "final").string();
+    export_hf(model_, config_.tokenizer, e.final_dir, config_.model.dir);
     say((ended ? std::string()
                : "out of time after step " + std::to_string(step_) + " of " + std::to_string(total_) + "; ") +
         "exported " + e.final_dir);
@@ -165,6 +163,76 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
   }
   return e;
 }
+
+std::vector<int64_t> TrainingRun::next_items(int64_t n) {
+  next_epoch_if_done();
+  const int64_t end = std::min(data_size(), pos_ + n);
+  std::vector<int64_t> items(perm_.begin() + pos_, perm_.begin() + end);
+  pos_ = end;
+  return items;
+}
+
+void TrainingRun::finish_step(StepStats stats) {
+  const GradNorm gn = grad_norm(params_);
+  check_grad_norm(gn, stats);
+  const double lr = update(gn.norm);
+  ++step_;
+  const auto done = Clock::now();
+  const auto seconds = [&](Clock::time_point since) { return std::chrono::duration<double>(done - since).count(); };
+  const double dt = seconds(stats.started);
+  step_seconds_ += dt;
+  ++steps_here_;
+  json rec = std::move(stats.record);
+  rec.update({{"type", "train"}, {"step", step_}, {"epoch", epoch_float()}, {"lr", lr}, {"grad_norm", gn.norm}});
+  for (const StepStats::Rate& r : stats.rates)
+    rec[r.key] = static_cast<double>(r.tokens) / std::max(seconds(r.since), 1e-9);
+  rec["elapsed_s"] = elapsed();
+  record(rec);
+  window_tokens_ += stats.window_tokens;
+  window_seconds_ += stats.window_seconds.value_or(dt);
+  if (progress_due()) progress(rec);
+}
+
+void TrainingRun::check_grad_norm(const GradNorm& gn, const StepStats& s) const {
+  const int64_t step = step_ + 1;
+  if (!std::isfinite(gn.norm))
+    fail(tag_, ": step ", step, ": the gradient norm is ", gn.norm, s.about, "; non-finite gradients in ",
+         join_names(gn.non_finite, 6), s.inputs);
+  if (gn.norm == 0 && !s.zero_norm_expected)
+    fail(tag_, ": step ", step, ": the gradient norm is 0", s.zero_why, ", so this step would train nothing", s.about,
+         s.inputs);
+}
+
+double TrainingRun::update(double grad_norm) {
+  if (config_.grad_clip > 0) {
+    const double coef = config_.grad_clip / (grad_norm + 1e-6);
+    if (coef < 1.0) scale_grads(params_, coef);
+  }
+  const double lr =
+      apply_lr(*opt_, config_.optimizer_config(), config_.schedule, config_.warmup_steps, total_, step_);
+  opt_->step();
+  opt_->zero_grad();
+  return lr;
+}
+
+void TrainingRun::progress(const json& rec) {
+  std::ostringstream os;
+  os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float();
+  describe_step(os, rec, static_cast<double>(window_tokens_) / std::max(window_seconds_, 1e-9));
+  const double eta = step_seconds_ / static_cast<double>(steps_here_) * static_cast<double>(total_ - step_);
+  os << " elapsed " << format_duration(elapsed()) << " ETA " << format_duration(eta);
+  say(os.str());
+  last_progress_ = Clock::now();
+  window_tokens_ = 0;
+  window_seconds_ = 0;
+}
+
+bool TrainingRun::progress_due() const {
+  const double since = std::chrono::duration<double>(Clock::now() - last_progress_).count();
+  return o_.progress && (step_ == 1 || step_ == total_ || steps_here_ == 1 || since >= config_.progress_every_s);
+}
+
+void TrainingRun::record(const json& rec) { log_->write(rec); }
 
 void TrainingRun::say(const std::string& line) const {
   if (o_.progress) *o_.progress << tag_ << ": " << line << std::endl;
@@ -185,37 +253,9 @@ void TrainingRun::next_epoch_if_done() {
   perm_ = draw_permutation(*shuffle_, data_size());
 }
 
-double TrainingRun::update(double grad_norm, double grad_clip, const OptimizerConfig& c, ScheduleKind schedule,
-                           int64_t warmup_steps) {
-  if (grad_clip > 0) {
-    const double coef = grad_clip / (grad_norm + 1e-6);
-    if (coef < 1.0) scale_grads(params_, coef);
-  }
-  const double lr = apply_lr(*opt_, c, schedule, warmup_steps, total_, step_);
-  opt_->step();
-  opt_->zero_grad();
-  return lr;
-}
-
-void TrainingRun::count_step(double seconds) {
-  step_seconds_ += seconds;
-  ++steps_here_;
-}
-
-bool TrainingRun::progress_due() const {
-  const double since = std::chrono::duration<double>(Clock::now() - last_progress_).count();
-  return o_.progress && (step_ == 1 || step_ == total_ || steps_here_ == 1 || since >= s_.progress_every_s);
-}
-
-double TrainingRun::eta() const {
-  return step_seconds_ / static_cast<double>(steps_here_) * static_cast<double>(total_ - step_);
-}
-
-void TrainingRun::progress_said() { last_progress_ = Clock::now(); }
-
 void TrainingRun::make_streams() {
   SamplingOptions so;
-  so.seed = seed_;
+  so.seed = config_.seed;
   shuffle_ = std::make_unique<Sampler>(so, kShuffleStream);
   make_own_streams();
 }
@@ -233,13 +273,13 @@ void TrainingRun::save() {
   st.optimizer = opt_->state();
   last_path_ = ckpts_.save(st);
   last_saved_ = step_;
-  log_->write({{"type", "checkpoint"}, {"step", step_}, {"path", last_path_}});
+  record({{"type", "checkpoint"}, {"step", step_}, {"path", last_path_}});
   say("step " + std::to_string(step_) + " checkpoint " + last_path_);
 }
 
 void TrainingRun::restore() {
   const std::optional<std::string> latest = ckpts_.latest();
-  GT_CHECK(latest, s_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
+  GT_CHECK(latest, config_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
   const std::string& file = *latest;
   const TrainingState st = read_training_state(file);
   GT_CHECK(st.trainer == tag_, file, ": written by the ", st.trainer, " trainer, not by ", tag_);
