@@ -84,6 +84,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
 // log softmax(logits)[n, targets[n]] for every row: [N]. The per-token log-probabilities GRPO needs.
 Tensor token_logprobs(const Tensor& logits, const Tensor& targets);
 
+// ---- the tied head fused with its loss (ops/nn_linear_loss.cpp) ----
+// Both score row n of hidden [..., D] against targets[n] (integer, hidden's leading shape; -100 = no target) under
+// the logits softcap(hidden @ table^T, cap) (table [V, D]; cap 0: no softcap), `chunk` rows at a time: no
+// [rows, V] logits tensor outlives a chunk, and the backward recomputes each chunk's logits. The next-token shift
+// of a causal LM is the caller's. Gradients reach hidden and table.
+//
+// cross_entropy(logits, targets), the mean over the rows with a target (0 if there are none).
+Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& table, const Tensor& targets, double cap,
+                            int64_t chunk = 256);
+// token_logprobs(logits / temperature, targets) in targets' shape, 0 where there is no target; only the rows with a
+// target go through the product.
+Tensor linear_token_logprobs(const Tensor& hidden, const Tensor& table, const Tensor& targets, double cap,
+                             double temperature, int64_t chunk = 256);
+
 // ---- joining (ops/join.cpp) ----
 Tensor concat(const std::vector<Tensor>& parts, int64_t dim);  // a copy
 // Views of `a` (of its float32 copy when `a` is bf16), recorded as one node: any subset of them may receive a

@@ -147,7 +147,7 @@ void BM_tiny_sft_step(benchmark::State& st) {
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
     m.state().zero_grad();
-    m.head_loss(m.hidden_states(input), target).backward();
+    m.head_loss(m.hidden_states(input), next_token_targets(target)).backward();
     opt.step();
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

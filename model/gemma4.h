@@ -80,13 +80,16 @@ class Gemma4 {
   // hidden [..., hidden] -> logits [..., vocab]: the tied head, then the final softcap.
   Tensor head(const Tensor& hidden) const;
   Tensor logits(const Tensor& ids, const ForwardOptions& options = {}) const { return head(hidden_states(ids, options)); }
-  // causal_lm_loss(head(hidden), labels) computed `chunk` tokens at a time: the [B*T, vocab] logits are never
-  // materialised (forward or backward); gradients reach `hidden` and the embedding table.
-  Tensor head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk = 256) const;
-  // Per-position log-probabilities of `targets` [B, T] (integer, -100 = none) under softmax(head(hidden) /
-  // temperature), without a shift: position t scores targets[b, t]. [B, T], 0 where there is no target. Only the
-  // positions with a target go through the head, `chunk` rows at a time, so no [B*T, vocab] logits are kept
-  // (GRPO's token log-probs, training.md §6).
+  // The two fused heads take targets [B, T] (integer, -100 = none) in one convention, without a shift: position t
+  // is scored against targets[b, t] (next_token_targets turns input-aligned labels into that). They run `chunk`
+  // rows at a time, so no [B*T, vocab] logits tensor is kept (forward or backward); gradients reach `hidden` and
+  // the embedding table (ops.h: linear_cross_entropy, linear_token_logprobs).
+  //
+  // The mean cross-entropy over the positions with a target: causal_lm_loss(head(hidden), labels) when targets =
+  // next_token_targets(labels).
+  Tensor head_loss(const Tensor& hidden, const Tensor& targets, int64_t chunk = 256) const;
+  // Per-position log-probabilities of the targets under softmax(head(hidden) / temperature): [B, T], 0 where there
+  // is no target. Only the positions with a target go through the head (GRPO's token log-probs, training.md §6).
   Tensor head_logprobs(const Tensor& hidden, const Tensor& targets, double temperature = 1.0,
                        int64_t chunk = 256) const;
 
@@ -111,6 +114,9 @@ class Gemma4 {
 // transformers' causal-LM loss: logits [B, T, V], labels [B, T] (integer, -100 = ignore); position t predicts
 // labels[t + 1], the last position predicts nothing; mean over the counted positions.
 Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels);
+// transformers' label shift: labels [B, T] -> targets [B, T] with targets[b, t] = labels[b, t + 1] and -100 at the
+// last position, the form the fused heads take.
+Tensor next_token_targets(const Tensor& labels);
 
 // The prefix of the text decoder's tensors in a checkpoint of this form.
 const char* text_prefix(const Gemma4Config& config);

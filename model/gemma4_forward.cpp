@@ -1,5 +1,5 @@
 // The Gemma 4 text graph (gemma4.md §2): embeddings and per-layer inputs, the decoder layers with KV sharing, the
-// final norm, the tied head with its softcap, and the causal-LM loss.
+// final norm. The tied head and the losses on it are in head.cpp.
 #include <array>
 #include <cmath>
 
@@ -195,25 +195,6 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
     }
   }
   return rms_norm(h, norm, c.rms_norm_eps);
-}
-
-Tensor Gemma4::head(const Tensor& hidden) const {
-  Tensor logits = linear(hidden, embed_tokens);
-  if (config_.final_logit_softcapping > 0) logits = softcap(logits, config_.final_logit_softcapping);
-  return logits;
-}
-
-Tensor causal_lm_loss(const Tensor& logits, const Tensor& labels) {
-  GT_CHECK(logits.defined() && labels.defined() && logits.dim() == 3 && labels.dim() == 2 &&
-               logits.size(0) == labels.size(0) && logits.size(1) == labels.size(1) && !is_floating(labels.dtype()),
-           "causal_lm_loss: logits ", logits.str(), " and labels ", labels.str(), " do not fit ([B, T, V], [B, T])");
-  const int64_t B = labels.size(0), T = labels.size(1), V = logits.size(2);
-  // transformers pads the labels with one ignore_index and shifts them left: no slice of the logits is copied.
-  const std::vector<int64_t> lab = labels.to_ids();
-  std::vector<int64_t> targets(static_cast<size_t>(B * T), -100);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t + 1 < T; ++t) targets[static_cast<size_t>(b * T + t)] = lab[static_cast<size_t>(b * T + t + 1)];
-  return cross_entropy(logits.reshape({B * T, V}), Tensor::from_ids(targets, {B * T}), -100, Reduction::Mean);
 }
 
 }  // namespace gt

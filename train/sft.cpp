@@ -42,7 +42,8 @@ Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>
       if (s.mask[static_cast<size_t>(t)]) labels[static_cast<size_t>(b * (T - from) + t - from)] = s.ids[static_cast<size_t>(t)];
   }
   const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), forward);
-  const Tensor mean = model.head_loss(hidden.slice(1, from, T), Tensor::from_ids(labels, {B, T - from}));
+  const Tensor mean =
+      model.head_loss(hidden.slice(1, from, T), next_token_targets(Tensor::from_ids(labels, {B, T - from})));
   const double count = static_cast<double>(trainable);
   return denominator == count ? mean : scale(mean, count / denominator);
 }

@@ -8,6 +8,7 @@
 #include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "autograd/ops/softmax_rows.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
 
@@ -43,30 +44,12 @@ std::vector<double> row_logsumexp(const Tensor& x) {
   return lse;
 }
 
-// dx[n, :] = scale[n] * (softmax(x[n]) - onehot(target[n])). Rows with scale 0 are zero-filled without reading
-// their target, which for an ignored row is not a valid class.
-Tensor softmax_minus_onehot(const Tensor& x, const std::vector<double>& lse, const std::vector<int64_t>& target,
+// dx = scale[n] (softmax(x[n]) - onehot(target[n])) for every row of x (ops/softmax_rows.h).
+Tensor loss_grad(const Tensor& x, const std::vector<double>& lse, const std::vector<int64_t>& target,
                             const std::vector<float>& scale) {
-  const int64_t N = x.size(0), V = x.size(1);
-  Tensor dx = Tensor::empty({N, V});
-  const float* xp = x.data<float>();
-  float* dp = dx.data<float>();
-  parallel_for(N, row_grain(V), [&](int64_t b, int64_t e) {
-    for (int64_t n = b; n < e; ++n) {
-      float* d = dp + n * V;
-      const float f = scale[n];
-      if (f == 0.f) {
-        std::fill(d, d + V, 0.f);
-        continue;
-      }
-      const float* r = xp + n * V;
-      const double l = lse[n];
-      for (int64_t j = 0; j < V; ++j) d[j] = static_cast<float>(r[j] - l);
-      vec::exp(d, d, V);
-      for (int64_t j = 0; j < V; ++j) d[j] *= f;
-      d[target[n]] -= f;
-    }
-  });
+  Tensor dx = Tensor::empty(x.shape());
+  softmax_minus_onehot(x.data<float>(), lse.data(), target.data(), scale.data(), x.size(0), x.size(1), 1.f, 0.f,
+                       dx.data<float>());
   return dx;
 }
 
@@ -147,7 +130,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
              const double go = g.out().item() * factor;
              std::vector<float> scale(tv.size());
              for (size_t n = 0; n < tv.size(); ++n) scale[n] = tv[n] == ignore_index ? 0.f : static_cast<float>(go);
-             g.add(0, softmax_minus_onehot(xs, lse, tv, scale));
+             g.add(0, loss_grad(xs, lse, tv, scale));
            });
   }
   return out;
@@ -185,7 +168,7 @@ Tensor token_logprobs(const Tensor& logits, const Tensor& targets) {
              const float* go = g.out().data<float>();
              std::vector<float> scale(tv.size());
              for (size_t n = 0; n < tv.size(); ++n) scale[n] = -go[n];
-             g.add(0, softmax_minus_onehot(xs, lse, tv, scale));
+             g.add(0, loss_grad(xs, lse, tv, scale));
            });
   }
   return out;

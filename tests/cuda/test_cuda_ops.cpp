@@ -184,6 +184,24 @@ TEST_F(CudaOps, LossesWithIgnoredRows) {
   }
 }
 
+TEST_F(CudaOps, FusedHeadLossesWithIgnoredRows) {
+  const Tensor hidden = with_grad(randn_cpu({2, 5, 24}, 17, 2.f)), table = with_grad(randn_cpu({50, 24}, 18));
+  const Tensor targets = Tensor::from_ids({4, -100, 49, 0, 7, -100, 3, 3, -100, 1}, {2, 5});
+  for (DType dt : {DType::F32, DType::BF16}) {
+    const bool f32 = dt == DType::F32;
+    // Chunks of 3 rows: several, the last one short.
+    expect_close(f32 ? "linear_cross_entropy f32" : "linear_cross_entropy bf16",
+                 compare_op([](auto& v) { return std::vector<Tensor>{linear_cross_entropy(v[0], v[1], v[2], 5.0, 3)}; },
+                            {hidden, table, targets}, dt),
+                 f32 ? kSumF32 : kBf16Chain);
+    expect_close(f32 ? "linear_token_logprobs f32" : "linear_token_logprobs bf16",
+                 compare_op([](auto& v) {
+                   return std::vector<Tensor>{linear_token_logprobs(v[0], v[1], v[2], 5.0, 0.7, 3)};
+                 }, {hidden, table, targets}, dt),
+                 f32 ? kSumF32 : kBf16Chain);
+  }
+}
+
 TEST_F(CudaOps, ConcatSplitSlice) {
   const Tensor a = with_grad(randn_cpu({2, 3, 4}, 17)), b = with_grad(randn_cpu({2, 5, 4}, 18));
   for (DType dt : {DType::F32, DType::BF16}) {

@@ -153,7 +153,7 @@ TEST(Gemma4HeadLoss, ChunkedEqualsMaterializedLogits) {
     for (const auto& [n, p] : m.state().items())
       if (p.requires_grad()) ref.push_back(p.grad().to_floats());
     m.state().zero_grad();
-    Tensor loss = m.head_loss(m.hidden_states(ids), ids, 4);  // several chunks, the last one short
+    Tensor loss = m.head_loss(m.hidden_states(ids), next_token_targets(ids), 4);  // several chunks, the last one short
     EXPECT_LE(std::fabs(loss.item() - g.get("loss").item()), 1e-4) << name;
     loss.backward();
     size_t i = 0;

@@ -97,7 +97,7 @@ TEST(TinyConfig, RandomModelRunsForwardAndBackwardOnARenderedSample) {
   EXPECT_EQ(logits.shape(), (Shape{1, T, tiny().vocab_size}));
   for (float v : logits.to_floats()) ASSERT_TRUE(std::isfinite(v) && std::abs(v) <= 30.0f);
 
-  Tensor loss = m.head_loss(hidden, Tensor::from_ids(labels, {1, T}));
+  Tensor loss = m.head_loss(hidden, next_token_targets(Tensor::from_ids(labels, {1, T})));
   // Near-uniform predictions from small random weights: the loss is about ln(vocab).
   EXPECT_NEAR(loss.item(), std::log(static_cast<double>(tiny().vocab_size)), 0.5);
   loss.backward();

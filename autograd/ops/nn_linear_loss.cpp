@@ -1,16 +1,20 @@
 // The tied head, softcap and causal-LM loss fused over chunks of tokens, so that no [tokens, vocab] logits tensor
 // outlives one chunk (traps.md item 7): at E2B's vocabulary a 1024-token step otherwise keeps 1.07 GB of logits
 // and makes two more of the same size in backward. The backward recomputes each chunk's logits.
+//
+// Two ops (ops.h): linear_cross_entropy (the SFT loss) and linear_token_logprobs (GRPO's token log-probs at a
+// temperature). Both score row n of the hidden states against targets[n]; the next-token shift is the caller's.
 #include <algorithm>
 #include <cmath>
-#include <limits>
+#include <memory>
 
 #include "autograd/blas.h"
 #include "autograd/cuda/kernels.h"
 #include "autograd/error.h"
+#include "autograd/ops.h"
+#include "autograd/ops/softmax_rows.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
-#include "model/gemma4.h"
 
 namespace gt {
 
@@ -21,6 +25,33 @@ struct HeadPlan {
   float cap = 0;  // 0: no softcap
   std::vector<int64_t> targets;  // -100 = ignored
 };
+
+// The plan of either op: hidden [..., D], table [V, D], targets (int) of hidden's leading shape. Each target is
+// -100 or a class.
+std::shared_ptr<HeadPlan> plan_head(const char* op, const Tensor& hidden, const Tensor& table, const Tensor& targets,
+                                    double cap, int64_t chunk) {
+  GT_CHECK(hidden.defined() && table.defined() && targets.defined(), op, ": undefined operand");
+  GT_CHECK(is_floating(hidden.dtype()) && is_floating(table.dtype()) && hidden.dim() >= 1 && table.dim() == 2 &&
+               hidden.size(-1) == table.size(1) && !is_floating(targets.dtype()) &&
+               Shape(hidden.shape().begin(), hidden.shape().end() - 1) == targets.shape(),
+           op, ": hidden ", hidden.str(), ", table ", table.str(), " and targets ", targets.str(),
+           " do not fit ([..., D], [V, D], integer [...])");
+  GT_CHECK(chunk > 0, op, ": chunk ", chunk, " <= 0");
+  GT_CHECK(cap >= 0 && std::isfinite(cap), op, ": cap must be >= 0 and finite (0: none), got ", cap);
+  auto plan = std::make_shared<HeadPlan>();
+  plan->D = table.size(1);
+  plan->V = table.size(0);
+  plan->chunk = chunk;
+  plan->cap = static_cast<float>(cap);
+  plan->targets = targets.to_ids();
+  for (size_t r = 0; r < plan->targets.size(); ++r) {
+    const int64_t y = plan->targets[r];
+    GT_CHECK(y == -100 || (y >= 0 && y < plan->V), op, ": target ", y, " at row ", r, " out of range for ", plan->V,
+             " classes");
+  }
+  plan->N = static_cast<int64_t>(plan->targets.size());
+  return plan;
+}
 
 // y[n, :] = softcap(h[n, :] @ E^T) for rows [r0, r1); returns each row's log-sum-exp of y * inv_t (double
 // accumulation).
@@ -38,6 +69,23 @@ std::vector<double> chunk_logits(const HeadPlan& p, const float* h, const float*
     }
   });
   return lse;
+}
+
+// The CPU backward of both ops: per chunk the logits again, their gradient scale[n] (softmax(inv_t y) - onehot)
+// through the softcap (in place), then dh [N, D] and de [V, D] (each when defined, f32, zero-initialised).
+void cpu_head_backward(const HeadPlan& p, const float* h, const float* e, const std::vector<float>& scales,
+                       float inv_t, const Tensor& dh, const Tensor& de) {
+  std::vector<float> y(static_cast<size_t>(std::min(p.chunk, p.N) * p.V));
+  for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
+    const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
+    const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data(), inv_t);
+    softmax_minus_onehot(y.data(), lse.data(), p.targets.data() + r0, scales.data() + r0, n, p.V, inv_t, p.cap,
+                         y.data());
+    if (dh.defined())
+      sgemm(false, false, n, p.D, p.V, 1.f, y.data(), p.V, e, p.D, 0.f, dh.data<float>() + r0 * p.D, p.D);
+    if (de.defined())
+      sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
+  }
 }
 
 // y[0:n] (f32 [chunk, V]) = h[r0:r1] @ E^T on the GPU, softcapped in place; lse (of y * inv_t) and picked (y at
@@ -88,10 +136,17 @@ void gpu_head_backward(const HeadPlan& p, const Tensor& h, const Tensor& e, cons
   }
 }
 
+// Per row: the loss's upstream scale where the row has a target, 0 where it has none.
+std::vector<float> loss_scales(const HeadPlan& p, float scale) {
+  std::vector<float> sc(static_cast<size_t>(p.N));
+  for (int64_t r = 0; r < p.N; ++r) sc[r] = p.targets[static_cast<size_t>(r)] == -100 ? 0.f : scale;
+  return sc;
+}
+
 // The GPU path: the chunk's logits are f32 (the product accumulates in f32 from bf16 or f32 operands), their
 // gradient takes the operands' dtype for the two products of the backward, and the table's gradient accumulates
 // in f32 across chunks.
-Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, const Tensor& table, double factor) {
+Tensor cross_entropy_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, const Tensor& table, double factor) {
   const HeadPlan& p = *plan;
   const DType dt = result_dtype({hidden, table});
   const Tensor h = dense_as(hidden, dt).reshape({p.N, p.D}), e = dense_as(table, dt);
@@ -107,12 +162,10 @@ Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, cons
   }
   Tensor out = Tensor::full({}, total * factor).to(Device::CUDA);
   if (any_requires_grad({hidden, table})) {
-    record("head_loss", {hidden, table}, {out},
+    record("linear_cross_entropy", {hidden, table}, {out},
            [plan, h = h.detach(), e = e.detach(), targets, lse, factor, shape = hidden.shape()](GradSink& g) {
              const HeadPlan& p = *plan;
-             const float scale = static_cast<float>(g.out().item() * factor);
-             std::vector<float> sc(static_cast<size_t>(p.N));
-             for (int64_t r = 0; r < p.N; ++r) sc[r] = p.targets[static_cast<size_t>(r)] == -100 ? 0.f : scale;
+             const std::vector<float> sc = loss_scales(p, static_cast<float>(g.out().item() * factor));
              const Tensor scales = Tensor::from_vector(sc, {p.N}).to(Device::CUDA);
              const Tensor dh = g.needs(0) ? Tensor::empty({p.N, p.D}, h.dtype(), Device::CUDA) : Tensor();
              const Tensor de = g.needs(1) ? Tensor::empty({p.V, p.D}, DType::F32, Device::CUDA) : Tensor();
@@ -124,10 +177,11 @@ Tensor head_loss_cuda(std::shared_ptr<HeadPlan> plan, const Tensor& hidden, cons
   return out;
 }
 
-// head_logprobs on the GPU: the scored rows are gathered into one matrix there; the log-probs (a few per sequence)
-// are formed on the host from the f32 statistics as the CPU forms them, and go back as a tensor on the GPU.
-Tensor head_logprobs_cuda(std::shared_ptr<HeadPlan> plan, std::shared_ptr<std::vector<int64_t>> rows,
-                          const Tensor& hidden, const Tensor& table, float inv_t, const Shape& out_shape) {
+// linear_token_logprobs on the GPU: the scored rows are gathered into one matrix there; the log-probs (a few per
+// sequence) are formed on the host from the f32 statistics as the CPU forms them, and go back as a tensor on the
+// GPU.
+Tensor token_logprobs_cuda(std::shared_ptr<HeadPlan> plan, std::shared_ptr<std::vector<int64_t>> rows,
+                           const Tensor& hidden, const Tensor& table, float inv_t, const Shape& out_shape) {
   const HeadPlan& p = *plan;
   const DType dt = result_dtype({hidden, table});
   const int64_t cells = shape_numel(out_shape);
@@ -148,7 +202,7 @@ Tensor head_logprobs_cuda(std::shared_ptr<HeadPlan> plan, std::shared_ptr<std::v
   }
   Tensor out = Tensor::from_vector(lp, out_shape).to(Device::CUDA);
   if (p.N > 0 && any_requires_grad({hidden, table})) {
-    record("head_logprobs", {hidden, table}, {out},
+    record("linear_token_logprobs", {hidden, table}, {out},
            [plan, rows, rows_d, packed, e = e.detach(), targets, lse, inv_t, shape = hidden.shape(),
             hdt = hidden.dtype(), cells](GradSink& g) {
              const HeadPlan& p = *plan;
@@ -173,36 +227,16 @@ Tensor head_logprobs_cuda(std::shared_ptr<HeadPlan> plan, std::shared_ptr<std::v
 
 }  // namespace
 
-Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chunk) const {
-  GT_CHECK(hidden.defined() && labels.defined() && hidden.dim() == 3 && labels.dim() == 2 &&
-               hidden.size(0) == labels.size(0) && hidden.size(1) == labels.size(1) &&
-               hidden.size(2) == config_.hidden_size && !is_floating(labels.dtype()) && chunk > 0,
-           "head_loss: hidden ", hidden.str(), " and labels ", labels.str(), " do not fit ([B, T, ",
-           config_.hidden_size, "], [B, T]) or chunk ", chunk, " <= 0");
-  auto plan = std::make_shared<HeadPlan>();
-  const int64_t B = labels.size(0), T = labels.size(1);
-  plan->N = B * T;
-  plan->D = config_.hidden_size;
-  plan->V = config_.vocab_size;
-  plan->chunk = chunk;
-  plan->cap = static_cast<float>(config_.final_logit_softcapping);
-  const std::vector<int64_t> lab = labels.to_ids();
-  plan->targets.assign(static_cast<size_t>(plan->N), -100);
-  int64_t count = 0;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t + 1 < T; ++t) {
-      const int64_t y = lab[static_cast<size_t>(b * T + t + 1)];
-      if (y == -100) continue;
-      GT_CHECK(y >= 0 && y < plan->V, "head_loss: label ", y, " out of range for ", plan->V, " classes");
-      plan->targets[static_cast<size_t>(b * T + t)] = y;
-      ++count;
-    }
+Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& table, const Tensor& targets, double cap,
+                            int64_t chunk) {
+  std::shared_ptr<HeadPlan> plan = plan_head("linear_cross_entropy", hidden, table, targets, cap, chunk);
+  const int64_t count = std::count_if(plan->targets.begin(), plan->targets.end(), [](int64_t y) { return y != -100; });
   const double factor = count ? 1.0 / static_cast<double>(count) : 0.0;
-  if (same_device("head_loss", {hidden, embed_tokens}) == Device::CUDA)
-    return head_loss_cuda(plan, hidden, embed_tokens, factor);
+  if (same_device("linear_cross_entropy", {hidden, table}) == Device::CUDA)
+    return cross_entropy_cuda(plan, hidden, table, factor);
 
   const Tensor h = dense_f32(hidden.contiguous());
-  const Tensor e = dense_f32(embed_tokens);
+  const Tensor e = dense_f32(table);
   double total = 0;
   {
     std::vector<float> y(static_cast<size_t>(std::min(chunk, plan->N) * plan->V));
@@ -216,50 +250,16 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
     }
   }
   Tensor out = Tensor::full({}, total * factor);
-  if (any_requires_grad({hidden, embed_tokens})) {
+  if (any_requires_grad({hidden, table})) {
     // The table's f32 copy (for a bf16 table) is made again in backward rather than kept across the step.
-    record("head_loss", {hidden, embed_tokens}, {out},
-           [plan, hs = h.detach(), table = embed_tokens.detach(), factor, shape = hidden.shape()](GradSink& g) {
+    record("linear_cross_entropy", {hidden, table}, {out},
+           [plan, hs = h.detach(), table = table.detach(), factor, shape = hidden.shape()](GradSink& g) {
              const HeadPlan& p = *plan;
-             const float scale = static_cast<float>(g.out().item() * factor);
              const Tensor ef = dense_f32(table);
-             const float* e = ef.data<float>();
-             const float* h = hs.data<float>();
              Tensor dh = g.needs(0) ? Tensor::zeros({p.N, p.D}) : Tensor();
              Tensor de = g.needs(1) ? Tensor::zeros({p.V, p.D}) : Tensor();
-             std::vector<float> y(static_cast<size_t>(std::min(p.chunk, p.N) * p.V));
-             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
-               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
-               const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data());
-               // y becomes d loss / d (pre-softcap logits) in place.
-               parallel_for(n, 1, [&](int64_t b, int64_t en) {
-                 std::vector<float> ex(static_cast<size_t>(p.V));
-                 for (int64_t i = b; i < en; ++i) {
-                   float* row = y.data() + i * p.V;
-                   const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
-                   if (t == -100) {
-                     std::fill(row, row + p.V, 0.f);
-                     continue;
-                   }
-                   const double l = lse[static_cast<size_t>(i)];
-                   for (int64_t j = 0; j < p.V; ++j) ex[j] = static_cast<float>(row[j] - l);
-                   vec::exp(ex.data(), ex.data(), p.V);
-                   for (int64_t j = 0; j < p.V; ++j) {
-                     float d = scale * ex[j];
-                     if (j == t) d -= scale;
-                     if (p.cap > 0) {
-                       const float th = row[j] / p.cap;
-                       d *= 1.f - th * th;
-                     }
-                     row[j] = d;
-                   }
-                 }
-               });
-               if (dh.defined())
-                 sgemm(false, false, n, p.D, p.V, 1.f, y.data(), p.V, e, p.D, 0.f, dh.data<float>() + r0 * p.D, p.D);
-               if (de.defined())
-                 sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
-             }
+             cpu_head_backward(p, hs.data<float>(), ef.data<float>(),
+                               loss_scales(p, static_cast<float>(g.out().item() * factor)), 1.f, dh, de);
              if (dh.defined()) g.add(0, dh.reshape(shape));
              if (de.defined()) g.add(1, de);
            });
@@ -267,39 +267,31 @@ Tensor Gemma4::head_loss(const Tensor& hidden, const Tensor& labels, int64_t chu
   return out;
 }
 
-Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double temperature, int64_t chunk) const {
-  GT_CHECK(hidden.defined() && targets.defined() && hidden.dim() == 3 && targets.dim() == 2 &&
-               hidden.size(0) == targets.size(0) && hidden.size(1) == targets.size(1) &&
-               hidden.size(2) == config_.hidden_size && !is_floating(targets.dtype()) && chunk > 0,
-           "head_logprobs: hidden ", hidden.str(), " and targets ", targets.str(), " do not fit ([B, T, ",
-           config_.hidden_size, "], [B, T]) or chunk ", chunk, " <= 0");
-  GT_CHECK(temperature > 0 && std::isfinite(temperature), "head_logprobs: temperature must be > 0, got ", temperature);
+Tensor linear_token_logprobs(const Tensor& hidden, const Tensor& table, const Tensor& targets, double cap,
+                             double temperature, int64_t chunk) {
+  std::shared_ptr<HeadPlan> plan = plan_head("linear_token_logprobs", hidden, table, targets, cap, chunk);
+  GT_CHECK(temperature > 0 && std::isfinite(temperature), "linear_token_logprobs: temperature must be > 0, got ",
+           temperature);
   const Shape out_shape = targets.shape();
-  const int64_t D = config_.hidden_size;
-  auto plan = std::make_shared<HeadPlan>();
-  plan->D = D;
-  plan->V = config_.vocab_size;
-  plan->chunk = chunk;
-  plan->cap = static_cast<float>(config_.final_logit_softcapping);
-  // Only positions with a target go through the head: their hidden rows are packed into one matrix.
-  const std::vector<int64_t> lab = targets.to_ids();
+  const int64_t D = plan->D;
+  // Only rows with a target go through the head: their hidden rows are packed into one matrix.
   auto rows = std::make_shared<std::vector<int64_t>>();
-  for (int64_t r = 0; r < static_cast<int64_t>(lab.size()); ++r) {
-    const int64_t y = lab[static_cast<size_t>(r)];
-    if (y == -100) continue;
-    GT_CHECK(y >= 0 && y < plan->V, "head_logprobs: target ", y, " out of range for ", plan->V, " classes");
-    rows->push_back(r);
-    plan->targets.push_back(y);
-  }
+  std::vector<int64_t> scored;
+  for (int64_t r = 0; r < plan->N; ++r)
+    if (plan->targets[static_cast<size_t>(r)] != -100) {
+      rows->push_back(r);
+      scored.push_back(plan->targets[static_cast<size_t>(r)]);
+    }
+  plan->targets = std::move(scored);
   plan->N = static_cast<int64_t>(rows->size());
   const float inv_t = static_cast<float>(1.0 / temperature);
-  if (same_device("head_logprobs", {hidden, embed_tokens}) == Device::CUDA)
-    return head_logprobs_cuda(plan, rows, hidden, embed_tokens, inv_t, out_shape);
+  if (same_device("linear_token_logprobs", {hidden, table}) == Device::CUDA)
+    return token_logprobs_cuda(plan, rows, hidden, table, inv_t, out_shape);
   const Tensor h = dense_f32(hidden.contiguous());
   Tensor packed = Tensor::zeros({plan->N, D});
   for (int64_t i = 0; i < plan->N; ++i)
     std::copy_n(h.data<float>() + (*rows)[static_cast<size_t>(i)] * D, D, packed.data<float>() + i * D);
-  const Tensor e = dense_f32(embed_tokens);
+  const Tensor e = dense_f32(table);
   Tensor out = Tensor::zeros(out_shape);
   {
     std::vector<float> y(static_cast<size_t>(std::min(chunk, std::max<int64_t>(plan->N, 1)) * plan->V));
@@ -314,49 +306,18 @@ Tensor Gemma4::head_logprobs(const Tensor& hidden, const Tensor& targets, double
       }
     }
   }
-  if (plan->N > 0 && any_requires_grad({hidden, embed_tokens})) {
-    record("head_logprobs", {hidden, embed_tokens}, {out},
-           [plan, rows, hs = packed, table = embed_tokens.detach(), inv_t, shape = hidden.shape()](GradSink& g) {
+  if (plan->N > 0 && any_requires_grad({hidden, table})) {
+    record("linear_token_logprobs", {hidden, table}, {out},
+           [plan, rows, hs = packed, table = table.detach(), inv_t, shape = hidden.shape()](GradSink& g) {
              const HeadPlan& p = *plan;
              const float* up = g.out().data<float>();
+             // d out / d y_j = (onehot_j - softmax(y / T)_j) / T: the shared kernel with scale -up / T.
+             std::vector<float> sc(static_cast<size_t>(p.N));
+             for (int64_t r = 0; r < p.N; ++r) sc[r] = -(up[(*rows)[static_cast<size_t>(r)]] * inv_t);
              const Tensor ef = dense_f32(table);
-             const float* e = ef.data<float>();
-             const float* h = hs.data<float>();
              Tensor dpacked = g.needs(0) ? Tensor::zeros({p.N, p.D}) : Tensor();
              Tensor de = g.needs(1) ? Tensor::zeros({p.V, p.D}) : Tensor();
-             std::vector<float> y(static_cast<size_t>(std::min(p.chunk, p.N) * p.V));
-             for (int64_t r0 = 0; r0 < p.N; r0 += p.chunk) {
-               const int64_t r1 = std::min(p.N, r0 + p.chunk), n = r1 - r0;
-               const std::vector<double> lse = chunk_logits(p, h, e, r0, r1, y.data(), inv_t);
-               // d out / d y_j = (onehot_j - softmax(y / T)_j) / T, then through the softcap; y is overwritten.
-               parallel_for(n, 1, [&](int64_t b, int64_t en) {
-                 std::vector<float> ex(static_cast<size_t>(p.V));
-                 for (int64_t i = b; i < en; ++i) {
-                   float* row = y.data() + i * p.V;
-                   const int64_t t = p.targets[static_cast<size_t>(r0 + i)];
-                   const float scale = up[(*rows)[static_cast<size_t>(r0 + i)]] * inv_t;
-                   const double l = lse[static_cast<size_t>(i)];
-                   for (int64_t j = 0; j < p.V; ++j)
-                     ex[j] = static_cast<float>(static_cast<double>(row[j] * inv_t) - l);
-                   vec::exp(ex.data(), ex.data(), p.V);
-                   for (int64_t j = 0; j < p.V; ++j) {
-                     const float yj = row[j];
-                     float d = -scale * ex[j];
-                     if (j == t) d += scale;
-                     if (p.cap > 0) {
-                       const float th = yj / p.cap;
-                       d *= 1.f - th * th;
-                     }
-                     row[j] = d;
-                   }
-                 }
-               });
-               if (dpacked.defined())
-                 sgemm(false, false, n, p.D, p.V, 1.f, y.data(), p.V, e, p.D, 0.f, dpacked.data<float>() + r0 * p.D,
-                       p.D);
-               if (de.defined())
-                 sgemm(true, false, p.V, p.D, n, 1.f, y.data(), p.V, h + r0 * p.D, p.D, 1.f, de.data<float>(), p.D);
-             }
+             cpu_head_backward(p, hs.data<float>(), ef.data<float>(), sc, inv_t, dpacked, de);
              if (dpacked.defined()) {
                Tensor dh = Tensor::zeros(shape);
                for (int64_t i = 0; i < p.N; ++i)
