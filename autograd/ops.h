@@ -43,7 +43,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
 // NeoX rotary embedding: x [B, T, H, D]; cos, sin [T, D/2] or [B, T, D/2] (not differentiated). Dim i pairs
 // with i + D/2: y_i = x_i cos_i - x_{i+D/2} sin_i, y_{i+D/2} = x_{i+D/2} cos_i + x_i sin_i.
 Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin);
-// inv_freq [D/2]: theta^(-2i/D) for i < rotated, 0 above ("proportional" RoPE: gemma4.md §2.3). rotated = D/2
+// inv_freq [D/2]: theta^(-2i/D) for i < rotated, 0 above ("proportional" RoPE: docs/model.md §2.3). rotated = D/2
 // is the ordinary full rotation.
 Tensor rope_inv_freq(int64_t head_dim, double theta, int64_t rotated);
 // cos/sin tables [P, D/2] (or [B, T, D/2] for [B, T] positions) for integer positions, computed in float32.

@@ -24,7 +24,7 @@ namespace {
 
 constexpr double kPeakFlops = 989e12;
 
-// gemma4.md §1: 35 layers, 4 sliding : 1 full, KV shared from layer 15, double-wide MLP there.
+// docs/model.md §1: 35 layers, 4 sliding : 1 full, KV shared from layer 15, double-wide MLP there.
 Gemma4Config e2b() {
   json types = json::array();
   for (int i = 0; i < 35; ++i) types.push_back(i % 5 == 4 ? "full_attention" : "sliding_attention");

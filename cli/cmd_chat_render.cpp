@@ -1,5 +1,5 @@
 // `gemma-tune chat-render`: a sample or a conversation as the model sees it, with the loss-masked (trainable) text
-// marked, so a misspelled thought channel or an empty target shows before training (traps.md item 6). With a
+// marked, so a misspelled thought channel or an empty target shows before training (docs/pitfalls.md item 6). With a
 // tokenizer it lists the tokens and their mask flags, and refuses a sample without exactly one <bos> or with an
 // empty loss mask, as training does.
 #include <cstdio>

@@ -152,7 +152,7 @@ class Demo {
         std::cerr << "demo: interrupted; run the same command again to continue from the last checkpoint\n";
         return 130;
       }
-      // The checkpoint the dev-set eval chose (training.md §6: the published run kept step 500 of 570).
+      // The checkpoint the dev-set eval chose (docs/spec.md §6: the published run kept step 500 of 570).
       stage("eval grpo", [&] {
         evaluate(grpo_.best_dir.empty() ? grpo_.final_dir : grpo_.best_dir, out_ / "eval-grpo");
         with_grpo = true;

@@ -1,7 +1,7 @@
 #pragma once
-// Gemma 4 chat format (gemma4.md §5): conversations rendered as the E2B chat template renders them, split into
+// Gemma 4 chat format (docs/chat.md): conversations rendered as the E2B chat template renders them, split into
 // segments that say which text the model itself writes (the SFT loss mask), and the plan-sample rendering of
-// training.md §1.2.
+// docs/spec.md §1.2.
 //
 // The renderer ports the later E2B revision of the published template: `<|think|>\n` opens the system turn with
 // thinking on; the generation prompt is `<|turn>model\n` (no empty thought with thinking off), nothing after
@@ -89,7 +89,7 @@ Conversation conversation_from_json(const nlohmann::json& messages, const nlohma
 std::vector<Segment> render_chat(const Conversation& conversation, const RenderOptions& options = {});
 std::string join_segments(const std::vector<Segment>& segments);
 
-// training.md §1.2: the system prompt, the sample's turns with the last user turn rewritten to
+// docs/spec.md §1.2: the system prompt, the sample's turns with the last user turn rewritten to
 // "YOUR TASK IS TO GENERATE A JSON STRICTLY and CORRECTLY\n" + candidates (JSON, indent 2, keys in §1.1 order) +
 // "\n\nUser Request: " + request, thinking on, and the generation prompt: one non-trainable segment. With the
 // target, a trainable segment follows: "<|channel>thought\n" + thinking + "<channel|>" + plan (compact JSON, keys

@@ -1,5 +1,5 @@
 #pragma once
-// Reading what Gemma 4 wrote in its turn (gemma4.md §5.2, §5.4): the thought channel, the answer, tool calls.
+// Reading what Gemma 4 wrote in its turn (docs/chat.md §2, §4): the thought channel, the answer, tool calls.
 #include <nlohmann/json.hpp>
 
 #include <optional>

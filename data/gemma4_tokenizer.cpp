@@ -55,7 +55,7 @@ std::string gemma4_tokenizer_json_from_gemma3(std::string_view gemma3_json, std:
       if (!a.is_object() || a.value("id", -1) != r.id) continue;
       if (a.value("content", "") != old_name) fail("added_tokens: id " + std::to_string(r.id) + " is not \"" + old_name + "\"");
       a["content"] = new_name;
-      // Gemma 4 registers all of these as named special tokens of its tokenizer (gemma4.md §5.1); Gemma 3 marked
+      // Gemma 4 registers all of these as named special tokens of its tokenizer (docs/chat.md §1); Gemma 3 marked
       // the <unusedN> slots as ordinary added tokens.
       a["special"] = true;
       found = true;

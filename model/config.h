@@ -1,6 +1,6 @@
 #pragma once
 // The Gemma 4 text decoder's configuration, read from a Hugging Face config.json, with everything the graph needs
-// derived per layer (gemma4.md §1, §2.3, §2.5). Both forms are accepted: Gemma4ForCausalLM (flat, model_type
+// derived per layer (docs/model.md §1, §2.3, §2.5). Both forms are accepted: Gemma4ForCausalLM (flat, model_type
 // "gemma4_text") and Gemma4ForConditionalGeneration (model_type "gemma4", text fields under "text_config").
 // Missing fields take transformers' Gemma4TextConfig defaults, so a file means what it means to transformers.
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // The Gemma 4 text decoder (E2B and its tiny relatives) on the autograd core, equal to transformers' fp32 eager
-// forward and backward (gemma4.md §2, §6): load and save Hugging Face checkpoints, logits, causal-LM loss.
+// forward and backward (docs/model.md §2, §5): load and save Hugging Face checkpoints, logits, causal-LM loss.
 //
 // Storage policy: parameters keep the checkpoint's dtype by default (bf16 stays bf16 and is a copy-on-write view
 // of the mapped file; f16 is widened to f32 on read), or are converted on load (LoadOptions::storage). Compute is
@@ -89,7 +89,7 @@ class Gemma4 {
   // next_token_targets(labels).
   Tensor head_loss(const Tensor& hidden, const Tensor& targets, int64_t chunk = 256) const;
   // Per-position log-probabilities of the targets under softmax(head(hidden) / temperature): [B, T], 0 where there
-  // is no target. Only the positions with a target go through the head (GRPO's token log-probs, training.md §6).
+  // is no target. Only the positions with a target go through the head (GRPO's token log-probs, docs/spec.md §6).
   Tensor head_logprobs(const Tensor& hidden, const Tensor& targets, double temperature = 1.0,
                        int64_t chunk = 256) const;
 

@@ -1,4 +1,4 @@
-// The Gemma 4 text graph (gemma4.md §2): embeddings and per-layer inputs, the decoder layers with KV sharing, the
+// The Gemma 4 text graph (docs/model.md §2): embeddings and per-layer inputs, the decoder layers with KV sharing, the
 // final norm. The tied head and the losses on it are in head.cpp.
 #include <array>
 #include <cmath>
@@ -128,7 +128,7 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
     }
 
   // Keys and values of the layers that KV-shared layers read, from THIS pass: gradients of every consumer flow
-  // back into the source layer through them (gemma4.md §2.5, traps.md item 1).
+  // back into the source layer through them (docs/model.md §2.5, docs/pitfalls.md item 1).
   std::vector<bool> is_source(static_cast<size_t>(L), false);
   for (const LayerConfig& lc : c.layers)
     if (lc.kv_shared) is_source[static_cast<size_t>(lc.kv_source)] = true;
@@ -182,7 +182,7 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
   }
   if (cache) {
     cache->length += T;
-    // Trimmed only now, so every KV-shared layer above saw the same keys as its source (gemma4.md §2.5).
+    // Trimmed only now, so every KV-shared layer above saw the same keys as its source (docs/model.md §2.5).
     for (int64_t l = 0; l < L; ++l) {
       KVCache::Entry& e = cache->layers[static_cast<size_t>(l)];
       const LayerConfig& lc = c.layers[static_cast<size_t>(l)];

@@ -1,5 +1,5 @@
 #pragma once
-// The KV cache of the inference path (gemma4.md §2.5, §6 item 9).
+// The KV cache of the inference path (docs/model.md §2.5, §2.7).
 //
 // Only layers that compute their own keys and values have an entry (15 for E2B: 12 sliding, 3 full); a KV-shared
 // layer reads its source layer's entry, exactly the keys and values the source attended over in the same pass.
@@ -21,7 +21,7 @@ struct KVCache {
   int64_t length = 0;  // tokens seen: the absolute position of the next one
 
   int64_t batch() const;  // 0 before the first pass
-  // Copies of a batch-1 cache, one per row: the G samples of one prompt share its prefill (traps.md item 8).
+  // Copies of a batch-1 cache, one per row: the G samples of one prompt share its prefill (docs/pitfalls.md item 8).
   KVCache fork(int64_t copies) const;
   // Number of layers holding keys (the physical caches).
   int64_t physical() const;

@@ -1,5 +1,5 @@
 #pragma once
-// Adafactor as transformers implements it (training.md §5), with fp32 master weights for bf16 parameters and an
+// Adafactor as transformers implements it (docs/spec.md §5), with fp32 master weights for bf16 parameters and an
 // exact row-sparse step for embedding tables. Parameters on the GPU take the same step there
 // (optim/cuda/adafactor.cu), their state and master copies on the GPU too.
 //
@@ -31,7 +31,7 @@
 namespace gt {
 
 struct AdafactorOptions {
-  // Our training default (training.md §4: Trainer's optim="adafactor" at lr 2e-5). transformers' class defaults
+  // Our training default (docs/spec.md §4: Trainer's optim="adafactor" at lr 2e-5). transformers' class defaults
   // differ: lr None, scale_parameter and relative_step true; transformers_defaults() returns those.
   std::optional<double> lr = 2e-5;  // must be unset with relative_step, set without it
   double eps1 = 1e-30;  // added to G^2

@@ -2,7 +2,7 @@
 // Shared pieces of the optimizer kernels (internal to optim/): deterministic parallel loops and the weight
 // accessors that hide whether a parameter is f32, bf16 with an f32 master, or bare bf16.
 //
-// Every index is int64_t: the per-layer-embedding table has more than 2^31 elements (traps.md item 2).
+// Every index is int64_t: the per-layer-embedding table has more than 2^31 elements (docs/pitfalls.md item 2).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

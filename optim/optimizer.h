@@ -21,7 +21,7 @@ enum class Rounding : uint8_t { NearestEven, Stochastic };
 struct PrecisionOptions {
   // An f32 copy of every bf16 parameter is what the optimizer updates; the parameter receives its rounding after
   // each step. Without it the step reads the bf16 value and rounds the result back (what transformers does), so
-  // with nearest rounding any change below half a bf16 ulp is lost (traps.md item 3).
+  // with nearest rounding any change below half a bf16 ulp is lost (docs/pitfalls.md item 3).
   bool master_weights = true;
   Rounding rounding = Rounding::NearestEven;
   // Stochastic rounding draws from a hash of (seed, parameter index, the parameter's step, element index): no RNG

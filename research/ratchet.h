@@ -1,5 +1,5 @@
 #pragma once
-// The AutoResearch ratchet (training.md §7). Trial 0 trains the space's initial configuration; every later trial
+// The AutoResearch ratchet (docs/spec.md §7). Trial 0 trains the space's initial configuration; every later trial
 // takes a proposal that differs from the current best in one parameter, trains it in <out_dir>/trial-NNNN/ from
 // the same start for the same budget, scores it with the fixed held-out eval, and keeps it only when its score is
 // strictly higher than the best's. A proposal that is refused, a trainer that throws and a non-finite score all

@@ -1,5 +1,5 @@
 #pragma once
-// The AutoResearch search space (training.md §7): named parameters, each a numeric range (float or int, linear or
+// The AutoResearch search space (docs/spec.md §7): named parameters, each a numeric range (float or int, linear or
 // log scale) or a list of choices, with an initial value. A configuration is a flat JSON object from parameter name
 // to value, e.g. {"optimizer.lr": 2e-05, "schedule.name": "cosine", "data.num_plugins": 6}; what a name means is
 // the trainer's business (research/trainer.h).

@@ -1,5 +1,5 @@
 #pragma once
-// GRPO (training.md §6, TRL's semantics): the loop that turns prompts into sampled groups of completions, rewards,
+// GRPO (docs/spec.md §6, TRL's semantics): the loop that turns prompts into sampled groups of completions, rewards,
 // advantages and policy-gradient steps, with held-out evals that keep the best model, checkpoints and an exact
 // resume.
 //

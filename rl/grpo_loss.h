@@ -1,5 +1,5 @@
 #pragma once
-// The GRPO objective (training.md §6, TRL's GRPOTrainer semantics) as functions of per-token log-probabilities, so
+// The GRPO objective (docs/spec.md §6, TRL's GRPOTrainer semantics) as functions of per-token log-probabilities, so
 // it can be checked by hand and by finite differences apart from any model.
 //
 // Advantages. Completions come in groups of G (one prompt each, in order). A_i = (r_i - mean of its group) /

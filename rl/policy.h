@@ -1,7 +1,7 @@
 #pragma once
 // The policy side of a GRPO step on the training path: token log-probabilities of completions given their prompts
-// (logits divided by the sampling temperature, training.md §6), and the gradient of the GRPO loss accumulated over
-// backward micro-batches whose size is independent of the group size (traps.md item 8).
+// (logits divided by the sampling temperature, docs/spec.md §6), and the gradient of the GRPO loss accumulated over
+// backward micro-batches whose size is independent of the group size (docs/pitfalls.md item 8).
 //
 // A micro-batch of m sequences (prompt + completion) is one forward of [m, T], right-padded to its longest
 // sequence: attention is causal, so padding after a sequence changes nothing before it. Position P + t - 1 scores

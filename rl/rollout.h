@@ -1,6 +1,6 @@
 #pragma once
 // What GRPO generates from and scores with: prompt sets (plan samples rendered and tokenized as generation sees
-// them, training.md §1.2), the reward of a completion (§2, or an external command), and the held-out eval Mean
+// them, docs/spec.md §1.2), the reward of a completion (§2, or an external command), and the held-out eval Mean
 // (§3) computed on the inference path.
 #include <cstdint>
 #include <nlohmann/json.hpp>

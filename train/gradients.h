@@ -1,6 +1,6 @@
 #pragma once
 // Gradient checks every trainer runs after backward: the global norm (stopping on zero or non-finite ones, which
-// would otherwise train nothing or poison the weights while the loss still looks fine: traps.md items 6 and 10),
+// would otherwise train nothing or poison the weights while the loss still looks fine: docs/pitfalls.md items 6 and 10),
 // clipping, and probes that name where a NaN or an infinity first appears.
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// Supervised fine-tuning (training.md §4): batch 1 by default, the loss on the model's own tokens only, epochs over
+// Supervised fine-tuning (docs/spec.md §4): batch 1 by default, the loss on the model's own tokens only, epochs over
 // a shuffled order, held-out loss, checkpoints and an exact resume.
 //
 // Steps. One optimizer step takes batch_size x grad_accumulation samples in the epoch's order (the last step of an

@@ -4,7 +4,7 @@
 //
 // Conventions: float tensors are f32 or bf16 and are computed in f32 (bf16 is widened on load and rounded to
 // nearest even on store); outputs are allocated by the caller unless a function returns them; "contiguous" is
-// required where stated (the ops make operands contiguous first). Indices are 64-bit throughout (traps.md item 2).
+// required where stated (the ops make operands contiguous first). Indices are 64-bit throughout (docs/pitfalls.md item 2).
 #include <cstdint>
 
 #include "autograd/cuda/runtime.h"

@@ -11,7 +11,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kNormChunkRows = 64;  // rows per partial sum of the weight gradient
 
-// One block per row: out = (x * rinv) * w, the rounding order of transformers (gemma4.md §2.1).
+// One block per row: out = (x * rinv) * w, the rounding order of transformers (docs/model.md §2.1).
 template <class T, class W>
 __global__ void rms_forward_kernel(const T* x, const W* w, float eps, int64_t D, T* out, float* rinv) {
   const int64_t r = blockIdx.x;

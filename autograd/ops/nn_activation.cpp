@@ -1,5 +1,5 @@
-// Pointwise activations: tanh-approximated GELU, the gated GELU of the MLP, and tanh softcapping (gemma4.md §2.6,
-// §6.1).
+// Pointwise activations: tanh-approximated GELU, the gated GELU of the MLP, and tanh softcapping (docs/model.md
+// §2.4, §2.6, §5).
 #include <cmath>
 #include <vector>
 

@@ -1,5 +1,5 @@
 // The tied head, softcap and causal-LM loss fused over chunks of tokens, so that no [tokens, vocab] logits tensor
-// outlives one chunk (traps.md item 7): at E2B's vocabulary a 1024-token step otherwise keeps 1.07 GB of logits
+// outlives one chunk (docs/pitfalls.md item 7): at E2B's vocabulary a 1024-token step otherwise keeps 1.07 GB of logits
 // and makes two more of the same size in backward. The backward recomputes each chunk's logits.
 //
 // Two ops (ops.h): linear_cross_entropy (the SFT loss) and linear_token_logprobs (GRPO's token log-probs at a

@@ -1,4 +1,4 @@
-// RMSNorm over the last dimension, in float32 (gemma4.md §2.1; backward §6.1).
+// RMSNorm over the last dimension, in float32 (docs/model.md §2.1; backward §5).
 #include <algorithm>
 #include <cmath>
 

@@ -1,4 +1,4 @@
-// Rotary position embedding, NeoX pairing (i with i + D/2), and the float32 tables it reads (gemma4.md §2.3).
+// Rotary position embedding, NeoX pairing (i with i + D/2), and the float32 tables it reads (docs/model.md §2.3).
 #include <algorithm>
 #include <cmath>
 

@@ -16,7 +16,7 @@ TEST(BF16, RoundsToNearestEven) {
   // Just above the halfway point rounds up.
   EXPECT_EQ(round_to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)), 1.0f + std::ldexp(1.0f, -7));
   EXPECT_EQ(float_to_bf16(-2.0f).bits, 0xC000);
-  EXPECT_EQ(float_to_bf16(std::sqrt(1536.0f)).bits, float_to_bf16(39.25f).bits);  // gemma4.md: embed scale 39.25
+  EXPECT_EQ(float_to_bf16(std::sqrt(1536.0f)).bits, float_to_bf16(39.25f).bits);  // docs/model.md §2.2: embed scale 39.25
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
   EXPECT_TRUE(std::isinf(bf16_to_float(float_to_bf16(std::numeric_limits<float>::infinity()))));
   // The largest float rounds to infinity in bf16 (it is above bf16's max + half an ulp).

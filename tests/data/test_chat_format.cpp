@@ -122,7 +122,7 @@ TEST(ChatFormat, TheSpecExamplesOfGemma4Md) {
       json::parse(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])"));
   EXPECT_EQ(join_segments(render_chat(c, {.enable_thinking = true})),
             "<bos><|turn>system\n<|think|>\nBe brief.<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
-  // §5.4: a result continues the same model turn, and generation resumes right after it.
+  // docs/chat.md §4: a result continues the same model turn, and generation resumes right after it.
   c = conversation_from_json(json::parse(R"([{"role": "user", "content": "Weather?"},
       {"role": "assistant", "tool_calls": [{"function": {"name": "get_w", "arguments": {"city": "Paris"}}}],
        "tool_responses": [{"name": "get_w", "response": {"value": "sunny"}}]}])"));
@@ -147,7 +147,7 @@ TEST(ChatFormat, PlanSamplesRenderTheTrainingMdTexts) {
     EXPECT_EQ(prompt[0].text, full[0].text);
     EXPECT_FALSE(prompt[0].trainable);
 
-    // training.md §1.2, spelled out.
+    // docs/spec.md §1.2, spelled out.
     EXPECT_TRUE(
         full[0].text.starts_with("<bos><|turn>system\n<|think|>\n" + std::string(s.system_prompt()) + "<turn|>\n"));
     std::string request = s.messages.back().content;

@@ -2,7 +2,7 @@
 """Golden chat renders for data/chat_format from a published Gemma 4 chat template, rendered with jinja2.
 
 The template is not part of this repository (Google's templates are under the Gemma licence); pass the path of a
-copy. The renderer in data/chat_format.cpp follows the later E2B revision (gemma4.md §5.2 and §5.5: `<|think|>\\n`,
+copy. The renderer in data/chat_format.cpp follows the later E2B revision (docs/chat.md §2 and §5: `<|think|>\\n`,
 a generation prompt of only `<|turn>model\\n` with thinking off, an open thought channel after a tool response with
 thinking on, reasoning re-emitted after the last user message or with preserve_thinking). Rendering an older
 revision with this script gives strings the C++ renderer is not meant to match; that is how the differences between
@@ -48,7 +48,7 @@ import jinja2
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-WEATHER_TOOL = {  # gemma4.md §5.3 renders this one; the script checks it renders the same here
+WEATHER_TOOL = {  # docs/chat.md §3 renders this one; the script checks it renders the same here
     "type": "function",
     "function": {
         "name": "get_n_day_weather_forecast",
@@ -247,7 +247,7 @@ def plan_samples():
 
 
 def candidate_json(c):
-    # training.md §1.1 key order; `parameters` with its keys sorted, as the C++ side stores JSON objects.
+    # docs/spec.md §1.1 key order; `parameters` with its keys sorted, as the C++ side stores JSON objects.
     out = {k: c[k] for k in ("pluginId", "name", "description", "identifier", "method")}
     if "parameters" in c:
         out["parameters"] = json.loads(json.dumps(c["parameters"], sort_keys=True))
@@ -255,7 +255,7 @@ def candidate_json(c):
 
 
 def render_plan_sample(render, s):
-    """training.md §1.2: the prompt from the template (thinking on), then the target appended as plain text."""
+    """docs/spec.md §1.2: the prompt from the template (thinking on), then the target appended as plain text."""
     cands = json.dumps([candidate_json(c) for c in s["candidates"]], indent=2, ensure_ascii=False)
     messages = [{"role": "system", "content": s.get("system", DEFAULT_SYSTEM)}] + copy.deepcopy(s["messages"])
     messages[-1]["content"] = ("YOUR TASK IS TO GENERATE A JSON STRICTLY and CORRECTLY\n" + cands +
@@ -284,7 +284,7 @@ def main():
     def render(messages, tools=None, **kw):
         return template.render(messages=messages, tools=tools, bos_token="<bos>", eos_token="<eos>", **kw)
 
-    # gemma4.md §5.2/§5.3 renders, which tell the E2B revision from the older and the 26B/31B ones.
+    # docs/chat.md §2/§3 renders, which tell the E2B revision from the older and the 26B/31B ones.
     hi = [{"role": "user", "content": "Hi"}]
     checks = [
         (render(hi, add_generation_prompt=True), "<bos><|turn>user\nHi<turn|>\n<|turn>model\n"),
@@ -295,7 +295,7 @@ def main():
     ]
     for got, want in checks:
         if got != want:
-            sys.exit(f"not the E2B revision of gemma4.md §5.2/§5.3:\n got  {got!r}\n want {want!r}")
+            sys.exit(f"not the E2B revision of docs/chat.md §2/§3:\n got  {got!r}\n want {want!r}")
 
     out = {"generator": "tests/golden/make_chat_fixtures.py", "jinja2": jinja2.__version__,
            "template_sha256": hashlib.sha256(source.encode("utf-8")).hexdigest(), "conversations": [],

@@ -31,7 +31,7 @@ from tokenizers import Tokenizer  # noqa: E402
 
 SEED = 20261122
 
-# Gemma 4's names for Gemma 3's slots (tokenizer.md); data/gemma4_tokenizer.cpp holds the same table.
+# Gemma 4's names for Gemma 3's slots (docs/chat.md §1); data/gemma4_tokenizer.cpp holds the same table.
 GEMMA4_RENAMES = [
     (46, "<|tool>", "<unused40>"), (47, "<tool|>", "<unused41>"), (48, "<|tool_call>", "<unused42>"),
     (49, "<tool_call|>", "<unused43>"), (50, "<|tool_response>", "<unused44>"), (51, "<tool_response|>", "<unused45>"),

@@ -88,7 +88,7 @@ TEST(Gemma4Config, DerivesE2BLayers) {
     EXPECT_EQ(lc.kv_shared, l >= 15) << l;
     EXPECT_EQ(lc.kv_source, l < 15 ? l : full ? 14 : 13) << l;
   }
-  EXPECT_EQ(c.rope_full.rotated, 64);  // dims {0..63} and {256..319} rotate (gemma4.md §2.3)
+  EXPECT_EQ(c.rope_full.rotated, 64);  // dims {0..63} and {256..319} rotate (docs/model.md §2.3)
   EXPECT_EQ(c.rope_full.head_dim, 512);
   EXPECT_EQ(c.rope_sliding.rotated, 128);
   EXPECT_DOUBLE_EQ(c.final_logit_softcapping, 30.0);

@@ -147,7 +147,7 @@ TEST(SparseAdafactor, SameResultOnAnyThreadCount) {
   expect_identical(one_sparse, many_sparse, "sparse, 1 thread vs several");
 }
 
-// traps.md item 3: at lr 2e-5 a step moves a weight near 1.0 by 2e-5, far below half a bf16 ulp (2^-9 just
+// docs/pitfalls.md item 3: at lr 2e-5 a step moves a weight near 1.0 by 2e-5, far below half a bf16 ulp (2^-9 just
 // under 1). A constant gradient makes every step U = 1 exactly (R, C and mean R all agree), so W falls by 2e-5 a
 // step.
 TEST(MasterWeights, TinyUpdatesLandInBf16) {
@@ -209,7 +209,7 @@ TEST(MasterWeights, AdamWTinyUpdatesLand) {
   for (float v : w.to_floats()) EXPECT_EQ(v, 0.99609375f);
 }
 
-// traps.md item 2: element offsets above 2^31. The table is allocated but never written outside the rows used,
+// docs/pitfalls.md item 2: element offsets above 2^31. The table is allocated but never written outside the rows used,
 // so the OS backs only those pages; the sparse fast path reads and writes nothing else.
 TEST(SparseAdafactor, TableAboveTwoToThe31Elements) {
   const int64_t cols = 1024, rows = (int64_t{1} << 21) + 2;  // 2^31 + 2048 elements

@@ -1,5 +1,5 @@
 // The GRPO loop on a tiny random Gemma 4 with the byte tokenizer: it learns what its reward asks for, logs every
-// quantity of training.md §6, keeps the best model by the held-out eval, masks truncated completions, trains nothing
+// quantity of docs/spec.md §6, keeps the best model by the held-out eval, masks truncated completions, trains nothing
 // on zero-std batches without stopping, and resumes bit for bit.
 #include <gtest/gtest.h>
 

@@ -195,7 +195,7 @@ TEST(GrpoLoss, WithoutStoredLogProbsTheRatioIsOneAndTheGradientMinusAw) {
   EXPECT_EQ(st.low_clipped + st.high_clipped, 0);
   EXPECT_DOUBLE_EQ(st.ratio_sum, 8.0);
   // Each completion's token mean of -A is -A, and the advantages of a group sum to zero: the grpo loss of a batch
-  // used once is 0 ("loss is 0" is expected, traps.md item 9), while its gradient is not.
+  // used once is 0 ("loss is 0" is expected, docs/pitfalls.md item 9), while its gradient is not.
   EXPECT_NEAR(st.loss, 0.0, 1e-15);
 }
 
