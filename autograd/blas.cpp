@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <climits>
 
-#include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 namespace {

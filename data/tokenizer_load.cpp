@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "base/error.h"
 #include "data/tokenizer_impl.h"
 #include "data/utf8.h"
 
@@ -272,7 +273,7 @@ class Builder {
   std::vector<int32_t> merge_results_;
   bool merges_touch_bytes_ = false;
 
-  [[noreturn]] void fail(const std::string& msg) const { throw TokenizerError(impl_->origin + ": " + msg); }
+  [[noreturn]] void fail(const std::string& msg) const { throw Error(impl_->origin + ": " + msg); }
 
   const json& section(const char* key) const {
     static const json null_value;
@@ -640,7 +641,7 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer(std::string_view json_text, std:
   Reader reader;
   bool ok = json::sax_parse(json_text.begin(), json_text.end(), &reader);
   if (!ok || !reader.error.empty())
-    throw TokenizerError(std::string(origin) + ": " + (reader.error.empty() ? "invalid JSON" : reader.error));
+    throw Error(std::string(origin) + ": " + (reader.error.empty() ? "invalid JSON" : reader.error));
   return Builder(reader, origin).build();
 }
 

@@ -7,9 +7,9 @@
 
 #include "autograd/blas.h"
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
+#include "base/error.h"
 #include "model/gemma4.h"
 
 namespace gt {

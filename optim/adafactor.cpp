@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "optim/adafactor_step.h"
 #include "optim/cuda/adafactor_gpu.h"
 #include "optim/kernels.h"

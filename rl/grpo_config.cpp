@@ -3,7 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::rl {
 

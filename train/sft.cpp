@@ -7,8 +7,9 @@
 #include <limits>
 #include <sstream>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/checksum.h"
+#include "base/error.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
 #include "train/trainer_common.h"

@@ -6,8 +6,9 @@
 #include <filesystem>
 #include <numeric>
 
-#include "autograd/atomic_file.h"
-#include "autograd/error.h"
+#include "base/checksum.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"
 #include "train/gradients.h"
