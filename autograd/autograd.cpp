@@ -6,9 +6,9 @@
 #include <unordered_set>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/row_groups.h"
+#include "base/error.h"
 
 namespace gt {
 

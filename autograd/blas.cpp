@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <strings.h>
 
-#include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 namespace {

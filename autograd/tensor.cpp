@@ -6,8 +6,8 @@
 #include "autograd/autograd.h"
 #include "autograd/cuda/kernels.h"
 #include "autograd/cuda/runtime.h"
-#include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -111,7 +111,6 @@ class Tensor {
   void backward(const Tensor& grad = Tensor()) const;
 
   TensorImpl& impl() const;
-  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   bool same(const Tensor& o) const { return impl_ == o.impl_; }
 
  private:

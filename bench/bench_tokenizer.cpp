@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/files.h"
 #include "data/tokenizer.h"
 
 using gt::data::Tokenizer;
@@ -44,7 +45,7 @@ std::string tokenizer_path() {
 std::vector<std::string> default_corpus() {
   std::vector<std::string> docs;
   auto golden = nlohmann::json::parse(
-      gt::data::read_text_file(kRepo / "tests" / "fixtures" / "tokenizer" / "gemma3_golden.json"));
+      gt::read_text_file(kRepo / "tests" / "fixtures" / "tokenizer" / "gemma3_golden.json"));
   for (const auto& c : golden["cases"]) docs.push_back(c["text"]);
   for (const char* dir : {"autograd", "bench", "cli", "data", "eval", "model", "optim", "rl", "research", "scripts",
                           "tests", "train"}) {
@@ -52,10 +53,10 @@ std::vector<std::string> default_corpus() {
     for (const auto& e : fs::recursive_directory_iterator(kRepo / dir)) {
       auto ext = e.path().extension();
       if (e.is_regular_file() && (ext == ".cpp" || ext == ".h" || ext == ".py" || ext == ".sh" || ext == ".md"))
-        docs.push_back(gt::data::read_text_file(e.path()));
+        docs.push_back(gt::read_text_file(e.path()));
     }
   }
-  docs.push_back(gt::data::read_text_file(kRepo / "README.md"));
+  docs.push_back(gt::read_text_file(kRepo / "README.md"));
   return docs;
 }
 
@@ -69,7 +70,7 @@ struct Setup {
 
   Setup() {
     if (const char* c = std::getenv("GT_BENCH_CORPUS"))
-      docs = nlohmann::json::parse(gt::data::read_text_file(c)).get<std::vector<std::string>>();
+      docs = nlohmann::json::parse(gt::read_text_file(c)).get<std::vector<std::string>>();
     else
       docs = default_corpus();
     for (const auto& d : docs) {
@@ -94,7 +95,7 @@ size_t encode_all(const Setup& s) {
 }
 
 void BM_load(benchmark::State& st) {
-  std::string text = gt::data::read_text_file(setup().path);
+  std::string text = gt::read_text_file(setup().path);
   for (auto _ : st) benchmark::DoNotOptimize(Tokenizer::from_json(text, setup().path).vocab_size());
   st.counters["MB"] = static_cast<double>(text.size()) / 1e6;
 }

@@ -6,15 +6,13 @@
 #include <iostream>
 #include <memory>
 
+#include "base/json_file.h"
 #include "cli/command.h"
 #include "data/chat_format.h"
-#include "data/io.h"
 #include "data/plan_sample.h"
 #include "data/tokenizer.h"
 
 namespace {
-
-using gt::data::DataError;
 
 constexpr std::string_view kOpen = "⟦", kClose = "⟧";
 
@@ -25,8 +23,8 @@ struct Options {
 
 std::vector<gt::data::Segment> segments_of(const Options& o) {
   if (!o.sample.empty()) return gt::data::render_plan_sample(gt::data::read_sample(o.sample), !o.no_target);
-  nlohmann::json j = gt::data::read_json_file(o.chat);
-  if (!j.is_object() || !j.contains("messages")) throw DataError(o.chat + ": expected an object with \"messages\"");
+  nlohmann::json j = gt::read_json_file(o.chat);
+  if (!j.is_object() || !j.contains("messages")) throw gt::Error(o.chat + ": expected an object with \"messages\"");
   gt::data::RenderOptions r{j.value("enable_thinking", false), j.value("preserve_thinking", false),
                             j.value("add_generation_prompt", true)};
   return gt::data::render_chat(gt::data::conversation_from_json(j["messages"], j.value("tools", nlohmann::json())), r);
@@ -46,7 +44,7 @@ void print_text(const std::vector<gt::data::Segment>& segments) {
 void print_tokens(const Options& o, const std::vector<gt::data::Segment>& segments) {
   auto tok = gt::data::Tokenizer::from_file(o.tokenizer);
   if (!tok.token_to_id("<|turn>"))
-    throw DataError(o.tokenizer +
+    throw gt::Error(o.tokenizer +
                     " has no <|turn> token: not a Gemma 4 tokenizer (`gemma-tune tokenizer "
                     "gemma4-from-gemma3` makes one from Gemma 3's)");
   // A sample with a target must train something; a prompt or a conversation may not.

@@ -18,11 +18,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "cli/command.h"
 #include "cli/embedded_configs.h"
 #include "data/clean.h"
-#include "data/io.h"
 #include "data/plan_sample.h"
 #include "data/synth.h"
 #include "data/tokenizer.h"
@@ -115,8 +115,8 @@ void materialize(const std::string& what, const fs::path& dest) {
   if (what.rfind(kPrefix, 0) == 0)
     text = std::string(embedded(std::string_view(what).substr(kPrefix.size())));
   else
-    text = gt::data::read_text_file(what);
-  gt::data::write_atomic(dest, text);
+    text = gt::read_text_file(what);
+  gt::write_file_atomically(dest, text);
 }
 
 std::string seconds(double s) {
@@ -193,7 +193,7 @@ class Demo {
                            {"candidate_params", candidate_params_name(c_.synth.candidate_params)}};
     const fs::path marker = data_dir() / "synth.json";
     if (fs::exists(marker) && fs::exists(data_dir() / "train.jsonl") && fs::exists(data_dir() / "heldout.jsonl") &&
-        fs::exists(data_dir() / "dev.jsonl") && json::parse(gt::data::read_text_file(marker)) == settings) {
+        fs::exists(data_dir() / "dev.jsonl") && json::parse(gt::read_text_file(marker)) == settings) {
       std::cerr << "demo: reusing " << data_dir().string() << " (same synth settings)\n";
       return;
     }
@@ -202,7 +202,7 @@ class Demo {
     gt::data::write_samples(data_dir() / "train.jsonl", sets.train);
     gt::data::write_samples(data_dir() / "heldout.jsonl", sets.heldout);
     gt::data::write_samples(data_dir() / "dev.jsonl", sets.dev);
-    gt::data::write_atomic(marker, settings.dump(2) + "\n");
+    gt::write_file_atomically(marker, settings.dump(2) + "\n");
     std::cerr << "demo: synthesized " << sets.train.size() << " train, " << sets.heldout.size() << " held-out and "
               << sets.dev.size() << " dev samples into " << data_dir().string() << "\n";
   }
@@ -309,7 +309,7 @@ class Demo {
     }
     md << "| total | " << seconds(total) << " | |\n\n## Held-out eval\n\n"
        << held_out(report, with_grpo);
-    gt::data::write_atomic(out_ / "report.md", md.str());
+    gt::write_file_atomically(out_ / "report.md", md.str());
   }
 
   DemoConfig c_;

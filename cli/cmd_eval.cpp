@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "cli/command.h"
 #include "data/plan_sample.h"
 #include "eval/eval.h"

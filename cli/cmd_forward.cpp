@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "cli/command.h"
 #include "model/gemma4.h"
 #include "model/safetensors.h"

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "cli/command.h"
 #include "data/chat_format.h"
 #include "data/tokenizer.h"

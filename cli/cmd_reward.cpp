@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/files.h"
 #include "cli/command.h"
 #include "data/plan_sample.h"
 #include "rl/external_reward.h"
@@ -30,7 +31,7 @@ gt::cli::Registrar reg("reward", [](CLI::App& app) {
   weights->excludes(command);
   gt::cli::set_job(sub, [o] {
     gt::data::PlanSample sample = gt::data::read_sample(o->sample);
-    std::string completion = gt::data::read_text(o->completion);
+    std::string completion = gt::read_text_file(o->completion);
     auto weights = o->weights.empty() ? gt::rl::RewardWeights{} : gt::rl::RewardWeights::load(o->weights);
     gt::rl::Score score = gt::rl::score_completion(completion, gt::rl::Reference::of(sample), weights);
     nlohmann::json out = score.to_json();

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/files.h"
 #include "cli/command.h"
 #include "data/bpe_train.h"
 #include "data/gemma4_tokenizer.h"
@@ -11,16 +12,6 @@
 #include "data/tokenizer.h"
 
 namespace {
-
-// data/ reports with its own error type; show it the way main() shows gt::Error.
-int report_errors(const std::function<int()>& job) {
-  try {
-    return job();
-  } catch (const gt::data::TokenizerError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-}
 
 gt::cli::Registrar tokenize_reg("tokenize", [](CLI::App& app) {
   struct Options {
@@ -36,18 +27,16 @@ gt::cli::Registrar tokenize_reg("tokenize", [](CLI::App& app) {
   input->require_option(1);
   sub->add_flag("--bos", o->bos, "Add the post-processor's special tokens (for Gemma: <bos> first)");
   gt::cli::set_job(sub, [o] {
-    return report_errors([&] {
-      gt::data::Tokenizer tok = gt::data::Tokenizer::from_file(o->tokenizer);
-      std::string text = o->text_file.empty() ? o->text : gt::data::read_text_file(o->text_file);
-      std::vector<int32_t> ids = tok.encode(text, o->bos);
-      std::string out = "[";
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (i) out += ',';
-        out += std::to_string(ids[i]);
-      }
-      std::cout << out << "]\n";
-      return 0;
-    });
+    gt::data::Tokenizer tok = gt::data::Tokenizer::from_file(o->tokenizer);
+    std::string text = o->text_file.empty() ? o->text : gt::read_text_file(o->text_file);
+    std::vector<int32_t> ids = tok.encode(text, o->bos);
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i) out += ',';
+      out += std::to_string(ids[i]);
+    }
+    std::cout << out << "]\n";
+    return 0;
   });
 });
 
@@ -76,19 +65,17 @@ gt::cli::Registrar tokenizer_reg("tokenizer", [](CLI::App& app) {
       ->check(CLI::PositiveNumber);
   train->add_option("--out", o->out, "Where to write tokenizer.json (atomically)")->required();
   gt::cli::set_job(sub, [o, g4] {
-    return report_errors([&] {
-      if (g4->parsed()) {
-        gt::data::write_gemma4_tokenizer_from_gemma3(o->in, o->out);
-        std::cout << o->out << "\n";
-        return 0;
-      }
-      auto samples = gt::data::read_samples(o->data);
-      auto r = gt::data::train_bpe(gt::data::plan_sample_texts(samples), o->train);
-      gt::data::write_file_atomically(o->out, r.json);
-      std::cout << "vocabulary " << r.vocab_size << " (" << r.alphabet << " characters, " << r.merges
-                << " merges) from " << samples.size() << " samples -> " << o->out << "\n";
+    if (g4->parsed()) {
+      gt::data::write_gemma4_tokenizer_from_gemma3(o->in, o->out);
+      std::cout << o->out << "\n";
       return 0;
-    });
+    }
+    auto samples = gt::data::read_samples(o->data);
+    auto r = gt::data::train_bpe(gt::data::plan_sample_texts(samples), o->train);
+    gt::write_file_atomically(o->out, r.json);
+    std::cout << "vocabulary " << r.vocab_size << " (" << r.alphabet << " characters, " << r.merges << " merges) from "
+              << samples.size() << " samples -> " << o->out << "\n";
+    return 0;
   });
 });
 

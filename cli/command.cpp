@@ -5,7 +5,7 @@
 #include <map>
 
 #include "autograd/cuda/runtime.h"
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::cli {
 

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   try {
     return gt::cli::run_selected(app);
   } catch (const std::exception& e) {
-    // gt::Error and data::DataError alike: `data` stands alone, so it has its own error type.
+    // gt::Error, and whatever the standard library throws.
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }

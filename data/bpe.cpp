@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 
+#include "base/error.h"
 #include "data/tokenizer_impl.h"
 #include "data/utf8.h"
 
@@ -214,7 +215,7 @@ void BpeModel::merge(std::string_view piece, std::vector<int32_t>& out) const {
                               : "tokenizer: byte 0x%02X is not valid UTF-8 here, and the model has neither an "
                                 "unk_token nor byte fallback for it",
                       cp >= 0 ? static_cast<unsigned>(cp) : static_cast<unsigned>(static_cast<uint8_t>(piece[i])));
-        throw TokenizerError(msg);
+        throw Error(msg);
       }
       if (pending_unk >= 0 && !fuse_unk) id.push_back(pending_unk);
       pending_unk = unk_id;

@@ -8,6 +8,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "base/error.h"
 #include "data/chat_format.h"
 #include "data/gemma4_tokenizer.h"
 #include "data/tokenizer.h"
@@ -123,7 +124,7 @@ class Merger {
   Merger(const std::map<std::u32string, int64_t>& units, const std::unordered_map<char32_t, int32_t>& char_id) {
     for (const auto& [u, count] : units) {
       if (sym_.size() + u.size() >= static_cast<size_t>(INT32_MAX))
-        throw TokenizerError("tokenizer train: the corpus's distinct units hold more than 2^31 characters");
+        throw Error("tokenizer train: the corpus's distinct units hold more than 2^31 characters");
       int32_t start = static_cast<int32_t>(sym_.size());
       for (char32_t c : u) {
         auto it = char_id.find(c);
@@ -295,9 +296,9 @@ BpeTrainResult train_bpe(const std::vector<std::string>& corpus, const BpeTrainO
   if (!char_count.count(static_cast<char32_t>(kWordStartCp))) alphabet.push_back({0, kWordStartCp});
   std::sort(alphabet.begin(), alphabet.end());
   if (kFirstPiece + static_cast<int64_t>(alphabet.size()) > options.vocab_size)
-    throw TokenizerError("tokenizer train: a vocabulary of " + std::to_string(options.vocab_size) +
-                         " cannot hold the reserved ids, bytes and " + std::to_string(alphabet.size() + 1) +
-                         " characters (" + std::to_string(kFirstPiece + alphabet.size()) + " entries)");
+    throw Error("tokenizer train: a vocabulary of " + std::to_string(options.vocab_size) +
+                " cannot hold the reserved ids, bytes and " + std::to_string(alphabet.size() + 1) + " characters (" +
+                std::to_string(kFirstPiece + alphabet.size()) + " entries)");
   std::unordered_map<char32_t, int32_t> char_id{{U'\n', kNewlineId}};
   for (auto [neg, c] : alphabet) {
     char_id[c] = static_cast<int32_t>(tokens.size());

@@ -45,7 +45,7 @@ struct BpeTrainResult {
   int64_t merges = 0;
 };
 
-// Throws TokenizerError when vocab_size is too small to hold the reserved ids, bytes and alphabet.
+// Throws gt::Error when vocab_size is too small to hold the reserved ids, bytes and alphabet.
 BpeTrainResult train_bpe(const std::vector<std::string>& corpus, const BpeTrainOptions& options = {});
 
 // What the tokenizer learns from: each sample rendered in full (prompt and target) as the model sees it in SFT.

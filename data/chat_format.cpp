@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "data/io.h"
+#include "base/error.h"
 
 namespace gt::data {
 
@@ -181,7 +181,7 @@ std::string lower_ascii(std::string s) {
 }
 
 std::vector<std::pair<std::string, const json*>> dictsort(const json& obj) {
-  if (!obj.is_object()) throw DataError("chat template: dictsort needs an object, got " + obj.dump());
+  if (!obj.is_object()) throw Error("chat template: dictsort needs an object, got " + obj.dump());
   std::vector<std::pair<std::string, const json*>> items;
   for (auto it = obj.begin(); it != obj.end(); ++it) items.emplace_back(it.key(), &it.value());
   // nlohmann keeps keys in byte order, so a stable sort leaves case-insensitive ties in byte order.
@@ -191,7 +191,7 @@ std::vector<std::pair<std::string, const json*>> dictsort(const json& obj) {
 }
 
 const json& array_of(const json* v, const char* what) {
-  if (!v->is_array()) throw DataError(std::string("chat template: '") + what + "' must be an array, got " + v->dump());
+  if (!v->is_array()) throw Error(std::string("chat template: '") + what + "' must be an array, got " + v->dump());
   return *v;
 }
 
@@ -539,7 +539,7 @@ std::string join_segments(const std::vector<Segment>& segments) {
 
 std::vector<Segment> render_plan_sample(const PlanSample& sample, bool with_target) {
   if (with_target && !sample.target)
-    throw DataError(sample.source + ": sample '" + sample.id + "' has no target to render");
+    throw Error(sample.source + ": sample '" + sample.id + "' has no target to render");
   Conversation c;
   auto add = [&](Role role, std::string_view text) {
     c.messages.emplace_back();
@@ -564,7 +564,7 @@ EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& 
                         std::string_view origin) {
   std::string where = origin.empty() ? "" : std::string(origin) + ": ";
   std::optional<int32_t> bos = tokenizer.token_to_id("<bos>");
-  if (!bos) throw DataError(where + "the tokenizer has no <bos> token");
+  if (!bos) throw Error(where + "the tokenizer has no <bos> token");
   EncodedChat out;
   for (const Segment& s : segments) {
     tokenizer.encode_into(s.text, EncodeOptions{}, out.ids);
@@ -573,11 +573,11 @@ EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& 
   auto count = std::count(out.ids.begin(), out.ids.end(), *bos);
   if (count != 1 || out.ids[0] != *bos) {
     auto first = std::find(out.ids.begin(), out.ids.end(), *bos);
-    throw DataError(where + "expected exactly one <bos>, at position 0; found " + std::to_string(count) +
-                    (count ? " (the first at position " + std::to_string(first - out.ids.begin()) + ")" : ""));
+    throw Error(where + "expected exactly one <bos>, at position 0; found " + std::to_string(count) +
+                (count ? " (the first at position " + std::to_string(first - out.ids.begin()) + ")" : ""));
   }
   if (rule == MaskRule::RequireTrainable && std::find(out.mask.begin(), out.mask.end(), 1) == out.mask.end())
-    throw DataError(where + "no trainable token: the loss mask is empty");
+    throw Error(where + "no trainable token: the loss mask is empty");
   return out;
 }
 

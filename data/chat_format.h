@@ -94,7 +94,7 @@ std::string join_segments(const std::vector<Segment>& segments);
 // "\n\nUser Request: " + request, thinking on, and the generation prompt: one non-trainable segment. With the
 // target, a trainable segment follows: "<|channel>thought\n" + thinking + "<channel|>" + plan (compact JSON, keys
 // sorted) + "<turn|>". Earlier assistant turns are prompt here, so the loss covers exactly the target.
-// Throws DataError (naming the sample's source) when the target is asked for and the sample has none.
+// Throws gt::Error (naming the sample's source) when the target is asked for and the sample has none.
 std::vector<Segment> render_plan_sample(const PlanSample& sample, bool with_target);
 
 // Token ids and the SFT loss mask (1 for a trainable token), tokenized segment by segment without adding special
@@ -106,7 +106,7 @@ struct EncodedChat {
 
 enum class MaskRule { RequireTrainable, AllowEmpty };
 
-// Throws DataError unless there is exactly one <bos>, at position 0 (a doubled or missing BOS degrades Gemma
+// Throws gt::Error unless there is exactly one <bos>, at position 0 (a doubled or missing BOS degrades Gemma
 // badly), and, with MaskRule::RequireTrainable, unless at least one token is trainable (a sample with an empty loss
 // mask trains nothing while its loss looks fine). Messages start with `origin` when it is given.
 EncodedChat encode_chat(const Tokenizer& tokenizer, const std::vector<Segment>& segments,

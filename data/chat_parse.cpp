@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "data/io.h"
+#include "base/error.h"
 
 namespace gt::data {
 
@@ -53,8 +53,7 @@ struct ArgReader {
   std::size_t i = 0;
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw DataError("tool call arguments: " + what + " at offset " + std::to_string(i) + " in '" + std::string(s) +
-                    "'");
+    throw Error("tool call arguments: " + what + " at offset " + std::to_string(i) + " in '" + std::string(s) + "'");
   }
   void skip_space() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
@@ -146,13 +145,13 @@ bool name_char(char c) {
 // `call:NAME{...}` without the surrounding markers.
 ToolCall parse_call(std::string_view body) {
   constexpr std::string_view kCall = "call:";
-  if (body.substr(0, kCall.size()) != kCall) throw DataError("tool call does not start with 'call:'");
+  if (body.substr(0, kCall.size()) != kCall) throw Error("tool call does not start with 'call:'");
   std::size_t n = kCall.size();
   while (n < body.size() && name_char(body[n])) ++n;
   std::string name(body.substr(kCall.size(), n - kCall.size()));
-  if (name.empty()) throw DataError("tool call has no function name");
+  if (name.empty()) throw Error("tool call has no function name");
   if (n >= body.size() || body[n] != '{' || body.back() != '}')
-    throw DataError("tool call '" + name + "' has no {arguments}");
+    throw Error("tool call '" + name + "' has no {arguments}");
   return {name, parse_tool_arguments(body.substr(n + 1, body.size() - n - 2)), std::nullopt};
 }
 
@@ -219,7 +218,7 @@ ParsedResponse parse_response(std::string_view completion) {
       }
       try {
         r.tool_calls.push_back(parse_call(text.substr(body, close - body)));
-      } catch (const DataError& e) {
+      } catch (const Error& e) {
         r.errors.push_back(std::string(e.what()) + ": " + std::string(text.substr(at, close + kCallClose.size() - at)));
       }
       pos = close + kCallClose.size();

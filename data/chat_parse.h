@@ -33,7 +33,7 @@ struct ParsedResponse {
 // of these is read as a string, as vLLM's parser does.
 ParsedResponse parse_response(std::string_view completion);
 
-// The argument text between the braces of a tool call, as a JSON object. Throws DataError on malformed input.
+// The argument text between the braces of a tool call, as a JSON object. Throws gt::Error on malformed input.
 nlohmann::json parse_tool_arguments(std::string_view text);
 
 }  // namespace gt::data

@@ -5,7 +5,8 @@
 #include <set>
 #include <unordered_map>
 
-#include "data/io.h"
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/plan.h"
 
 namespace gt::data {
@@ -204,7 +205,7 @@ CleanResult clean_jsonl(std::string_view text) {
     PlanSample sample;
     try {
       sample = sample_from_json(j, source);
-    } catch (const DataError& e) {
+    } catch (const Error& e) {
       std::string id = j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>() : "";
       std::string detail = e.what();
       if (detail.starts_with(source + ": ")) detail.erase(0, source.size() + 2);
@@ -228,16 +229,15 @@ CleanResult clean_jsonl(std::string_view text) {
 
 CleanReport clean_file(const std::filesystem::path& in, const std::filesystem::path& out,
                        const std::filesystem::path& report) {
-  if (same_file(in, out)) throw DataError(out.string() + ": the output would overwrite the input; name another file");
-  if (same_file(in, report))
-    throw DataError(report.string() + ": the report would overwrite the input; name another file");
-  if (same_file(out, report)) throw DataError(report.string() + ": the report and the output must be two files");
-  CleanResult result = clean_jsonl(read_text(in));
-  write_atomic(out, result.kept);
+  if (same_file(in, out)) throw Error(out.string() + ": the output would overwrite the input; name another file");
+  if (same_file(in, report)) throw Error(report.string() + ": the report would overwrite the input; name another file");
+  if (same_file(out, report)) throw Error(report.string() + ": the report and the output must be two files");
+  CleanResult result = clean_jsonl(read_text_file(in));
+  write_file_atomically(out, result.kept);
   nlohmann::ordered_json j = {{"input", in.string()}, {"output", out.string()}};
   nlohmann::ordered_json body = result.report.to_json();
   for (auto& [key, value] : body.items()) j[key] = std::move(value);
-  write_atomic(report, j.dump(2) + "\n");
+  write_file_atomically(report, j.dump(2) + "\n");
   return result.report;
 }
 

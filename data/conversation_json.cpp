@@ -3,7 +3,7 @@
 
 #include <array>
 
-#include "data/io.h"
+#include "base/error.h"
 
 namespace gt::data {
 
@@ -14,7 +14,7 @@ using nlohmann::json;
 struct JsonReader {
   std::string path;
   [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
-    throw DataError(path + (field.empty() ? "" : "." + field) + " " + problem);
+    throw Error(path + (field.empty() ? "" : "." + field) + " " + problem);
   }
   JsonReader at(const std::string& field) const { return {path + "." + field}; }
   JsonReader at(std::size_t i) const { return {path + "[" + std::to_string(i) + "]"}; }
@@ -87,12 +87,12 @@ ChatMessage message_from(const JsonReader& r, const json& j) {
 }  // namespace
 
 Conversation conversation_from_json(const json& messages, const json& tools) {
-  if (!messages.is_array()) throw DataError("messages must be an array");
+  if (!messages.is_array()) throw Error("messages must be an array");
   Conversation c;
   for (std::size_t i = 0; i < messages.size(); ++i)
     c.messages.push_back(message_from(JsonReader{"messages"}.at(i), messages[i]));
   if (tools.is_null()) return c;
-  if (!tools.is_array()) throw DataError("tools must be an array");
+  if (!tools.is_array()) throw Error("tools must be an array");
   for (std::size_t i = 0; i < tools.size(); ++i) {
     const json& t = tools[i];
     const json& f = t.is_object() && t.contains("function") ? t["function"] : t;

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "base/error.h"
+#include "base/files.h"
 #include "data/tokenizer.h"
 
 namespace gt::data {
@@ -35,7 +37,7 @@ constexpr TokenRename kRenames[] = {
 std::span<const TokenRename> gemma4_token_renames() { return kRenames; }
 
 std::string gemma4_tokenizer_json_from_gemma3(std::string_view gemma3_json, std::string_view origin) {
-  auto fail = [&](const std::string& msg) { throw TokenizerError(std::string(origin) + ": " + msg); };
+  auto fail = [&](const std::string& msg) { throw Error(std::string(origin) + ": " + msg); };
   nlohmann::json j = nlohmann::json::parse(gemma3_json, nullptr, false);
   if (j.is_discarded()) fail("invalid JSON");
   if (!j.contains("model") || !j["model"].contains("vocab") || !j["model"]["vocab"].is_object() ||

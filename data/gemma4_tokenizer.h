@@ -17,7 +17,7 @@ struct TokenRename {
 
 std::span<const TokenRename> gemma4_token_renames();
 
-// Throws TokenizerError (naming `origin`) unless every renamed id carries its Gemma 3 name.
+// Throws gt::Error (naming `origin`) unless every renamed id carries its Gemma 3 name.
 std::string gemma4_tokenizer_json_from_gemma3(std::string_view gemma3_json, std::string_view origin);
 // File to file; the output is written atomically.
 void write_gemma4_tokenizer_from_gemma3(const std::filesystem::path& in, const std::filesystem::path& out);

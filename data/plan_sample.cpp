@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "base/files.h"
+#include "base/json_file.h"
+
 namespace gt::data {
 
 namespace {
@@ -14,7 +17,7 @@ struct FieldReader {
   const std::string& source;
 
   [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
-    throw DataError(source + ": field '" + field + "' " + problem);
+    throw Error(source + ": field '" + field + "' " + problem);
   }
   const json& require(const json& obj, const std::string& key, const std::string& field) const {
     auto it = obj.find(key);
@@ -45,7 +48,7 @@ std::string category_list() {
 }  // namespace
 
 PlanSample sample_from_json(const json& j, const std::string& source) {
-  if (!j.is_object()) throw DataError(source + ": a sample must be a JSON object");
+  if (!j.is_object()) throw Error(source + ": a sample must be a JSON object");
   FieldReader r{source};
   PlanSample s;
   s.source = source;
@@ -119,7 +122,7 @@ std::vector<PlanSample> read_samples(const std::filesystem::path& jsonl) {
   for_each_jsonl(jsonl, [&](const json& v, std::size_t line) {
     samples.push_back(sample_from_json(v, jsonl.string() + ":" + std::to_string(line)));
   });
-  if (samples.empty()) throw DataError(jsonl.string() + ": no samples (the file is empty)");
+  if (samples.empty()) throw Error(jsonl.string() + ": no samples (the file is empty)");
   return samples;
 }
 
@@ -130,15 +133,15 @@ PlanSample read_sample(const std::filesystem::path& json_file) {
 void write_samples(const std::filesystem::path& jsonl, const std::vector<PlanSample>& samples) {
   std::string out;
   for (const auto& s : samples) out += to_json(s).dump() + "\n";
-  write_atomic(jsonl, out);
+  write_file_atomically(jsonl, out);
 }
 
 std::vector<PlanStep> gold_plan(const PlanSample& s) {
-  if (!s.target) throw DataError(s.source + ": sample '" + s.id + "' has no target; scoring needs its gold plan");
+  if (!s.target) throw Error(s.source + ": sample '" + s.id + "' has no target; scoring needs its gold plan");
   FieldReader r{s.source};
   std::string why;
   auto steps = plan_steps(s.target->plan, &why, "target.plan");
-  if (!steps) throw DataError(s.source + ": " + why);
+  if (!steps) throw Error(s.source + ": " + why);
   if (steps->empty()) r.fail("target.plan.plugins", "must not be empty");
   std::set<std::string> seen;
   for (std::size_t i = 0; i < steps->size(); ++i) {

@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "data/io.h"
 #include "data/plan.h"
 
 namespace gt::data {

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "data/io.h"
+#include "base/error.h"
 #include "data/synth_catalog.h"
 #include "data/synth_rng.h"
 
@@ -49,7 +49,7 @@ Pool make_pool(const Options& o) {
     if (!known.count(name)) {
       std::string list;
       for (const auto& d : domains()) list += (list.empty() ? "" : ", ") + d.name;
-      throw DataError("data synth: unknown domain '" + name + "' (domains: " + list + ")");
+      throw Error("data synth: unknown domain '" + name + "' (domains: " + list + ")");
     }
   for (const auto& p : catalog())
     if (o.domains.empty() || std::find(o.domains.begin(), o.domains.end(), p.domain) != o.domains.end())
@@ -396,17 +396,17 @@ std::string numbered(const std::string& prefix, std::size_t n) {
 
 Sets synthesize(const Options& o) {
   if (o.num_plugins < 4)
-    throw DataError("data synth: num_plugins must be at least 4, the number of plugins in a 4_step plan (got " +
-                    std::to_string(o.num_plugins) + ")");
+    throw Error("data synth: num_plugins must be at least 4, the number of plugins in a 4_step plan (got " +
+                std::to_string(o.num_plugins) + ")");
   const Pool pool = make_pool(o);
   const std::string source = o.domains.empty() ? "the catalog" : "the chosen domains";
   if (o.num_plugins > pool.plugins.size())
-    throw DataError("data synth: num_plugins must be at most " + std::to_string(pool.plugins.size()) +
-                    ", the number of plugins in " + source + " (got " + std::to_string(o.num_plugins) + ")");
+    throw Error("data synth: num_plugins must be at most " + std::to_string(pool.plugins.size()) +
+                ", the number of plugins in " + source + " (got " + std::to_string(o.num_plugins) + ")");
   // A 4_step plan of independent requests needs four plugins that can be asked for on their own.
   if (pool.standalone.size() < 4)
-    throw DataError("data synth: " + source + " have " + std::to_string(pool.standalone.size()) +
-                    " plugins that can be asked for on their own; a 4_step plan needs 4");
+    throw Error("data synth: " + source + " have " + std::to_string(pool.standalone.size()) +
+                " plugins that can be asked for on their own; a 4_step plan needs 4");
   Sets sets;
   std::set<std::string> requests;
   auto make = [&](std::vector<PlanSample>& out, std::size_t n, Rng rng, const std::string& prefix) {
@@ -415,9 +415,9 @@ Sets synthesize(const Options& o) {
       std::string_view category = kCategories[i % std::size(kCategories)];
       for (int attempt = 0;; ++attempt) {
         if (attempt == kMaxAttempts)
-          throw DataError("data synth: no new " + std::string(category) + " request after " +
-                          std::to_string(kMaxAttempts) + " tries at " + numbered(prefix, i + 1) +
-                          "; the phrasings cannot make this many distinct requests");
+          throw Error("data synth: no new " + std::string(category) + " request after " + std::to_string(kMaxAttempts) +
+                      " tries at " + numbered(prefix, i + 1) +
+                      "; the phrasings cannot make this many distinct requests");
         PlanSample s = make_sample(rng, category, o, pool, usage);
         if (!requests.insert(s.messages.back().content).second) continue;
         s.id = numbered(prefix, i + 1);

@@ -43,7 +43,7 @@ struct Sets {
 // held-out set is drawn first from its own stream, so it depends on the seed, its size and the options but not on
 // the train size; the train set next, then the dev set, each from its own stream; a request is redrawn when it
 // repeats any earlier request of any set, so no request text (the last user turn) is shared within or between the
-// sets, and the dev size changes neither of the other two. Throws DataError for options it cannot meet.
+// sets, and the dev size changes neither of the other two. Throws gt::Error for options it cannot meet.
 Sets synthesize(const Options& o);
 
 }  // namespace gt::data::synth

@@ -2,14 +2,11 @@
 // order and with the edge cases of `tokenizers`.
 #include "data/tokenizer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <map>
 
+#include "base/error.h"
+#include "base/files.h"
 #include "data/tokenizer_impl.h"
 #include "data/utf8.h"
 
@@ -322,8 +319,8 @@ std::string Tokenizer::Impl::decode(std::span<const int32_t> ids, bool skip_spec
   pieces.reserve(ids.size());
   for (int32_t id : ids) {
     if (!tokens.has(id))
-      throw TokenizerError(origin + ": decode: id " + std::to_string(id) + " is not in the vocabulary (size " +
-                           std::to_string(tokens.len.size()) + ")");
+      throw Error(origin + ": decode: id " + std::to_string(id) + " is not in the vocabulary (size " +
+                  std::to_string(tokens.len.size()) + ")");
     if (skip_special_tokens && special[static_cast<size_t>(id)]) continue;
     pieces.emplace_back(tokens.at(id));
   }
@@ -410,37 +407,5 @@ bool Tokenizer::is_special(int32_t id) const { return impl_->tokens.has(id) && i
 
 std::span<const int32_t> Tokenizer::special_prefix() const { return impl_->prefix; }
 std::span<const int32_t> Tokenizer::special_suffix() const { return impl_->suffix; }
-
-std::string read_text_file(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw TokenizerError(path.string() + ": cannot open: " + std::strerror(errno));
-  std::string data;
-  std::error_code ec;
-  if (auto size = std::filesystem::file_size(path, ec); !ec) data.reserve(size);
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) throw TokenizerError(path.string() + ": read error");
-  return data;
-}
-
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw TokenizerError(tmp.string() + ": cannot create: " + std::strerror(errno));
-  bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = ::fsync(::fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  std::error_code ec;
-  if (ok) std::filesystem::rename(tmp, path, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(tmp, ec);
-    throw TokenizerError(path.string() + ": write failed");
-  }
-}
 
 }  // namespace gt::data

@@ -8,17 +8,11 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace gt::data {
-
-// data/ stands alone, so it has its own error type; messages name the file and the offending component.
-struct TokenizerError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct EncodeOptions {
   // Apply the post-processor's template (for Gemma: prepend <bos>). Off by default: Gemma's chat template writes
@@ -67,10 +61,5 @@ class Tokenizer {
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Reads a whole file; errors name the path.
-std::string read_text_file(const std::filesystem::path& path);
-// Writes through a temporary file in the same directory and renames it, so readers never see half a file.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
 }  // namespace gt::data

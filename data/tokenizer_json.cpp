@@ -1,6 +1,7 @@
 // The SAX pass over tokenizer.json that tokenizer_load.cpp builds the tokenizer from.
 #include "data/tokenizer_json.h"
 
+#include "base/error.h"
 #include "data/tokenizer.h"
 
 namespace gt::data {
@@ -228,7 +229,7 @@ TokenizerJson read_tokenizer_json(std::string_view json_text, std::string_view o
   Reader reader;
   bool ok = json::sax_parse(json_text.begin(), json_text.end(), &reader);
   if (!ok || !reader.error.empty())
-    throw TokenizerError(std::string(origin) + ": " + (reader.error.empty() ? "invalid JSON" : reader.error));
+    throw Error(std::string(origin) + ": " + (reader.error.empty() ? "invalid JSON" : reader.error));
   return std::move(static_cast<TokenizerJson&>(reader));
 }
 

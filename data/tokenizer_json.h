@@ -25,7 +25,7 @@ struct TokenizerJson {
   std::vector<std::pair<Span, Span>> merges;
 };
 
-// Throws TokenizerError, prefixed with `origin`, for text that is not JSON or a section of the wrong shape.
+// Throws gt::Error, prefixed with `origin`, for text that is not JSON or a section of the wrong shape.
 TokenizerJson read_tokenizer_json(std::string_view json_text, std::string_view origin);
 
 }  // namespace gt::data::tok

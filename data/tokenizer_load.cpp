@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "base/error.h"
 #include "data/tokenizer_impl.h"
 #include "data/tokenizer_json.h"
 #include "data/utf8.h"
@@ -52,7 +53,7 @@ class Builder {
   std::vector<int32_t> merge_results_;
   bool merges_touch_bytes_ = false;
 
-  [[noreturn]] void fail(const std::string& msg) const { throw TokenizerError(impl_->origin + ": " + msg); }
+  [[noreturn]] void fail(const std::string& msg) const { throw Error(impl_->origin + ": " + msg); }
 
   const json& section(const char* key) const {
     static const json null_value;

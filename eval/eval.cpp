@@ -1,8 +1,10 @@
 #include "eval/eval.h"
 
+#include "base/error.h"
+#include "base/json_file.h"
+
 namespace gt::eval {
 
-using data::DataError;
 using nlohmann::json;
 
 std::vector<SampleResult> score_samples(const std::vector<data::PlanSample>& samples, const CompletionSource& source,
@@ -26,28 +28,28 @@ std::map<std::string, std::string> read_completions(const std::filesystem::path&
   std::map<std::string, const data::PlanSample*> by_id;
   for (const auto& s : samples) {
     auto [it, fresh] = by_id.emplace(s.id, &s);
-    if (!fresh) throw DataError(s.source + ": id '" + s.id + "' repeats " + it->second->source);
+    if (!fresh) throw Error(s.source + ": id '" + s.id + "' repeats " + it->second->source);
   }
 
   const std::string file = path.string();
   std::map<std::string, std::string> completions;
   std::map<std::string, std::size_t> line_of;
-  data::for_each_jsonl(path, [&](const json& v, std::size_t line) {
+  for_each_jsonl(path, [&](const json& v, std::size_t line) {
     const std::string at = file + ":" + std::to_string(line) + ": ";
-    if (!v.is_object()) throw DataError(at + "a line must be a JSON object with \"id\" and \"completion\"");
+    if (!v.is_object()) throw Error(at + "a line must be a JSON object with \"id\" and \"completion\"");
     for (const char* key : {"id", "completion"}) {
-      if (!v.contains(key)) throw DataError(at + "field '" + key + "' is missing");
-      if (!v[key].is_string()) throw DataError(at + "field '" + key + "' must be a string");
+      if (!v.contains(key)) throw Error(at + "field '" + key + "' is missing");
+      if (!v[key].is_string()) throw Error(at + "field '" + key + "' must be a string");
     }
     std::string id = v["id"].get<std::string>();
-    if (!by_id.count(id)) throw DataError(at + "id '" + id + "' is not in the data");
+    if (!by_id.count(id)) throw Error(at + "id '" + id + "' is not in the data");
     if (auto [it, fresh] = line_of.emplace(id, line); !fresh)
-      throw DataError(at + "id '" + id + "' repeats line " + std::to_string(it->second));
+      throw Error(at + "id '" + id + "' repeats line " + std::to_string(it->second));
     completions[id] = v["completion"].get<std::string>();
   });
-  if (completions.empty()) throw DataError(file + ": no completions (the file is empty)");
+  if (completions.empty()) throw Error(file + ": no completions (the file is empty)");
   for (const auto& s : samples)
-    if (!completions.count(s.id)) throw DataError(file + ": no completion for id '" + s.id + "' (" + s.source + ")");
+    if (!completions.count(s.id)) throw Error(file + ": no completion for id '" + s.id + "' (" + s.source + ")");
   return completions;
 }
 

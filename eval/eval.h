@@ -26,7 +26,7 @@ std::vector<SampleResult> score_samples(const std::vector<data::PlanSample>& sam
                                         const rl::RewardWeights& weights);
 
 // Reads a completions file, one {"id": ..., "completion": ...} a line, and checks it against the samples: ids unique
-// in both files, every line's id among the samples, every sample with a completion. Errors (data::DataError) name the
+// in both files, every line's id among the samples, every sample with a completion. Errors (gt::Error) name the
 // file and line.
 std::map<std::string, std::string> read_completions(const std::filesystem::path& path,
                                                     const std::vector<data::PlanSample>& samples);

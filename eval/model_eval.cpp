@@ -8,7 +8,7 @@
 #include <iostream>
 #include <memory>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "data/plan_sample.h"
 #include "data/tokenizer.h"
 #include "eval/eval.h"

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "data/io.h"
+#include "base/json_file.h"
 #include "eval/report.h"
 #include "rl/reward.h"
 
@@ -14,7 +14,6 @@ namespace gt::eval {
 
 namespace {
 
-using data::DataError;
 using nlohmann::json;
 
 // Rewards are sums of a few weighted terms; two that differ by less than this are the same score.
@@ -37,27 +36,27 @@ bool has_sample_scores(const std::filesystem::path& report_json) {
 }
 
 SampleScores read_sample_scores(const std::filesystem::path& report_json) {
-  const json report = data::read_json_file(report_json);
+  const json report = read_json_file(report_json);
   const json* weights = report.is_object() && report.contains("inputs") && report["inputs"].is_object() &&
                                 report["inputs"].contains("weights")
                             ? &report["inputs"]["weights"]
                             : nullptr;
   if (!weights)
-    throw DataError(report_json.string() + ": field 'inputs.weights' is missing (needed to turn rewards into scores)");
+    throw Error(report_json.string() + ": field 'inputs.weights' is missing (needed to turn rewards into scores)");
   const double max_reward = rl::RewardWeights::from_json(*weights, report_json.string() + ": 'inputs.weights'")
                                 .max_reward();
 
   const std::filesystem::path path = completions_beside(report_json);
   SampleScores scores;
-  data::for_each_jsonl(path, [&](const json& v, std::size_t line) {
+  for_each_jsonl(path, [&](const json& v, std::size_t line) {
     const std::string at = path.string() + ":" + std::to_string(line) + ": ";
-    if (!v.is_object()) throw DataError(at + "a line must be a JSON object");
-    if (!v.contains("id") || !v["id"].is_string()) throw DataError(at + "field 'id' must be a string");
-    if (!v.contains("reward") || !v["reward"].is_number()) throw DataError(at + "field 'reward' must be a number");
+    if (!v.is_object()) throw Error(at + "a line must be a JSON object");
+    if (!v.contains("id") || !v["id"].is_string()) throw Error(at + "field 'id' must be a string");
+    if (!v.contains("reward") || !v["reward"].is_number()) throw Error(at + "field 'reward' must be a number");
     if (!scores.emplace(v["id"].get<std::string>(), v["reward"].get<double>() / max_reward).second)
-      throw DataError(at + "id '" + v["id"].get<std::string>() + "' repeats");
+      throw Error(at + "id '" + v["id"].get<std::string>() + "' repeats");
   });
-  if (scores.empty()) throw DataError(path.string() + ": no samples (the file is empty)");
+  if (scores.empty()) throw Error(path.string() + ": no samples (the file is empty)");
   return scores;
 }
 
@@ -65,12 +64,12 @@ PairedComparison compare_paired(const SampleScores& a, const std::string& label_
                                 const std::string& label_b, int resamples, uint64_t seed) {
   auto missing = [](const SampleScores& from, const SampleScores& in, const std::string& label) {
     for (const auto& [id, score] : from)
-      if (!in.count(id)) throw DataError(label + ": has no sample '" + id + "' (the two evals must score the same ids)");
+      if (!in.count(id)) throw Error(label + ": has no sample '" + id + "' (the two evals must score the same ids)");
   };
   missing(a, b, label_b);
   missing(b, a, label_a);
-  if (a.empty()) throw DataError(label_a + ": no samples to compare");
-  if (resamples < 1) throw DataError("compare: resamples must be >= 1");
+  if (a.empty()) throw Error(label_a + ": no samples to compare");
+  if (resamples < 1) throw Error("compare: resamples must be >= 1");
 
   PairedComparison p;
   p.n = a.size();

@@ -14,7 +14,7 @@ namespace gt::eval {
 using SampleScores = std::map<std::string, double>;
 
 // Reads a report folder's per-sample scores: completions.jsonl's "reward" of each line over the max reward of the
-// weights that report.json records. Errors (data::DataError) name the file and line.
+// weights that report.json records. Errors (gt::Error) name the file and line.
 SampleScores read_sample_scores(const std::filesystem::path& report_json);
 
 // True when both reports have their completions.jsonl beside them (a report.json alone still compares by totals).

@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
-#include "data/io.h"
+#include "base/files.h"
+#include "base/json_file.h"
 
 namespace gt::eval {
 
 namespace {
 
-using data::DataError;
 using nlohmann::json;
 
 struct Column {
@@ -60,9 +60,7 @@ json summary_json(const Summary& s) {
 }
 
 Summary summary_from_json(const json& j, const std::string& source, const std::string& field) {
-  auto bad = [&](const std::string& f, const char* problem) {
-    throw DataError(source + ": field '" + f + "' " + problem);
-  };
+  auto bad = [&](const std::string& f, const char* problem) { throw Error(source + ": field '" + f + "' " + problem); };
   if (!j.is_object()) bad(field, "must be an object");
   auto number = [&](const char* key) {
     auto it = j.find(key);
@@ -111,13 +109,13 @@ json to_json(const Report& r) {
 
 Report read_report(const std::filesystem::path& path) {
   const std::string source = path.string();
-  json j = data::read_json_file(path);
-  if (!j.is_object()) throw DataError(source + ": a report must be a JSON object");
-  if (!j.contains("overall")) throw DataError(source + ": field 'overall' is missing");
+  json j = read_json_file(path);
+  if (!j.is_object()) throw Error(source + ": a report must be a JSON object");
+  if (!j.contains("overall")) throw Error(source + ": field 'overall' is missing");
   Report r;
   r.overall = summary_from_json(j["overall"], source, "overall");
   const json categories = j.value("categories", json::object());
-  if (!categories.is_object()) throw DataError(source + ": field 'categories' must be an object");
+  if (!categories.is_object()) throw Error(source + ": field 'categories' must be an object");
   for (const auto& [cat, s] : categories.items())
     r.categories.emplace_back(cat, summary_from_json(s, source, "categories." + cat));
   r.inputs = j.value("inputs", json::object());
@@ -174,7 +172,7 @@ std::optional<double> error_reduction(double mean_a, double mean_b) {
 void write_report(const std::filesystem::path& dir, const Report& r, const std::vector<SampleResult>& results) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw DataError(dir.string() + ": cannot create the directory: " + ec.message());
+  if (ec) throw Error(dir.string() + ": cannot create the directory: " + ec.message());
 
   std::string lines;
   for (const auto& s : results) {
@@ -184,15 +182,15 @@ void write_report(const std::filesystem::path& dir, const Report& r, const std::
     j["completion"] = s.completion;
     lines += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   }
-  data::write_atomic(dir / "completions.jsonl", lines);
-  data::write_atomic(dir / "report.json", to_json(r).dump(2) + "\n");
+  write_file_atomically(dir / "completions.jsonl", lines);
+  write_file_atomically(dir / "report.json", to_json(r).dump(2) + "\n");
 
   std::string md = "# Eval report\n\n";
   for (const auto& [key, value] : r.inputs.items())
     md += "- " + key + ": " + (value.is_string() ? value.get<std::string>() : value.dump()) + "\n";
   md += "\n";
   md += markdown_table(r);
-  data::write_atomic(dir / "report.md", md);
+  write_file_atomically(dir / "report.md", md);
 }
 
 }  // namespace gt::eval

@@ -1,10 +1,10 @@
 #include "model/checkpoint.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/json_file.h"
 
 namespace gt {
 
@@ -17,13 +17,7 @@ CheckpointReader CheckpointReader::open(const std::string& dir) {
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(index)) {
     r.source_ = index.string();
-    std::ifstream f(index);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      fail(index.string(), ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json j = read_json_file(index);
     GT_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": no weight_map object");
     std::map<std::string, size_t> file_index;
     for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {

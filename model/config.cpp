@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/json_file.h"
 
 namespace gt {
 
@@ -231,15 +231,7 @@ Gemma4Config parse_gemma4_config(const json& root, const std::string& path) {
 Gemma4Config load_gemma4_config(const std::string& path_in) {
   namespace fs = std::filesystem;
   const std::string path = fs::is_directory(path_in) ? (fs::path(path_in) / "config.json").string() : path_in;
-  std::ifstream f(path);
-  GT_CHECK(f, path, ": cannot open");
-  json j;
-  try {
-    j = json::parse(f);
-  } catch (const std::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-  return parse_gemma4_config(j, path);
+  return parse_gemma4_config(read_json_file(path), path);
 }
 
 }  // namespace gt

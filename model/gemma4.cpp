@@ -9,9 +9,9 @@
 #include <regex>
 #include <sstream>
 
-#include "autograd/atomic_file.h"
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "model/checkpoint.h"
 
 namespace gt {

@@ -101,7 +101,6 @@ class Gemma4 {
  private:
   Gemma4() = default;
   void build_handles();
-  void check_shapes() const;
   std::vector<std::pair<std::string, Shape>> expected_shapes() const;
 
   Gemma4Config config_;

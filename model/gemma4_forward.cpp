@@ -3,8 +3,8 @@
 #include <array>
 #include <cmath>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 #include "model/gemma4.h"
 #include "model/kv_cache.h"
 

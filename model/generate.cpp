@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/json_file.h"
 
 namespace gt {
 
@@ -58,12 +58,7 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
 std::vector<int64_t> stop_ids_from(const std::string& model_dir) {
   const std::filesystem::path p = std::filesystem::path(model_dir) / "generation_config.json";
   if (!std::filesystem::exists(p)) return {1, 106, 50};
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(std::ifstream(p));
-  } catch (const std::exception& e) {
-    fail(p.string(), ": not valid JSON (", e.what(), ")");
-  }
+  const nlohmann::json j = read_json_file(p);
   if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
   const auto& e = j["eos_token_id"];
   GT_CHECK(e.is_number_integer() || e.is_array(), p.string(), ": eos_token_id must be an id or a list of ids");

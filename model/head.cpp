@@ -1,8 +1,8 @@
 // The tied head with its final softcap, and the causal-LM losses on it: materialised (head, causal_lm_loss) or
 // fused over chunks of rows (head_loss, head_logprobs, through the ops linear_cross_entropy and
 // linear_token_logprobs).
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 #include "model/gemma4.h"
 
 namespace gt {

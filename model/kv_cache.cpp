@@ -1,7 +1,7 @@
 #include "model/kv_cache.h"
 
 #include "autograd/autograd.h"
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "autograd/error.h"
-#include "autograd/atomic_file.h"
+#include "base/error.h"
+#include "base/files.h"
 
 namespace gt {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "optim/adafactor_step.h"
 #include "optim/cuda/adafactor_gpu.h"
 #include "optim/kernels.h"
@@ -52,21 +52,6 @@ Coeffs coefficients(const AdafactorOptions& o, double beta2, double alpha) {
   k.decay = o.weight_decay != 0.0;
   k.neg_wd_alpha = static_cast<float>(-o.weight_decay * alpha);
   return k;
-}
-
-// The end of the update of element i from its unclipped U. Every path goes through here, so a row without a
-// gradient (u = 0) is treated the same whether the step is sparse or dense.
-template <class W>
-inline void finish(const W& w, float* m, int64_t i, float u, const Coeffs& k) {
-  u = u / k.clip_div;
-  u = u * k.alpha;
-  if (k.momentum) {
-    m[i] = m[i] * k.beta1 + k.one_minus_beta1 * u;
-    u = m[i];
-  }
-  float x = w.get(i);
-  if (k.decay) x = x + x * k.neg_wd_alpha;
-  w.set(i, x - u);
 }
 
 // Column sums use at most this many row blocks (one partial sum per block and column).
@@ -145,12 +130,12 @@ void factored_apply(const RowGrad& rg, int64_t base, const float* rf, const floa
   auto row = [&](int64_t r, int64_t e) {
     const int64_t at = base + r * C;
     if (e < 0) {
-      for (int64_t j = 0; j < C; ++j) finish(w, m, at + j, 0.0f, k);
+      for (int64_t j = 0; j < C; ++j) adafactor_element(w, m, at + j, 0.0f, k, k.clip_div);
       return;
     }
     const float* g = rg.g + e * C;
     const float rv = rf[e];
-    for (int64_t j = 0; j < C; ++j) finish(w, m, at + j, (rv * cf[j]) * g[j], k);
+    for (int64_t j = 0; j < C; ++j) adafactor_element(w, m, at + j, (rv * cf[j]) * g[j], k, k.clip_div);
   };
   if (k.momentum || k.decay) {
     for_all_rows(rg, row);
@@ -242,7 +227,7 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
       });
       k.clip_div = clip_div(sumsq);
       for_chunks(n, [&](int64_t b, int64_t e) {
-        for (int64_t j = b; j < e; ++j) finish(w, m, j, (1.0f / std::sqrt(V[j])) * g[j], k);
+        for (int64_t j = b; j < e; ++j) adafactor_element(w, m, j, (1.0f / std::sqrt(V[j])) * g[j], k, k.clip_div);
       });
       return;
     }

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "optim/adamw_step.h"
 #include "optim/cuda/adamw_gpu.h"
 #include "optim/kernels.h"

@@ -4,11 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define GT_ADAMW_HD __host__ __device__
-#else
-#define GT_ADAMW_HD
-#endif
+#include "optim/host_device.h"
 
 namespace gt::optim_detail {
 
@@ -25,8 +21,8 @@ struct AdamWCoeffs {
 // Element i of a parameter whose weights `w` reads and writes (get/set), with gradient g and moments M, V (and Vmax
 // under amsgrad).
 template <class W>
-GT_ADAMW_HD inline void adamw_element(const W& w, float* M, float* V, float* Vmax, int64_t i, float g,
-                                      const AdamWCoeffs& k) {
+GT_HOST_DEVICE inline void adamw_element(const W& w, float* M, float* V, float* Vmax, int64_t i, float g,
+                                         const AdamWCoeffs& k) {
   float x = w.get(i);
   if (k.decay) x = x * k.keep;
   const float m0 = M[i];

@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "optim/kernels.h"
 
 namespace gt {

@@ -1,7 +1,7 @@
 #include "research/config.h"
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/json_file.h"
 #include "train/config_reader.h"
 
 namespace gt::research {
@@ -70,13 +70,7 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
 }
 
 ResearchConfig load_research_config(const std::string& path) {
-  json j;
-  try {
-    j = data::read_json_file(path);
-  } catch (const data::DataError& e) {
-    fail(e.what());
-  }
-  return parse_research_config(j, path);
+  return parse_research_config(read_json_file(path), path);
 }
 
 namespace {

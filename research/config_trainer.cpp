@@ -1,6 +1,6 @@
 #include "research/config_trainer.h"
 
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::research {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "eval/model_source.h"
 #include "model/gemma4.h"
 #include "model/generate.h"

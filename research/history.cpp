@@ -2,8 +2,9 @@
 
 #include <sstream>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_file.h"
 
 namespace gt::research {
 
@@ -76,7 +77,7 @@ TrialRecord record_from_json(const json& j, const std::string& source) {
 std::vector<TrialRecord> read_history(const std::filesystem::path& path) {
   std::vector<TrialRecord> out;
   if (!std::filesystem::exists(path)) return out;
-  data::for_each_jsonl(path, [&](const json& j, std::size_t line) {
+  for_each_jsonl(path, [&](const json& j, std::size_t line) {
     const std::string source = path.string() + ":" + std::to_string(line);
     TrialRecord r = record_from_json(j, source);
     GT_CHECK(r.trial == static_cast<int64_t>(out.size()), source, ": trial ", r.trial, " where trial ", out.size(),
@@ -89,7 +90,7 @@ std::vector<TrialRecord> read_history(const std::filesystem::path& path) {
 void write_history(const std::filesystem::path& path, const std::vector<TrialRecord>& history) {
   std::string text;
   for (const TrialRecord& r : history) text += to_json(r).dump() + "\n";
-  data::write_atomic(path, text);
+  write_file_atomically(path, text);
 }
 
 const TrialRecord* best_trial(const std::vector<TrialRecord>& history) {
@@ -110,7 +111,7 @@ void write_best(const std::filesystem::path& path, const std::vector<TrialRecord
   } else {
     j.update({{"trial", nullptr}, {"score", nullptr}, {"params", nullptr}, {"weights", nullptr}});
   }
-  data::write_atomic(path, j.dump(2) + "\n");
+  write_file_atomically(path, j.dump(2) + "\n");
 }
 
 }  // namespace gt::research

@@ -1,6 +1,6 @@
 #include "research/proposer.h"
 
-#include "train/subprocess.h"
+#include "base/subprocess.h"
 
 namespace gt::research {
 
@@ -38,7 +38,7 @@ json proposer_input(const ProposalContext& c) {
 Proposal CommandProposer::propose(const ProposalContext& c) {
   const std::string who = "proposer command '" + command_ + "'";
   const std::string out =
-      train::run_shell_filter(command_, proposer_input(c).dump() + "\n", {who, timeout_, 1 << 20, "one JSON object"});
+      run_shell_filter(command_, proposer_input(c).dump() + "\n", {who, timeout_, 1 << 20, "one JSON object"});
   json j;
   try {
     j = json::parse(out);

@@ -7,8 +7,9 @@
 #include <regex>
 #include <sstream>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_file.h"
 #include "research/report.h"
 #include "train/run_log.h"
 
@@ -39,10 +40,10 @@ std::string score_text(double s) {
 void check_identity(const fs::path& out_dir, const json& identity) {
   const fs::path file = out_dir / "search.json";
   if (!fs::exists(file)) {
-    data::write_atomic(file, json{{"identity", identity}}.dump(2) + "\n");
+    write_file_atomically(file, json{{"identity", identity}}.dump(2) + "\n");
     return;
   }
-  const json saved = data::read_json_file(file).value("identity", json());
+  const json saved = read_json_file(file).value("identity", json());
   if (saved == identity) return;
   std::string diff;
   int n = 0;
@@ -150,7 +151,7 @@ class Ratchet {
       const fs::path dir = o_.out_dir / trial_dir_name(t);
       fs::remove_all(dir);
       fs::create_directories(dir);
-      data::write_atomic(dir / "params.json", p.params.dump(2) + "\n");
+      write_file_atomically(dir / "params.json", p.params.dump(2) + "\n");
       try {
         TrialResult res = trainer_.run(p.params, dir, o_.budget, o_.stop);
         if (stop_requested()) return std::nullopt;

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "data/io.h"
+#include "base/files.h"
 #include "research/space.h"
 #include "train/run_log.h"
 
@@ -176,8 +176,8 @@ std::string score_svg(const std::vector<TrialRecord>& history) {
 }
 
 void write_report(const std::filesystem::path& dir, const std::vector<TrialRecord>& history, const json& settings) {
-  data::write_atomic(dir / "report.md", report_markdown(history, settings));
-  data::write_atomic(dir / "score.svg", score_svg(history));
+  write_file_atomically(dir / "report.md", report_markdown(history, settings));
+  write_file_atomically(dir / "score.svg", score_svg(history));
 }
 
 }  // namespace gt::research

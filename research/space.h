@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "data/synth_rng.h"
 
 namespace gt::research {

@@ -1,6 +1,6 @@
 #include "research/trial_data.h"
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "data/synth_catalog.h"
 
 namespace gt::research {

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "autograd/error.h"
-#include "train/subprocess.h"
+#include "base/error.h"
+#include "base/subprocess.h"
 
 namespace gt::rl {
 
@@ -14,7 +14,7 @@ double ExternalReward::operator()(const nlohmann::json& sample, std::string_view
                                 -1, ' ', false, nlohmann::json::error_handler_t::replace) +
                             "\n";
   // One number needs far less than 64 KiB; more means the command is confused.
-  const std::string out = train::run_shell_filter(command, input, {who, timeout, 64 * 1024, "one number"});
+  const std::string out = run_shell_filter(command, input, {who, timeout, 64 * 1024, "one number"});
 
   const char* ws = " \t\r\n";
   const auto b = out.find_first_not_of(ws);

@@ -9,7 +9,8 @@
 #include <memory>
 #include <sstream>
 
-#include "autograd/error.h"
+#include "base/checksum.h"
+#include "base/error.h"
 #include "model/generate.h"
 #include "rl/policy.h"
 #include "rl/rollout.h"
@@ -97,7 +98,7 @@ class Trainer : train::TrainingRun {
     const auto n = static_cast<int64_t>(prompts_.size());
     total_ =
         c.max_steps > 0 ? c.max_steps : (c.epochs * n + c.prompts_per_step - 1) / c.prompts_per_step * c.num_iterations;
-    set_identity(training_identity(c), {{"prompts", n}, {"fingerprint", train::hex64(prompts_.fingerprint)}});
+    set_identity(training_identity(c), {{"prompts", n}, {"fingerprint", hex64(prompts_.fingerprint)}});
     policy_.temperature = c.temperature;
     policy_.batch_size = c.batch_size;
     policy_.forward.checkpoint_layers = c.checkpoint_layers;

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "autograd/autograd.h"
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::rl {
 

@@ -5,8 +5,8 @@
 #include <map>
 #include <utility>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/json_file.h"
 #include "rl/completion_parse.h"
 
 namespace gt::rl {
@@ -70,7 +70,7 @@ RewardWeights RewardWeights::from_json(const json& j, const std::string& source)
 }
 
 RewardWeights RewardWeights::load(const std::filesystem::path& path) {
-  return from_json(data::read_json_file(path), path.string());
+  return from_json(read_json_file(path), path.string());
 }
 
 double RewardTerms::sum() const {

@@ -61,7 +61,7 @@ struct Score {
 struct Reference {
   std::vector<data::PlanStep> gold;  // checked by data::gold_plan: non-empty, unique pluginIds
   std::set<std::string> candidates;
-  static Reference of(const data::PlanSample& sample);  // throws data::DataError without a usable gold plan
+  static Reference of(const data::PlanSample& sample);  // throws gt::Error without a usable gold plan
 };
 
 Score score_completion(std::string_view completion, const Reference& ref, const RewardWeights& weights = {});

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "autograd/error.h"
+#include "base/checksum.h"
+#include "base/error.h"
 #include "data/chat_format.h"
 #include "model/generate.h"
-#include "train/checkpoint.h"
 
 namespace gt::rl {
 
@@ -29,7 +29,7 @@ PromptSet read_prompts(const std::string& path, const data::Tokenizer& tokenizer
   PromptSet set;
   std::vector<data::PlanSample> all = data::read_samples(path);
   set.read = static_cast<int64_t>(all.size());
-  uint64_t h = train::fnv1a("", 0);
+  uint64_t h = fnv1a("", 0);
   for (data::PlanSample& s : all) {
     const data::EncodedChat e = data::encode_plan_sample(tokenizer, s, false);
     const auto n = static_cast<int64_t>(e.ids.size());
@@ -38,10 +38,10 @@ PromptSet read_prompts(const std::string& path, const data::Tokenizer& tokenizer
       continue;
     }
     std::optional<Reference> ref;
-    if (need_gold) ref = Reference::of(s);  // a DataError naming the sample when it has no usable gold plan
+    if (need_gold) ref = Reference::of(s);  // a gt::Error naming the sample when it has no usable gold plan
     const std::string text = data::to_json(s).dump();
-    h = train::fnv1a(text.data(), text.size(), h);
-    h = train::fnv1a(e.ids.data(), e.ids.size() * sizeof(int32_t), h);
+    h = fnv1a(text.data(), text.size(), h);
+    h = fnv1a(e.ids.data(), e.ids.size() * sizeof(int32_t), h);
     set.ids.emplace_back(e.ids.begin(), e.ids.end());
     set.refs.push_back(std::move(ref));
     set.samples.push_back(std::move(s));
@@ -56,12 +56,7 @@ PromptSet read_prompts(const std::string& path, const data::Tokenizer& tokenizer
 
 PromptSet load_prompts(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_prompt_length,
                        bool need_gold) {
-  PromptSet set;
-  try {
-    set = read_prompts(path, tokenizer, max_prompt_length, need_gold);
-  } catch (const data::DataError& e) {
-    fail(e.what());  // already names the file, line and sample; as gt::Error, like every trainer error
-  }
+  PromptSet set = read_prompts(path, tokenizer, max_prompt_length, need_gold);
   GT_CHECK(!set.samples.empty(), path, ": no prompt is left (", set.dropped_too_long,
            " of them are longer than max_prompt_length ", max_prompt_length, " tokens)");
   return set;

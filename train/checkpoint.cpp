@@ -1,6 +1,5 @@
 #include "train/checkpoint.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,8 +13,9 @@
 #include <regex>
 #include <set>
 
-#include "autograd/atomic_file.h"
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/chat_format.h"
 #include "data/tokenizer.h"
 
@@ -242,14 +242,6 @@ std::vector<std::pair<std::string, Tensor>> read_group(hid_t file, const char* g
   return out;
 }
 
-void fsync_path(const std::string& p, int flags) {
-  const int fd = ::open(p.c_str(), flags);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 const Tensor& TrainingState::extra_tensor(const std::string& name) const {
@@ -258,51 +250,24 @@ const Tensor& TrainingState::extra_tensor(const std::string& name) const {
   fail("training state: no extra tensor '", name, "'");
 }
 
-uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 void write_training_state(const std::string& path, const TrainingState& s) {
   quiet_hdf5();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    {
-      Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-      GT_CHECK(file.ok(), path, ": cannot create ", tmp, hdf5_detail());
-      const json meta = {{"format", kFormat},
-                         {"version", kVersion},
-                         {"trainer", s.trainer},
-                         {"step", s.step},
-                         {"config_hash", s.config_hash},
-                         {"optimizer", {{"steps", s.optimizer.steps}, {"lr", s.optimizer.lr}}},
-                         {"state", s.meta}};
-      write_string(file.get(), "meta", meta.dump(), path);
-      write_group(file.get(), "model", s.model, path);
-      write_group(file.get(), "optimizer", s.optimizer.tensors, path);
-      write_group(file.get(), "extra", s.extra, path);
-      GT_CHECK(file.close() >= 0, path, ": cannot finish writing ", tmp, hdf5_detail());
-    }
-    // fsync before rename, so that after a power cut the new name never points at a partly written file.
-    fsync_path(tmp, O_RDONLY);
-    GT_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place (",
-             std::strerror(errno), ")");
-    fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(),
-               O_RDONLY | O_DIRECTORY);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
+  replace_file_atomically(path, [&](const std::string& tmp) {
+    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    GT_CHECK(file.ok(), path, ": cannot create ", tmp, hdf5_detail());
+    const json meta = {{"format", kFormat},
+                       {"version", kVersion},
+                       {"trainer", s.trainer},
+                       {"step", s.step},
+                       {"config_hash", s.config_hash},
+                       {"optimizer", {{"steps", s.optimizer.steps}, {"lr", s.optimizer.lr}}},
+                       {"state", s.meta}};
+    write_string(file.get(), "meta", meta.dump(), path);
+    write_group(file.get(), "model", s.model, path);
+    write_group(file.get(), "optimizer", s.optimizer.tensors, path);
+    write_group(file.get(), "extra", s.extra, path);
+    GT_CHECK(file.close() >= 0, path, ": cannot finish writing ", tmp, hdf5_detail());
+  });
 }
 
 TrainingState read_training_state(const std::string& path) {
@@ -436,14 +401,8 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
                const std::string& source_dir) {
   const data::Tokenizer tok = data::Tokenizer::from_file(tokenizer_json);
   json gen = {{"do_sample", true}, {"temperature", 1.0}, {"top_k", 64}, {"top_p", 0.95}};
-  if (!source_dir.empty() && fs::exists(fs::path(source_dir) / "generation_config.json")) {
-    std::ifstream f(fs::path(source_dir) / "generation_config.json");
-    try {
-      gen = json::parse(f);
-    } catch (const json::exception& e) {
-      fail(source_dir, "/generation_config.json: not valid JSON (", e.what(), ")");
-    }
-  }
+  if (!source_dir.empty() && fs::exists(fs::path(source_dir) / "generation_config.json"))
+    gen = read_json_file(fs::path(source_dir) / "generation_config.json");
   if (auto id = tok.token_to_id("<bos>")) gen["bos_token_id"] = *id;
   if (auto id = tok.token_to_id("<pad>")) gen["pad_token_id"] = *id;
   const json eos = data::chat_stop_ids(tok);

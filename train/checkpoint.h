@@ -73,8 +73,4 @@ class CheckpointDir {
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir = "");
 
-// FNV-1a: a portable 64-bit fingerprint (not a security hash) for configs and token streams.
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 0xcbf29ce484222325ull);
-std::string hex64(uint64_t h);
-
 }  // namespace gt::train

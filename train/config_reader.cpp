@@ -1,7 +1,8 @@
 #include "train/config_reader.h"
 
-#include <fstream>
-#include <sstream>
+#include <filesystem>
+
+#include "base/json_file.h"
 
 namespace gt::train {
 
@@ -267,15 +268,8 @@ json optimizer_json(const OptimizerConfig& c) {
 }
 
 json read_config_file(const std::string& path, const char* what) {
-  std::ifstream f(path);
-  GT_CHECK(f, path, ": cannot open ", what);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
+  GT_CHECK(std::filesystem::exists(path), path, ": cannot open ", what);
+  return read_json_file(path);
 }
 
 }  // namespace gt::train

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "model/gemma4.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "autograd/atomic_file.h"
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/files.h"
 
 namespace gt::train {
 

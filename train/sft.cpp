@@ -6,8 +6,9 @@
 #include <limits>
 #include <sstream>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/checksum.h"
+#include "base/error.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
 #include "train/training_run.h"

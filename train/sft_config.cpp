@@ -1,6 +1,7 @@
 #include "train/sft_config.h"
 
-#include "autograd/error.h"
+
+#include "base/error.h"
 
 namespace gt::train {
 

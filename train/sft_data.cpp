@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "autograd/error.h"
+#include "base/checksum.h"
+#include "base/error.h"
 #include "data/chat_format.h"
 #include "data/plan_sample.h"
-#include "train/checkpoint.h"
 
 namespace gt::train {
 

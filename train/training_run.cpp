@@ -8,8 +8,9 @@
 #include <numeric>
 #include <sstream>
 
-#include "autograd/atomic_file.h"
-#include "autograd/error.h"
+#include "base/checksum.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"
 #include "train/gradients.h"

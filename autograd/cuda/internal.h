@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "autograd/cuda/runtime.h"
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::cuda {
 

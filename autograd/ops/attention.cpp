@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 

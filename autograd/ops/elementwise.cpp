@@ -2,9 +2,9 @@
 #include <cmath>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -1,8 +1,8 @@
 // Joining and splitting along one dimension: concat copies, split returns views.
 #include <numeric>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 
 namespace gt {
 

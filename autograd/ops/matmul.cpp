@@ -3,8 +3,8 @@
 
 #include "autograd/blas.h"
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -3,10 +3,10 @@
 #include <type_traits>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 #include "autograd/row_groups.h"
+#include "base/error.h"
 
 namespace gt {
 

@@ -10,11 +10,11 @@
 
 #include "autograd/blas.h"
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/ops/softmax_rows.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
+#include "base/error.h"
 
 namespace gt {
 

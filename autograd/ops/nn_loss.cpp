@@ -6,11 +6,11 @@
 #include <limits>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/ops/softmax_rows.h"
 #include "autograd/parallel.h"
 #include "autograd/vec_math.h"
+#include "base/error.h"
 
 namespace gt {
 

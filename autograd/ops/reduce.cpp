@@ -4,9 +4,9 @@
 #include <numeric>
 
 #include "autograd/cuda/kernels.h"
-#include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 
 namespace gt {
 

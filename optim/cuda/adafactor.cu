@@ -30,20 +30,6 @@ __device__ __forceinline__ double block_sum_d(double v) {
   return v;
 }
 
-// Shared tail of every element's update (adafactor.cpp: finish), with the clip divisor read on the device.
-__device__ __forceinline__ void finish(const DevWeights& w, float* m, int64_t i, float u, const AdafactorCoeffs& k,
-                                       const float* clip_div) {
-  u = u / *clip_div;
-  u = u * k.alpha;
-  if (k.momentum) {
-    m[i] = m[i] * k.beta1 + k.one_minus_beta1 * u;
-    u = m[i];
-  }
-  float x = w.get(i);
-  if (k.decay) x = x + x * k.neg_wd_alpha;
-  w.set(i, x - u);
-}
-
 __global__ void weights_sq_kernel(DevWeights w, int64_t n, double* partial) {
   double s = 0;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
@@ -85,7 +71,7 @@ __global__ void unfactored_stats(float* V, const float* g, int64_t n, AdafactorC
 __global__ void unfactored_apply(DevWeights w, const float* V, const float* g, float* m, int64_t n, AdafactorCoeffs k,
                                  const float* clip_div) {
   for (int64_t j = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; j < n; j += int64_t{gridDim.x} * blockDim.x)
-    finish(w, m, j, (1.0f / sqrtf(V[j])) * g[j], k, clip_div);
+    adafactor_element(w, m, j, (1.0f / sqrtf(V[j])) * g[j], k, *clip_div);
 }
 
 // Entry e of a factored gradient holds matrix row row(e) (index null: e itself).
@@ -171,7 +157,7 @@ __global__ void factored_apply_entries(DevWeights w, const float* g, const int64
   const int64_t total = count * C;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t e = i / C, j = i % C;
-    finish(w, m, base + row_of(index, e) * C + j, (rf[e] * cf[j]) * g[i], k, clip_div);
+    adafactor_element(w, m, base + row_of(index, e) * C + j, (rf[e] * cf[j]) * g[i], k, *clip_div);
   }
 }
 
@@ -184,7 +170,7 @@ __global__ void factored_apply_all(DevWeights w, const float* g, const int64_t* 
     const int64_t r = i / C, j = i % C;
     const int64_t e = entry_of ? entry_of[r] : r;
     const float u = e >= 0 ? (rf[e] * cf[j]) * g[e * C + j] : 0.0f;
-    finish(w, m, base + i, u, k, clip_div);
+    adafactor_element(w, m, base + i, u, k, *clip_div);
   }
 }
 

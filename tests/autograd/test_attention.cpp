@@ -5,8 +5,8 @@
 #include <cmath>
 #include <string>
 
-#include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 #include "support/gradcheck.h"
 
 using namespace gt;

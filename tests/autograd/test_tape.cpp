@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "support/gradcheck.h"
 
 using namespace gt;

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 
 using namespace gt;
 

@@ -8,7 +8,6 @@
 // of the gradients flowing between ops.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -17,6 +16,8 @@
 
 #include "autograd/cuda/runtime.h"
 #include "autograd/ops.h"
+#include "support/compare.h"
+#include "support/gradcheck.h"
 
 namespace gt::testing {
 
@@ -26,26 +27,6 @@ class CudaTest : public ::testing::Test {
     if (!cuda::available()) GTEST_SKIP() << "no CUDA device visible: GPU tests skipped";
   }
 };
-
-inline Tensor randn_cpu(const Shape& shape, uint64_t seed, float scale = 1.f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
-  for (auto& x : v) x = d(rng);
-  return Tensor::from_vector(v, shape);
-}
-
-// max |a - ref| / max |ref| over all elements (infinity norms), on the host.
-inline double rel_err(const Tensor& a, const Tensor& ref) {
-  const std::vector<float> x = a.to_floats(), y = ref.to_floats();
-  EXPECT_EQ(x.size(), y.size());
-  double m = 0, d = 0;
-  for (size_t i = 0; i < y.size() && i < x.size(); ++i) {
-    m = std::max(m, std::fabs(static_cast<double>(y[i])));
-    d = std::max(d, std::fabs(static_cast<double>(x[i]) - y[i]));
-  }
-  return m > 0 ? d / m : d;
-}
 
 using OpFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
@@ -77,7 +58,7 @@ inline OpErrors compare_op(const OpFn& f, const std::vector<Tensor>& inputs, DTy
     EXPECT_EQ(og[i].device(), Device::CUDA) << "output " << i;
     e.out = std::max(e.out, rel_err(og[i], oc[i]));
     if (!oc[i].requires_grad()) continue;
-    const Tensor up = randn_cpu(oc[i].shape(), seed + i);
+    const Tensor up = randn(oc[i].shape(), seed + i);
     roots_c.push_back(oc[i]);
     up_c.push_back(up);
     roots_g.push_back(og[i]);

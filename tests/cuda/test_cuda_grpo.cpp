@@ -33,19 +33,6 @@ namespace {
 
 class CudaGrpo : public CudaTest {};
 
-double worst_gradient(const Gemma4& gpu, const Gemma4& cpu, std::string* worst_name) {
-  double worst = 0;
-  for (const auto& [n, p] : cpu.state().items()) {
-    if (!p.requires_grad()) continue;
-    const Tensor& q = gpu.state().at(n);
-    EXPECT_EQ(p.has_grad(), q.has_grad()) << n;
-    if (!p.has_grad() || !q.has_grad()) continue;
-    const double e = rel_err(q.grad(), p.grad());
-    if (e > worst) worst = e, *worst_name = n;
-  }
-  return worst;
-}
-
 TEST_F(CudaGrpo, PolicyLogprobsLossAndGradientsEqualTheCpu) {
   const Gemma4Config c = load_gemma4_config(GT_CONFIGS "/tiny.json");
   Gemma4 cpu = Gemma4::random(c, 5, 0.05), gpu = Gemma4::random(c, 5, 0.05);

@@ -112,20 +112,6 @@ train::TokenizedSample tiny_sample(const Gemma4Config& c) {
   return s;
 }
 
-// The worst relative gradient error (infinity norms) of `gpu` against `cpu`, over every trainable parameter.
-double worst_gradient(const Gemma4& gpu, const Gemma4& cpu, std::string* worst_name) {
-  double worst = 0;
-  for (const auto& [n, p] : cpu.state().items()) {
-    if (!p.requires_grad()) continue;
-    const Tensor& q = gpu.state().at(n);
-    EXPECT_EQ(p.has_grad(), q.has_grad()) << n;
-    if (!p.has_grad() || !q.has_grad()) continue;
-    const double e = rel_err(q.grad(), p.grad());
-    if (e > worst) worst = e, *worst_name = n;
-  }
-  return worst;
-}
-
 // The SFT loss path (hidden states, then the chunked head and loss on the trainable positions) of configs/tiny.json
 // on the GPU equals the CPU's: loss and every gradient, f32. 150 positions through 6 layers: the GPU's f32
 // reductions (the CPU accumulates several in double) leave 1.2e-4 relative on the per-layer table's gradient

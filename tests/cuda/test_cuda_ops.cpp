@@ -5,8 +5,8 @@
 // them in double); pointwise ops 2e-6. bf16 runs round every op's output and every gradient between ops to bf16
 // (relative half-ulp 2^-9 = 2e-3 of the element, at most that of the largest): 1e-2 allows a few such roundings
 // in a chain; attention and the losses, whose gradients pass through two or three rounded operands, get 2e-2.
-#include "autograd/error.h"
 #include "autograd/cuda/kernels.h"
+#include "base/error.h"
 #include "cuda_test.h"
 
 using namespace gt;
@@ -19,7 +19,7 @@ constexpr double kPointF32 = 2e-6, kSumF32 = 1e-5, kBf16 = 1e-2, kBf16Chain = 2e
 class CudaOps : public CudaTest {};
 
 TEST_F(CudaOps, CopiesRoundTripExactlyWithConversionsAndStrides) {
-  const Tensor x = randn_cpu({3, 5, 7}, 1);
+  const Tensor x = randn({3, 5, 7}, 1);
   const Tensor g = x.to(Device::CUDA);
   EXPECT_EQ(g.device(), Device::CUDA);
   EXPECT_EQ(g.to(Device::CPU).to_floats(), x.to_floats());
@@ -37,9 +37,9 @@ TEST_F(CudaOps, CopiesRoundTripExactlyWithConversionsAndStrides) {
 }
 
 TEST_F(CudaOps, BroadcastingArithmetic) {
-  const Tensor a = with_grad(randn_cpu({4, 1, 6}, 2)), b = with_grad(randn_cpu({3, 1}, 3));
+  const Tensor a = with_grad(randn({4, 1, 6}, 2)), b = with_grad(randn({3, 1}, 3));
   // Keep divisors away from zero.
-  const Tensor d = with_grad(add(scale(randn_cpu({3, 6}, 4), 0.1), Tensor::full({}, 2.0)).detach());
+  const Tensor d = with_grad(add(scale(randn({3, 6}, 4), 0.1), Tensor::full({}, 2.0)).detach());
   for (DType dt : {DType::F32, DType::BF16}) {
     const double tol = dt == DType::F32 ? kSumF32 : kBf16;
     const bool f32 = dt == DType::F32;
@@ -58,7 +58,7 @@ TEST_F(CudaOps, BroadcastingArithmetic) {
 }
 
 TEST_F(CudaOps, Reductions) {
-  const Tensor a = with_grad(randn_cpu({5, 7, 9}, 5));
+  const Tensor a = with_grad(randn({5, 7, 9}, 5));
   for (DType dt : {DType::F32, DType::BF16}) {
     const double tol = dt == DType::F32 ? kSumF32 : kBf16;
     expect_close(dt == DType::F32 ? "sum/mean over dims f32" : "sum/mean over dims bf16",
@@ -72,9 +72,9 @@ TEST_F(CudaOps, Reductions) {
 }
 
 TEST_F(CudaOps, MatmulAndLinear) {
-  const Tensor a = with_grad(randn_cpu({2, 3, 5, 8}, 6)), b = with_grad(randn_cpu({8, 6}, 7));
-  const Tensor bb = with_grad(randn_cpu({3, 8, 4}, 8));
-  const Tensor x = with_grad(randn_cpu({2, 9, 64}, 9)), w = with_grad(randn_cpu({48, 64}, 10, 0.2f));
+  const Tensor a = with_grad(randn({2, 3, 5, 8}, 6)), b = with_grad(randn({8, 6}, 7));
+  const Tensor bb = with_grad(randn({3, 8, 4}, 8));
+  const Tensor x = with_grad(randn({2, 9, 64}, 9)), w = with_grad(randn({48, 64}, 10, 0.2f));
   for (DType dt : {DType::F32, DType::BF16}) {
     const bool f32 = dt == DType::F32;
     const double tol = f32 ? kSumF32 : kBf16;
@@ -96,7 +96,7 @@ TEST_F(CudaOps, MatmulAndLinear) {
 }
 
 TEST_F(CudaOps, RmsNormRopeAndActivations) {
-  const Tensor x = with_grad(randn_cpu({2, 5, 3, 64}, 11)), w = with_grad(add(randn_cpu({64}, 12, 0.1f), Tensor::full({}, 1.0)).detach());
+  const Tensor x = with_grad(randn({2, 5, 3, 64}, 11)), w = with_grad(add(randn({64}, 12, 0.1f), Tensor::full({}, 1.0)).detach());
   const RopeTable tab = rope_table(rope_inv_freq(64, 10000.0, 16), Tensor::arange(5));
   const RopeTable tab_b = rope_table(rope_inv_freq(64, 1e6, 32), Tensor::from_ids({3, 4, 5, 6, 7, 0, 1, 2, 3, 4}, {2, 5}));
   for (DType dt : {DType::F32, DType::BF16}) {
@@ -124,7 +124,7 @@ TEST_F(CudaOps, RmsNormRopeAndActivations) {
                  f32 ? kPointF32 : kBf16);
     expect_close(f32 ? "gelu_tanh_mul f32" : "gelu_tanh_mul bf16",
                  compare_op([](auto& v) { return std::vector<Tensor>{gelu_tanh_mul(v[0], v[1])}; },
-                            {x, with_grad(randn_cpu(x.shape(), 21))}, dt),
+                            {x, with_grad(randn(x.shape(), 21))}, dt),
                  f32 ? kPointF32 : kBf16);
     expect_close(f32 ? "softcap f32" : "softcap bf16",
                  compare_op([](auto& v) { return std::vector<Tensor>{softcap(scale(v[0], 20.0), 30.0)}; }, {x}, dt),
@@ -137,7 +137,7 @@ TEST_F(CudaOps, EmbeddingDenseAndRowSparse) {
   const Tensor ids2 = Tensor::from_ids({9, 2, 3}, {1, 3});
   for (DType dt : {DType::F32, DType::BF16}) {
     const bool f32 = dt == DType::F32;
-    const Tensor table = with_grad(randn_cpu({10, 24}, 13));
+    const Tensor table = with_grad(randn({10, 24}, 13));
     // Dense: the padding row 0 gets no gradient, repeated ids add up.
     expect_close(f32 ? "embedding (dense grad, padding) f32" : "embedding (dense grad, padding) bf16",
                  compare_op([&](auto& v) { return std::vector<Tensor>{embedding(v[0], v[1], 0)}; }, {table, ids}, dt),
@@ -148,7 +148,7 @@ TEST_F(CudaOps, EmbeddingDenseAndRowSparse) {
     tg.requires_grad_();
     set_sparse_grad(tc);
     set_sparse_grad(tg);
-    const Tensor upa = randn_cpu({2, 4, 24}, 14), upb = randn_cpu({1, 3, 24}, 15);
+    const Tensor upa = randn({2, 4, 24}, 14), upb = randn({1, 3, 24}, 15);
     backward({embedding(tc, ids), embedding(tc, ids2)}, {upa, upb});
     backward({embedding(tg, ids.to(Device::CUDA)), embedding(tg, ids2)},
              {upa.to(dt).to(Device::CUDA), upb.to(dt).to(Device::CUDA)});
@@ -164,7 +164,7 @@ TEST_F(CudaOps, EmbeddingDenseAndRowSparse) {
 }
 
 TEST_F(CudaOps, LossesWithIgnoredRows) {
-  const Tensor logits = with_grad(randn_cpu({6, 50}, 16, 3.f));
+  const Tensor logits = with_grad(randn({6, 50}, 16, 3.f));
   const Tensor targets = Tensor::from_ids({4, -100, 49, 0, 7, -100}, {6});
   const Tensor all = Tensor::from_ids({4, 11, 49, 0, 7, 2}, {6});
   for (DType dt : {DType::F32, DType::BF16}) {
@@ -185,7 +185,7 @@ TEST_F(CudaOps, LossesWithIgnoredRows) {
 }
 
 TEST_F(CudaOps, FusedHeadLossesWithIgnoredRows) {
-  const Tensor hidden = with_grad(randn_cpu({2, 5, 24}, 17, 2.f)), table = with_grad(randn_cpu({50, 24}, 18));
+  const Tensor hidden = with_grad(randn({2, 5, 24}, 17, 2.f)), table = with_grad(randn({50, 24}, 18));
   const Tensor targets = Tensor::from_ids({4, -100, 49, 0, 7, -100, 3, 3, -100, 1}, {2, 5});
   for (DType dt : {DType::F32, DType::BF16}) {
     const bool f32 = dt == DType::F32;
@@ -203,7 +203,7 @@ TEST_F(CudaOps, FusedHeadLossesWithIgnoredRows) {
 }
 
 TEST_F(CudaOps, ConcatSplitSlice) {
-  const Tensor a = with_grad(randn_cpu({2, 3, 4}, 17)), b = with_grad(randn_cpu({2, 5, 4}, 18));
+  const Tensor a = with_grad(randn({2, 3, 4}, 17)), b = with_grad(randn({2, 5, 4}, 18));
   for (DType dt : {DType::F32, DType::BF16}) {
     const bool f32 = dt == DType::F32;
     expect_close(f32 ? "concat/split/slice f32" : "concat/split/slice bf16",
@@ -240,9 +240,9 @@ TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
     cuda::set_attention_kernel(kernel);
     const std::string path = kernel == cuda::AttentionKernel::Tiled ? " [tiled]" : " [products]";
     for (const AttnCase& c : cases) {
-      const Tensor q = with_grad(randn_cpu({c.B, c.T, c.Hq, c.D}, 20, 0.3f));
-      const Tensor k = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.D}, 21, 0.3f));
-      const Tensor v = with_grad(randn_cpu({c.B, c.S, c.Hkv, c.Dv}, 22));
+      const Tensor q = with_grad(randn({c.B, c.T, c.Hq, c.D}, 20, 0.3f));
+      const Tensor k = with_grad(randn({c.B, c.S, c.Hkv, c.D}, 21, 0.3f));
+      const Tensor v = with_grad(randn({c.B, c.S, c.Hkv, c.Dv}, 22));
       std::vector<int64_t> m(static_cast<size_t>(c.B * c.S), 1);
       if (c.mask)
         for (int64_t s = 0; s < 4; ++s) m[static_cast<size_t>(s)] = 0;  // left padding of batch row 0
@@ -268,7 +268,7 @@ TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
 }
 
 TEST_F(CudaOps, MixedDevicesAreAnError) {
-  const Tensor a = randn_cpu({3}, 1), b = randn_cpu({3}, 2).to(Device::CUDA);
+  const Tensor a = randn({3}, 1), b = randn({3}, 2).to(Device::CUDA);
   EXPECT_THROW(add(a, b), Error);
   EXPECT_THROW(linear(a.reshape({1, 3}), b.reshape({1, 3})), Error);
 }

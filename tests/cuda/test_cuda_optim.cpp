@@ -27,7 +27,7 @@ Pair make_params(DType dt) {
   Pair p;
   const std::vector<Shape> shapes{{40, 24}, {2, 16, 12}, {33}, {50, 8}};
   for (size_t i = 0; i < shapes.size(); ++i) {
-    Tensor base = randn_cpu(shapes[i], 100 + i, 0.5f).to(dt);
+    Tensor base = randn(shapes[i], 100 + i, 0.5f).to(dt);
     Tensor c = base.clone(), g = base.to(Device::CUDA).detach();
     for (Tensor* t : {&c, &g}) {
       t->set_name("p" + std::to_string(i));
@@ -48,14 +48,14 @@ Pair make_params(DType dt) {
 void give_grads(const std::vector<Tensor>& params, int step, bool gpu) {
   std::vector<Tensor> roots, grads;
   for (size_t i = 0; i < 3; ++i) {
-    Tensor g = randn_cpu(params[i].shape(), 1000 * step + i);
+    Tensor g = randn(params[i].shape(), 1000 * step + i);
     roots.push_back(params[i]);
     grads.push_back(gpu ? g.to(Device::CUDA) : g);
   }
   // Rows 3, 7 (twice) and 41 of the table.
   const Tensor ids = Tensor::from_ids({3, 7, 41, 7}, {4});
   roots.push_back(embedding(params[3], gpu ? ids.to(Device::CUDA) : ids));
-  const Tensor up = randn_cpu({4, 8}, 77 + step).to(params[3].dtype()).to(DType::F32);
+  const Tensor up = randn({4, 8}, 77 + step).to(params[3].dtype()).to(DType::F32);
   grads.push_back(gpu ? up.to(roots.back().dtype()).to(Device::CUDA) : up);
   backward(roots, grads);
 }

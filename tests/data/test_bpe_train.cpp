@@ -8,15 +8,18 @@
 #include <filesystem>
 #include <random>
 
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/bpe_train.h"
 #include "data/chat_format.h"
 #include "data/gemma4_tokenizer.h"
-#include "data/io.h"
 #include "data/synth.h"
 #include "data/tokenizer.h"
 #include "support/files.h"
 
 using namespace gt::data;
+using gt::read_json_file;
+using gt::read_text_file;
 using gt::testing::run_gemma_tune;
 using gt::testing::TempDir;
 using nlohmann::json;
@@ -180,7 +183,7 @@ TEST(BpeTrain, RefusesAVocabularyTooSmallForTheReservedIdsBytesAndAlphabet) {
   try {
     train_bpe({"abc"}, {.vocab_size = 400});
     FAIL() << "no error";
-  } catch (const TokenizerError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_NE(std::string(e.what()).find("vocabulary of 400"), std::string::npos) << e.what();
   }
 }

@@ -7,28 +7,26 @@
 #include <algorithm>
 #include <functional>
 
+#include "base/json_file.h"
 #include "data/chat_format.h"
-#include "data/io.h"
+#include "support/chat_golden.h"
 #include "support/files.h"
 #include "support/gemma_tokenizer.h"
 
 using namespace gt::data;
+using gt::read_json_file;
+using gt::testing::chat_golden;
 using nlohmann::json;
 
 namespace {
 
-const json& golden() {
-  static const json g = read_json_file(GT_FIXTURES "/chat/golden.json");
-  return g;
-}
-
 std::vector<std::vector<Segment>> golden_renders() {
   std::vector<std::vector<Segment>> out;
-  for (const json& c : golden()["conversations"]) {
+  for (const json& c : chat_golden()["conversations"]) {
     RenderOptions o{c.value("enable_thinking", false), c.value("preserve_thinking", false), c["add_generation_prompt"]};
     out.push_back(render_chat(conversation_from_json(c["messages"], c.value("tools", json())), o));
   }
-  for (const json& s : golden()["plan_samples"])
+  for (const json& s : chat_golden()["plan_samples"])
     out.push_back(render_plan_sample(sample_from_json(s["sample"], "golden"), true));
   return out;
 }
@@ -86,7 +84,7 @@ TEST(ChatEncode, ThePlanTargetStartsAtTheThoughtChannelOnTheRealVocabulary) {
   const auto& real = gt::testing::real_gemma4_tokenizer();
   if (!real.skip_reason.empty()) GTEST_SKIP() << real.skip_reason;
   ASSERT_TRUE(real.fail_reason.empty()) << real.fail_reason;
-  PlanSample s = sample_from_json(golden()["plan_samples"][0]["sample"], "golden");
+  PlanSample s = sample_from_json(chat_golden()["plan_samples"][0]["sample"], "golden");
   EncodedChat e = encode_plan_sample(*real.tokenizer, s, true);
   auto first = std::find(e.mask.begin(), e.mask.end(), 1) - e.mask.begin();
   ASSERT_LT(first, static_cast<std::ptrdiff_t>(e.ids.size()));
@@ -112,15 +110,15 @@ TEST(ChatEncode, MaskFollowsTheSegments) {
 
 TEST(ChatEncode, ExactlyOneBosAtTheStart) {
   const Tokenizer& tok = tiny_gemma4();
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
               encode_chat(tok, {{"<|turn>user\nhello<turn|>\n", false}, {"world", true}});
             }),
             "expected exactly one <bos>, at position 0; found 0");
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
               encode_chat(tok, {{"<bos><bos><|turn>user\nhello<turn|>\n", false}, {"world", true}}, {}, "x.jsonl:3");
             }),
             "x.jsonl:3: expected exactly one <bos>, at position 0; found 2 (the first at position 0)");
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] {
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
               encode_chat(tok, {{"<|turn>user\n<bos>", false}, {"world", true}});
             }),
             "expected exactly one <bos>, at position 0; found 1 (the first at position 5)");
@@ -129,24 +127,24 @@ TEST(ChatEncode, ExactlyOneBosAtTheStart) {
 TEST(ChatEncode, AnEmptyLossMaskIsReported) {
   const Tokenizer& tok = tiny_gemma4();
   std::vector<Segment> prompt_only = {{"<bos><|turn>user\nhello<turn|>\n<|turn>model\n", false}};
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { encode_chat(tok, prompt_only, MaskRule::RequireTrainable, "data.jsonl:9"); }),
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { encode_chat(tok, prompt_only, MaskRule::RequireTrainable, "data.jsonl:9"); }),
             "data.jsonl:9: no trainable token: the loss mask is empty");
   EXPECT_NO_THROW(encode_chat(tok, prompt_only, MaskRule::AllowEmpty));
 
-  PlanSample s = sample_from_json(golden()["plan_samples"][0]["sample"], "data.jsonl:2");
+  PlanSample s = sample_from_json(chat_golden()["plan_samples"][0]["sample"], "data.jsonl:2");
   EncodedChat full = encode_plan_sample(tok, s, true);
   EXPECT_GT(std::count(full.mask.begin(), full.mask.end(), 1), 0);
   EncodedChat prompt = encode_plan_sample(tok, s, false);
   EXPECT_EQ(std::count(prompt.mask.begin(), prompt.mask.end(), 1), 0);
   s.messages.back().content = "<bos>hello";
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { encode_plan_sample(tok, s, true); }),
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { encode_plan_sample(tok, s, true); }),
             "data.jsonl:2: sample 's-1': expected exactly one <bos>, at position 0; found 2 (the first at position 0)");
 }
 
 TEST(ChatEncode, ChatRenderListsTokensWithTheirMask) {
   gt::testing::TempDir dir;
   std::string tok = dir.write("tokenizer.json", tiny_gemma4_json()).string();
-  json sample = golden()["plan_samples"][0]["sample"];
+  json sample = chat_golden()["plan_samples"][0]["sample"];
   std::string path = dir.write("sample.json", sample.dump()).string();
   auto r = gt::testing::run_gemma_tune("chat-render --sample " + path + " --tokenizer " + tok);
   EXPECT_EQ(r.rc, 0) << r.output;

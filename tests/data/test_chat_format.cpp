@@ -9,21 +9,17 @@
 
 #include "data/chat_format.h"
 #include "data/chat_parse.h"
-#include "data/io.h"
+#include "support/chat_golden.h"
 #include "support/files.h"
 
 using namespace gt::data;
+using gt::testing::chat_golden;
 using nlohmann::json;
 
 namespace {
 
-const json& golden() {
-  static const json g = read_json_file(GT_FIXTURES "/chat/golden.json");
-  return g;
-}
-
 const json& golden_conversation(const std::string& name) {
-  for (const json& c : golden()["conversations"])
+  for (const json& c : chat_golden()["conversations"])
     if (c["name"] == name) return c;
   throw std::runtime_error("no golden conversation " + name);
 }
@@ -60,7 +56,7 @@ bool starts_with_special(std::string_view s) {
 }  // namespace
 
 TEST(ChatFormat, RendersEveryGoldenConversationByteForByte) {
-  const json& convs = golden()["conversations"];
+  const json& convs = chat_golden()["conversations"];
   ASSERT_GE(convs.size(), 10u);
   for (const json& c : convs) {
     SCOPED_TRACE(c["name"].get<std::string>());
@@ -69,7 +65,7 @@ TEST(ChatFormat, RendersEveryGoldenConversationByteForByte) {
 }
 
 TEST(ChatFormat, SegmentsAlternateAndSplitAtSpecialTokensOrAfterAHeader) {
-  for (const json& c : golden()["conversations"]) {
+  for (const json& c : chat_golden()["conversations"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     auto segments = render_golden(c);
     ASSERT_FALSE(segments.empty());
@@ -132,7 +128,7 @@ TEST(ChatFormat, TheSpecExamplesOfGemma4Md) {
 }
 
 TEST(ChatFormat, PlanSamplesRenderTheTrainingMdTexts) {
-  const json& samples = golden()["plan_samples"];
+  const json& samples = chat_golden()["plan_samples"];
   ASSERT_GE(samples.size(), 2u);
   for (const json& g : samples) {
     PlanSample s = sample_from_json(g["sample"], "golden");
@@ -162,7 +158,7 @@ TEST(ChatFormat, PlanSamplesRenderTheTrainingMdTexts) {
 }
 
 TEST(ChatFormat, EarlierPlanTurnsAreNotTrainable) {
-  PlanSample s = sample_from_json(golden()["plan_samples"][1]["sample"], "golden");
+  PlanSample s = sample_from_json(chat_golden()["plan_samples"][1]["sample"], "golden");
   ASSERT_EQ(s.category, "multi_turn");
   auto segments = render_plan_sample(s, true);
   EXPECT_NE(segments[0].text.find("<|turn>model\nHello! What goal?<turn|>\n"), std::string::npos);
@@ -170,29 +166,29 @@ TEST(ChatFormat, EarlierPlanTurnsAreNotTrainable) {
 }
 
 TEST(ChatFormat, APromptOnlySampleHasNoTargetToRender) {
-  PlanSample s = sample_from_json(golden()["plan_samples"][0]["sample"], "data.jsonl:4");
+  PlanSample s = sample_from_json(chat_golden()["plan_samples"][0]["sample"], "data.jsonl:4");
   s.target.reset();
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { render_plan_sample(s, true); }), "data.jsonl:4: sample 's-1' has no target to render");
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { render_plan_sample(s, true); }), "data.jsonl:4: sample 's-1' has no target to render");
   EXPECT_EQ(render_plan_sample(s, false).size(), 1u);
 }
 
 TEST(ChatFormat, ConversationErrorsNameTheField) {
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([] { conversation_from_json(json::parse(R"([{"role": "model", "content": "x"}])")); }),
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([] { conversation_from_json(json::parse(R"([{"role": "model", "content": "x"}])")); }),
             "messages[0].role must be one of system, developer, user, assistant, tool (got \"model\")");
-  EXPECT_NE(gt::testing::thrown_message<DataError>([] {
+  EXPECT_NE(gt::testing::thrown_message<gt::Error>([] {
               conversation_from_json(json::parse(R"([{"role": "user", "content": [{"type": "text"}]}])"));
             }).find("messages[0].content must be a string (content parts are not supported)"),
             std::string::npos);
-  EXPECT_NE(gt::testing::thrown_message<DataError>([] {
+  EXPECT_NE(gt::testing::thrown_message<gt::Error>([] {
               conversation_from_json(json::parse(R"([{"role": "tool", "content": {"a": 1}}])"));
             }).find("give structured results as tool_responses"),
             std::string::npos);
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([] {
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([] {
               conversation_from_json(
                   json::parse(R"([{"role": "assistant", "tool_calls": [{"function": {"arguments": {}}}]}])"));
             }),
             "messages[0].tool_calls[0].function.name is missing");
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([] {
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([] {
               conversation_from_json(json::parse(R"([{"role": "assistant", "tool_responses": [{"name": "f"}]}])"));
             }),
             "messages[0].tool_responses[0].response is missing");
@@ -212,7 +208,7 @@ TEST(ChatFormat, RenderedArgumentsParseBack) {
 
 TEST(ChatFormat, ChatRenderShowsTheTrainableSpan) {
   gt::testing::TempDir dir;
-  const json& g = golden()["plan_samples"][0];
+  const json& g = chat_golden()["plan_samples"][0];
   std::string path = dir.write("sample.json", g["sample"].dump()).string();
   auto r = gt::testing::run_gemma_tune("chat-render --sample " + path);
   EXPECT_EQ(r.rc, 0) << r.output;

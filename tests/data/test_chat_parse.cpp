@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "data/chat_parse.h"
-#include "data/io.h"
 
 using namespace gt::data;
 using nlohmann::json;
@@ -74,7 +74,7 @@ TEST(ChatParse, MalformedArgumentsAreErrors) {
   auto error_of = [](std::string_view args) {
     try {
       parse_tool_arguments(args);
-    } catch (const DataError& e) {
+    } catch (const gt::Error& e) {
       return std::string(e.what());
     }
     return std::string();

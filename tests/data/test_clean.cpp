@@ -4,11 +4,14 @@
 #include <filesystem>
 #include <string>
 
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/clean.h"
-#include "data/io.h"
 #include "support/files.h"
 
 using namespace gt::data;
+using gt::read_json_file;
+using gt::read_text_file;
 using gt::testing::TempDir;
 using nlohmann::json;
 
@@ -261,9 +264,9 @@ TEST(Clean, CommandLeavesTheInputAloneAndWritesOutputAndReport) {
   ASSERT_EQ(r.rc, 0) << r.output;
   EXPECT_NE(r.output.find("kept 1 of 4 samples, dropped 3"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unhydrated_value"), std::string::npos) << r.output;
-  EXPECT_EQ(read_text(in), input);
+  EXPECT_EQ(read_text_file(in), input);
   EXPECT_EQ(std::filesystem::last_write_time(in), before);
-  EXPECT_EQ(read_text(dir.path / "out.jsonl"), clean_sample().dump() + "\n");
+  EXPECT_EQ(read_text_file(dir.path / "out.jsonl"), clean_sample().dump() + "\n");
   json report = read_json_file(dir.path / "report.json");
   EXPECT_EQ(report["input"], in.string());
   EXPECT_EQ(report["total"], 4);
@@ -278,6 +281,6 @@ TEST(Clean, CommandLeavesTheInputAloneAndWritesOutputAndReport) {
                                   (dir.path / "r2.json").string());
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.output.find("would overwrite the input"), std::string::npos) << r.output;
-  EXPECT_EQ(read_text(in), input);
+  EXPECT_EQ(read_text_file(in), input);
   EXPECT_FALSE(std::filesystem::exists(dir.path / "r2.json"));
 }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "base/error.h"
 #include "data/plan.h"
 #include "data/plan_sample.h"
 #include "support/files.h"
@@ -31,7 +32,7 @@ json valid_sample() {
 std::string error_of(const json& j, const std::string& source = "data.jsonl:17") {
   try {
     sample_from_json(j, source);
-  } catch (const DataError& e) {
+  } catch (const gt::Error& e) {
     return e.what();
   }
   return "";
@@ -92,7 +93,7 @@ TEST(PlanSample, GoldPlanIsCheckedStrictly) {
   auto gold_error = [](const json& j) {
     try {
       gold_plan(sample_from_json(j, "heldout.jsonl:3"));
-    } catch (const DataError& e) {
+    } catch (const gt::Error& e) {
       return std::string(e.what());
     }
     return std::string();
@@ -153,14 +154,14 @@ TEST(PlanSample, FileErrorsNameFileAndLine) {
   try {
     read_samples(empty);
     FAIL();
-  } catch (const DataError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_EQ(std::string(e.what()), empty.string() + ": no samples (the file is empty)");
   }
   auto broken = dir.write("broken.jsonl", valid_sample().dump() + "\n{\"id\": \"s-2\",\n");
   try {
     read_samples(broken);
     FAIL();
-  } catch (const DataError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_TRUE(std::string(e.what()).starts_with(broken.string() + ":2:")) << e.what();
     EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
   }
@@ -168,10 +169,10 @@ TEST(PlanSample, FileErrorsNameFileAndLine) {
   try {
     read_sample(single);
     FAIL();
-  } catch (const DataError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_TRUE(std::string(e.what()).starts_with(single.string() + ":3:")) << e.what();
   }
-  EXPECT_THROW(read_samples(dir.path / "missing.jsonl"), DataError);
+  EXPECT_THROW(read_samples(dir.path / "missing.jsonl"), gt::Error);
 }
 
 TEST(Plan, StepsOfAValidPlan) {

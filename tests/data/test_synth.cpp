@@ -6,8 +6,9 @@
 #include <set>
 #include <string>
 
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/clean.h"
-#include "data/io.h"
 #include "data/synth.h"
 #include "data/synth_catalog.h"
 #include "data/synth_rng.h"
@@ -16,6 +17,8 @@
 #include "support/files.h"
 
 using namespace gt::data;
+using gt::read_json_file;
+using gt::read_text_file;
 using namespace gt::data::synth;
 using gt::testing::TempDir;
 using nlohmann::json;
@@ -123,8 +126,8 @@ TEST(Synth, CommandWritesByteIdenticalFilesForASeed) {
             std::string::npos)
       << printed;
   for (const char* f : {"train.jsonl", "heldout.jsonl"}) {
-    EXPECT_EQ(read_text(dir.path / "a" / f), read_text(dir.path / "b" / f)) << f;
-    EXPECT_NE(read_text(dir.path / "a" / f), read_text(dir.path / "c" / f)) << f;
+    EXPECT_EQ(read_text_file(dir.path / "a" / f), read_text_file(dir.path / "b" / f)) << f;
+    EXPECT_NE(read_text_file(dir.path / "a" / f), read_text_file(dir.path / "c" / f)) << f;
   }
   EXPECT_EQ(read_samples(dir.path / "a" / "train.jsonl").size(), 60u);
 }
@@ -193,7 +196,7 @@ TEST(Synth, OutputPassesCleanUnchanged) {
                                     (dir.path / "report.json").string());
     ASSERT_EQ(r.rc, 0) << r.output;
     EXPECT_EQ(read_json_file(dir.path / "report.json")["dropped"], 0) << f;
-    EXPECT_EQ(read_text(dir.path / "clean.jsonl"), read_text(dir.path / f)) << f;
+    EXPECT_EQ(read_text_file(dir.path / "clean.jsonl"), read_text_file(dir.path / f)) << f;
   }
 }
 
@@ -279,9 +282,9 @@ TEST(Synth, TypedCandidateParametersMatchThePlans) {
 TEST(Synth, RejectsTooFewOrTooManyCandidates) {
   Options o = options(1, 5, 5);
   o.num_plugins = 3;
-  EXPECT_THROW(synthesize(o), DataError);
+  EXPECT_THROW(synthesize(o), gt::Error);
   o.num_plugins = catalog().size() + 1;
-  EXPECT_THROW(synthesize(o), DataError);
+  EXPECT_THROW(synthesize(o), gt::Error);
   auto r = gt::testing::run_gemma_tune(
       "data synth --out /nonexistent/x --train 5 --heldout 5 --seed 1 "
       "--num-plugins 3");
@@ -317,11 +320,11 @@ TEST(Synth, DomainsRestrictEveryPlanAndCandidate) {
 TEST(Synth, RejectsUnknownDomainsAndPoolsTooSmallForTheCandidates) {
   Options o = options(1, 5, 5);
   o.domains = {"travel", "cooking"};
-  EXPECT_EQ(gt::testing::thrown_message<DataError>([&] { synthesize(o); }).substr(0, 46),
+  EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] { synthesize(o); }).substr(0, 46),
             "data synth: unknown domain 'cooking' (domains:");
   o.domains = {"weather"};
   o.num_plugins = 40;
-  EXPECT_NE(gt::testing::thrown_message<DataError>([&] { synthesize(o); })
+  EXPECT_NE(gt::testing::thrown_message<gt::Error>([&] { synthesize(o); })
                 .find("num_plugins must be at most 10, the number of plugins in the chosen domains (got 40)"),
             std::string::npos);
   TempDir dir;

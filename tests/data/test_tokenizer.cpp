@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/files.h"
 #include "data/tokenizer.h"
 
 using gt::data::EncodeOptions;
 using gt::data::Tokenizer;
-using gt::data::TokenizerError;
 using Ids = std::vector<int32_t>;
 
 namespace {
@@ -27,7 +27,7 @@ const Tokenizer& tiny() {
   return t;
 }
 
-nlohmann::json tiny_json() { return nlohmann::json::parse(gt::data::read_text_file(kTiny)); }
+nlohmann::json tiny_json() { return nlohmann::json::parse(gt::read_text_file(kTiny)); }
 
 // Loads a variant of the tiny file; errors must name `origin`.
 Tokenizer load(const nlohmann::json& j) { return Tokenizer::from_json(j.dump(), "variant.json"); }
@@ -35,7 +35,7 @@ Tokenizer load(const nlohmann::json& j) { return Tokenizer::from_json(j.dump(), 
 std::string load_error(const std::string& text, const std::string& origin = "variant.json") {
   try {
     Tokenizer::from_json(text, origin);
-  } catch (const TokenizerError& e) {
+  } catch (const gt::Error& e) {
     return e.what();
   }
   return "(no error)";
@@ -90,7 +90,7 @@ TEST(Tokenizer, NoUnknownTokenIsAnErrorAtEncode) {
   try {
     t.encode("hü");
     ADD_FAILURE() << "no error";
-  } catch (const TokenizerError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_NE(std::string(e.what()).find("character U+00FC is not in the vocabulary"), std::string::npos) << e.what();
   }
 }
@@ -141,8 +141,8 @@ TEST(Tokenizer, Decode) {
   EXPECT_EQ(tiny().decode(Ids{25, 9}), "\xEF\xBF\xBD" "a");
   EXPECT_EQ(tiny().decode(Ids{25, 25, 26}), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(tiny().decode(Ids{}), "");
-  EXPECT_THROW(tiny().decode(Ids{42}), TokenizerError);
-  EXPECT_THROW(tiny().decode(Ids{39 + 0, -1}), TokenizerError);
+  EXPECT_THROW(tiny().decode(Ids{42}), gt::Error);
+  EXPECT_THROW(tiny().decode(Ids{39 + 0, -1}), gt::Error);
   for (const char* s : {"hello world", " hello  world\n", "<start_of_turn>é<tag>"})
     EXPECT_EQ(tiny().decode(tiny().encode(s)), s);
 }
@@ -229,7 +229,7 @@ TEST(TokenizerErrors, MalformedFilesNameFileAndProblem) {
                "id 5 is \"<other>\" but the model's token with that id is \"<tag>\"");
   EXPECT_PRED2(has, with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"]["ids"] = {999}; }),
                "id 999 is not in the vocabulary");
-  EXPECT_THROW(Tokenizer::from_file("/nonexistent/tokenizer.json"), TokenizerError);
+  EXPECT_THROW(Tokenizer::from_file("/nonexistent/tokenizer.json"), gt::Error);
 }
 
 TEST(TokenizerErrors, UnsupportedComponentsAreRefusedByName) {

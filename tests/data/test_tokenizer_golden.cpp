@@ -59,7 +59,7 @@ class GemmaGolden : public ::testing::Test {
   static inline std::string path, skip_reason, fail_reason;
 
   static void SetUpTestSuite() {
-    golden = nlohmann::json::parse(gt::data::read_text_file(fs::path(GT_FIXTURES) / "tokenizer" / "gemma3_golden.json"));
+    golden = nlohmann::json::parse(gt::read_text_file(fs::path(GT_FIXTURES) / "tokenizer" / "gemma3_golden.json"));
     const auto& fetched = gt::testing::fetched_gemma3_tokenizer();
     skip_reason = fetched.skip_reason;
     fail_reason = fetched.fail_reason;

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <map>
 
-#include "data/io.h"
+#include "base/files.h"
 #include "eval/eval.h"
 #include "eval/report.h"
 #include "support/files.h"
@@ -117,7 +117,7 @@ void check_report(const fs::path& dir, const std::map<std::string, Expected>& e)
   }
   EXPECT_EQ(count, e.size());
 
-  std::string md = gt::data::read_text(dir / "report.md");
+  std::string md = gt::read_text_file(dir / "report.md");
   EXPECT_NE(md.find(fmt("| %.3f |", all.mean)), std::string::npos) << md;
   for (const char* label : kMetricLabels) EXPECT_NE(md.find(label), std::string::npos) << label;
 }
@@ -208,7 +208,7 @@ TEST(EvalEndToEnd, BadInputIsAClearError) {
                not_string.string() + ":1: field 'id' must be a string");
 
   // A prompt-only sample (no gold plan) cannot be scored.
-  std::string lines = gt::data::read_text(kFixtures / "data.jsonl");
+  std::string lines = gt::read_text_file(kFixtures / "data.jsonl");
   json first = json::parse(lines.substr(0, lines.find('\n')));
   std::string text;
   for (std::string id : {"p0", "p1", "p2"}) {
@@ -260,7 +260,7 @@ TEST(Report, JsonRoundTripAndFieldErrors) {
   try {
     gt::eval::read_report(path);
     FAIL();
-  } catch (const gt::data::DataError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_EQ(std::string(e.what()), path.string() + ": field 'categories.1_step.mean' is missing");
   }
 }

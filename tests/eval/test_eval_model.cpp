@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/io.h"
+#include "base/files.h"
 #include "data/plan_sample.h"
 #include "data/tokenizer.h"
 #include "eval/model_source.h"
@@ -23,7 +23,7 @@ TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
   const fs::path model_dir = tmp.path / "model";
   fs::create_directories(model_dir);
   // The plain golden config with the tokenizer's vocabulary size.
-  json cfg = json::parse(gt::data::read_text(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
+  json cfg = json::parse(gt::read_text_file(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
   cfg["vocab_size"] = gt::testing::kByteTokenizerVocab;
   tmp.write("config.json", cfg.dump());
   gt::Gemma4::random(gt::load_gemma4_config((tmp.path / "config.json").string()), 3).save(model_dir.string());
@@ -45,8 +45,8 @@ TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
   r = gt::testing::run_gemma_tune("eval --completions " + comps_file.string() + " --data " + data + " --out " +
                                   again.string());
   ASSERT_EQ(r.rc, 0) << r.output;
-  const json a = json::parse(gt::data::read_text(out / "report.json"));
-  const json b = json::parse(gt::data::read_text(again / "report.json"));
+  const json a = json::parse(gt::read_text_file(out / "report.json"));
+  const json b = json::parse(gt::read_text_file(again / "report.json"));
   EXPECT_EQ(a["overall"], b["overall"]);
   EXPECT_EQ(a["inputs"]["model"], model_dir.string());
 }
@@ -55,7 +55,7 @@ TEST(EvalModel, GeneratesScoresAndAgreesWithCompletions) {
 // 50, 4 samples x 24 tokens, each draw a 32/303 chance of such an id) decode, because those ids are never drawn.
 TEST(EvalModel, IdsBeyondTheTokenizersVocabularyAreNeverSampled) {
   auto cfg = nlohmann::ordered_json::parse(
-      gt::data::read_text(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
+      gt::read_text_file(fs::path(GT_FIXTURES) / "model" / "c_causal_plain" / "config.json"));
   cfg["vocab_size"] = gt::testing::kByteTokenizerVocab + 32;
   const gt::Gemma4 model = gt::Gemma4::random(gt::parse_gemma4_config(cfg, "config.json"), 3);
   const gt::data::Tokenizer tok = gt::data::Tokenizer::from_json(gt::testing::byte_tokenizer_json(), "tokenizer");

@@ -6,12 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "data/io.h"
+#include "base/error.h"
 #include "eval/paired.h"
 #include "support/error_message.h"
 #include "support/files.h"
 
-using gt::data::DataError;
 using gt::eval::compare_paired;
 using gt::eval::SampleScores;
 using gt::testing::TempDir;
@@ -101,9 +100,9 @@ TEST(Paired, SampleSetsMustMatch) {
   SampleScores a = scores({0.1, 0.2}), b = scores({0.1, 0.2});
   b.erase(b.begin());
   b["extra"] = 1.0;
-  const std::string m = thrown_message<DataError>([&] { compare_paired(a, "runs/a", b, "runs/b"); });
+  const std::string m = thrown_message<gt::Error>([&] { compare_paired(a, "runs/a", b, "runs/b"); });
   EXPECT_NE(m.find("runs/b: has no sample 's1000'"), std::string::npos) << m;
-  const std::string m2 = thrown_message<DataError>([&] { compare_paired(b, "runs/b", a, "runs/a"); });
+  const std::string m2 = thrown_message<gt::Error>([&] { compare_paired(b, "runs/b", a, "runs/a"); });
   EXPECT_NE(m2.find("has no sample"), std::string::npos) << m2;
 }
 
@@ -122,14 +121,14 @@ TEST(Paired, ReadsScoresAndNamesTheFileOnBadInput) {
   EXPECT_DOUBLE_EQ(s.at("y"), 1.0);
 
   tmp.write("completions.jsonl", "{\"id\": \"x\", \"reward\": 0.25}\n{\"id\": \"x\", \"reward\": 0.5}\n");
-  std::string m = thrown_message<DataError>([&] { gt::eval::read_sample_scores(report); });
+  std::string m = thrown_message<gt::Error>([&] { gt::eval::read_sample_scores(report); });
   EXPECT_NE(m.find("completions.jsonl:2: id 'x' repeats"), std::string::npos) << m;
 
   tmp.write("completions.jsonl", "{\"id\": \"x\"}\n");
-  m = thrown_message<DataError>([&] { gt::eval::read_sample_scores(report); });
+  m = thrown_message<gt::Error>([&] { gt::eval::read_sample_scores(report); });
   EXPECT_NE(m.find("completions.jsonl:1: field 'reward' must be a number"), std::string::npos) << m;
 
   const auto bare = tmp.write("bare.json", R"({"overall": {}})");
-  m = thrown_message<DataError>([&] { gt::eval::read_sample_scores(bare); });
+  m = thrown_message<gt::Error>([&] { gt::eval::read_sample_scores(bare); });
   EXPECT_NE(m.find("bare.json: field 'inputs.weights' is missing"), std::string::npos) << m;
 }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "data/tokenizer.h"
 #include "support/files.h"
 
@@ -51,13 +52,13 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
                         "inputs/model_config.json", "inputs/tokenizer.json", "sft/final/model.safetensors",
                         "sft/metrics.jsonl", "eval-sft/report.json", "eval-sft/completions.jsonl", "report.md"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
-  const std::string report = gt::data::read_text_file(out / "report.md");
+  const std::string report = gt::read_text_file(out / "report.md");
   for (const char* s : {"| data |", "| clean |", "train kept 24 of 24; heldout kept 5 of 5; dev kept 4 of 4 |", "| sft | ",
                         "6 steps", "| eval |", "| Mean | JSON valid |"})
     EXPECT_NE(report.find(s), std::string::npos) << s << "\n" << report;
   EXPECT_NE(first.output.find("report: " + (out / "report.md").string()), std::string::npos) << first.output;
   // The embedded tiny model and tokenizer are what the run used.
-  EXPECT_EQ(json::parse(gt::data::read_text_file(out / "inputs/model_config.json"))["hidden_size"], 128);
+  EXPECT_EQ(json::parse(gt::read_text_file(out / "inputs/model_config.json"))["hidden_size"], 128);
 
   // Again: the data is reused and the finished SFT is not redone; then the GRPO stage joins.
   const auto again = run_gemma_tune("demo --config " + cfg + " --grpo");
@@ -70,7 +71,7 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
   EXPECT_NE(again.output.find("dev.clean.jsonl"), std::string::npos) << again.output;
   EXPECT_TRUE(fs::exists(out / "eval-grpo/report.json"));
   EXPECT_NE(again.output.find("SFT+GRPO"), std::string::npos) << again.output;
-  EXPECT_NE(gt::data::read_text_file(out / "report.md").find("| grpo | "), std::string::npos);
+  EXPECT_NE(gt::read_text_file(out / "report.md").find("| grpo | "), std::string::npos);
 }
 
 TEST(Demo, ConfigErrorsNameTheSourceAndTheKey) {
@@ -96,7 +97,7 @@ TEST(Demo, ConfigErrorsNameTheSourceAndTheKey) {
 TEST(Demo, PrintsTheEmbeddedDefaultWhichIsConfigsDemoJson) {
   const auto r = run_gemma_tune("demo --print-config");
   ASSERT_EQ(r.rc, 0);
-  EXPECT_EQ(json::parse(r.output), json::parse(gt::data::read_text_file(GT_CONFIGS "/demo.json")));
+  EXPECT_EQ(json::parse(r.output), json::parse(gt::read_text_file(GT_CONFIGS "/demo.json")));
 }
 
 }  // namespace

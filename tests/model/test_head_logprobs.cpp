@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "autograd/error.h"
 #include "autograd/ops.h"
+#include "base/error.h"
 #include "golden_helpers.h"
 #include "model/gemma4.h"
 #include "support/gradcheck.h"

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "autograd/error.h"
-#include "autograd/atomic_file.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "model/safetensors.h"
 
 using namespace gt;

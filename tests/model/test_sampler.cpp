@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "model/sampler.h"
 
 using namespace gt;

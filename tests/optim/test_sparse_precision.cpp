@@ -6,8 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "autograd/error.h"
 #include "autograd/parallel.h"
+#include "base/error.h"
 #include "helpers.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"

@@ -8,7 +8,7 @@
 #include <random>
 #include <string>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "helpers.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"

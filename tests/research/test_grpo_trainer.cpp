@@ -3,8 +3,8 @@
 // the GRPO config does not know fail before any training.
 #include <gtest/gtest.h>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/json_file.h"
 #include "research/grpo_trainer.h"
 #include "rl/grpo_fixture.h"
 #include "support/error_message.h"
@@ -30,7 +30,7 @@ TEST(GrpoTrainer, ATrialRunsItsStepsAndScoresOnTheSearchsHeldOutSet) {
   const fs::path dir = f.sft.dir.path / "trial-0001";
   fs::create_directories(dir);
   const TrialResult r = t.run({{"optimizer.lr", 5e-3}, {"generation.temperature", 0.7}}, dir, Budget{2, 0}, nullptr);
-  const json used = gt::data::read_json_file(dir / "grpo" / "config.json");
+  const json used = gt::read_json_file(dir / "grpo" / "config.json");
   EXPECT_EQ(used["optimizer"]["lr"], 5e-3);
   EXPECT_EQ(used["generation"]["temperature"], 0.7);
   EXPECT_EQ(used["max_steps"], 2);
@@ -38,7 +38,7 @@ TEST(GrpoTrainer, ATrialRunsItsStepsAndScoresOnTheSearchsHeldOutSet) {
   EXPECT_TRUE(r.details.contains("train_reward"));
   EXPECT_FALSE(fs::exists(dir / "grpo" / "checkpoints"));
   EXPECT_TRUE(fs::exists(r.weights / "model.safetensors"));
-  const json report = gt::data::read_json_file(dir / "eval" / "report.json");
+  const json report = gt::read_json_file(dir / "eval" / "report.json");
   EXPECT_EQ(report["overall"]["mean"].get<double>(), r.score);
   EXPECT_EQ(report["overall"]["n"], 2);
 }

@@ -8,8 +8,8 @@
 #include <limits>
 #include <regex>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/files.h"
 #include "research/history.h"
 #include "research/ratchet.h"
 #include "research/report.h"
@@ -51,7 +51,7 @@ struct StandIn : Trainer {
     const int64_t trial = std::stoll(dir.filename().string().substr(6));
     ran.push_back(trial);
     EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1) << "a fresh folder";
-    EXPECT_EQ(json::parse(gt::data::read_text(dir / "params.json")), params);
+    EXPECT_EQ(json::parse(gt::read_text_file(dir / "params.json")), params);
     EXPECT_EQ(budget.max_steps, 7);
     fs::create_directories(dir / "weights");
     std::ofstream(dir / "weights" / "model.bin") << params.dump();
@@ -158,7 +158,7 @@ TEST(Ratchet, OneChangePerProposalAndOnlyStrictImprovementsAreKept) {
   EXPECT_GE(ties, 1) << "the seed should draw a noise-only change at least once in 29 proposals";
   // Files: the same history read back, best.json, and weights kept for the best trial only.
   EXPECT_EQ(history_json(read_history(s.out() / "history.jsonl")), history_json(h));
-  const json bj = json::parse(gt::data::read_text(s.out() / "best.json"));
+  const json bj = json::parse(gt::read_text_file(s.out() / "best.json"));
   EXPECT_EQ(bj["trial"], best->trial);
   EXPECT_EQ(bj["score"], *best->score);
   EXPECT_EQ(bj["params"], best->params);
@@ -207,7 +207,7 @@ TEST(Ratchet, CrashedAndNanTrialsAreRejectedAndTheSearchGoesOn) {
     EXPECT_FALSE(h[i].params.is_null()) << "the configuration that failed is recorded";
   }
   EXPECT_TRUE(h[7].score && h[8].score);
-  const std::string md = gt::data::read_text(s.out() / "report.md");
+  const std::string md = gt::read_text_file(s.out() / "report.md");
   EXPECT_NE(md.find("| 5 | mutator | "), std::string::npos) << md;
   EXPECT_NE(md.find("rejected: the score is not finite (nan)"), std::string::npos) << md;
 }
@@ -323,7 +323,7 @@ esac
   EXPECT_TRUE(h[7].accepted);
   EXPECT_EQ(t.ran, (std::vector<int64_t>{0, 7}));
   // What the command read: the trial number, the space, the best and the whole history so far.
-  const json in = json::parse(gt::data::read_text(input));
+  const json in = json::parse(gt::read_text_file(input));
   EXPECT_EQ(in["trial"], 7);
   EXPECT_EQ(in["space"], s.space.spec());
   EXPECT_EQ(in["best"]["trial"], 0);

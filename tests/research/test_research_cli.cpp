@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "data/io.h"
+#include "base/files.h"
 #include "research/history.h"
 #include "train/sft_fixture.h"
 
@@ -75,7 +75,7 @@ TEST(ResearchCli, RunsResumesAndRecordsProposerErrors) {
   EXPECT_NE(h[3].failure.find("proposer command 'echo nope': printed 'nope', which is not one JSON object"),
             std::string::npos)
       << h[3].failure;
-  const std::string md = gt::data::read_text(c.out / "report.md");
+  const std::string md = gt::read_text_file(c.out / "report.md");
   EXPECT_NE(md.find("| 3 | command |  | – | "), std::string::npos) << md;
 
   // Other settings on the same out_dir are refused: their scores would not compare.

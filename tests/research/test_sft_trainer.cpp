@@ -3,8 +3,9 @@
 // parameters re-synthesize the training set, and names the SFT config does not know fail before any training.
 #include <gtest/gtest.h>
 
-#include "autograd/error.h"
-#include "data/io.h"
+#include "base/error.h"
+#include "base/files.h"
+#include "base/json_file.h"
 #include "data/plan_sample.h"
 #include "data/synth_catalog.h"
 #include "research/config.h"
@@ -49,7 +50,7 @@ TEST(SftTrainer, ATrialTrainsForItsStepsAndScoresOnTheHeldOutSet) {
   const json params = {{"optimizer.lr", 5e-3}, {"schedule.name", "cosine"}, {"schedule.warmup_steps", 1}};
   const fs::path dir = s.trial("trial-0001");
   const TrialResult r = t.run(params, dir, Budget{2, 0}, nullptr);
-  const json used = gt::data::read_json_file(dir / "sft" / "config.json");
+  const json used = gt::read_json_file(dir / "sft" / "config.json");
   EXPECT_EQ(used["optimizer"]["lr"], 5e-3);
   EXPECT_EQ(used["schedule"], json({{"name", "cosine"}, {"warmup_steps", 1}}));
   EXPECT_EQ(used["max_steps"], 2);
@@ -57,7 +58,7 @@ TEST(SftTrainer, ATrialTrainsForItsStepsAndScoresOnTheHeldOutSet) {
   EXPECT_FALSE(fs::exists(dir / "sft" / "checkpoints")) << "checkpoints are only for resuming, which trials do not";
   EXPECT_EQ(r.weights, dir / "sft" / "final");
   EXPECT_TRUE(fs::exists(r.weights / "model.safetensors"));
-  const json report = gt::data::read_json_file(dir / "eval" / "report.json");
+  const json report = gt::read_json_file(dir / "eval" / "report.json");
   EXPECT_EQ(report["overall"]["n"], 2);
   EXPECT_EQ(report["overall"]["mean"].get<double>(), r.score);
   EXPECT_EQ(r.details["eval"], report["overall"]);
@@ -67,8 +68,8 @@ TEST(SftTrainer, ATrialTrainsForItsStepsAndScoresOnTheHeldOutSet) {
   // The same configuration from the same start gives the same trial, to the bit.
   const fs::path again = s.trial("again");
   const TrialResult r2 = t.run(params, again, Budget{2, 0}, nullptr);
-  EXPECT_EQ(gt::data::read_text(again / "sft" / "final" / "model.safetensors"),
-            gt::data::read_text(dir / "sft" / "final" / "model.safetensors"));
+  EXPECT_EQ(gt::read_text_file(again / "sft" / "final" / "model.safetensors"),
+            gt::read_text_file(dir / "sft" / "final" / "model.safetensors"));
   EXPECT_EQ(r2.score, r.score);
   EXPECT_EQ(r2.details["train_loss"], r.details["train_loss"]);
 }
@@ -96,7 +97,7 @@ TEST(SftTrainer, DataParametersResynthesizeTheTrainingSet) {
     EXPECT_EQ(x.candidates.size(), 5u) << x.id;
     for (const auto& c : x.candidates) EXPECT_TRUE(c.parameters.has_value()) << "typed parameters are shown";
   }
-  EXPECT_EQ(gt::data::read_json_file(dir / "sft" / "config.json")["data"]["train"],
+  EXPECT_EQ(gt::read_json_file(dir / "sft" / "config.json")["data"]["train"],
             (dir / "data" / "train.jsonl").string());
 }
 

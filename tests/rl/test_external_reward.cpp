@@ -1,13 +1,15 @@
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cerrno>
 #include <chrono>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "rl/external_reward.h"
+#include "support/error_message.h"
+#include "support/processes.h"
 
 using gt::rl::ExternalReward;
+using gt::testing::expect_no_children_left;
+using gt::testing::thrown_message;
 using namespace std::chrono_literals;
 
 namespace {
@@ -15,18 +17,7 @@ namespace {
 const nlohmann::json kSample = {{"id", "s-7"}, {"category", "1_step"}};
 
 std::string error_of(const ExternalReward& r, std::string_view completion = "hi") {
-  try {
-    r(kSample, completion);
-  } catch (const gt::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-void expect_no_children_left() {
-  errno = 0;
-  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
-  EXPECT_EQ(errno, ECHILD);
+  return thrown_message<gt::Error>([&] { r(kSample, completion); });
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "data/io.h"
 #include "grpo_fixture.h"
 #include "model/gemma4.h"
 #include "rl/grpo.h"

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "rl/grpo_loss.h"
 #include "support/gradcheck.h"
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "autograd/error.h"
+#include "base/error.h"
 #include "data/plan_sample.h"
 #include "rl/reward.h"
 
@@ -440,7 +440,7 @@ TEST(RewardReference, SampleWithoutGoldPlanIsAnErrorNamingItsSource) {
   try {
     gt::rl::Reference::of(s);
     FAIL() << "no error";
-  } catch (const gt::data::DataError& e) {
+  } catch (const gt::Error& e) {
     EXPECT_NE(std::string(e.what()).find("heldout.jsonl:12"), std::string::npos) << e.what();
   }
 }

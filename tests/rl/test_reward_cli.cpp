@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/io.h"
+#include "base/files.h"
 #include "data/plan_sample.h"
 #include "rl/reward.h"
 #include "support/files.h"
@@ -24,7 +24,7 @@ class RewardCli : public ::testing::Test {
 
   void SetUp() override {
     // The fixture's s3: two gold plugins; the completion names only the first.
-    std::string lines = gt::data::read_text(fs::path(GT_FIXTURES) / "eval" / "data.jsonl");
+    std::string lines = gt::read_text_file(fs::path(GT_FIXTURES) / "eval" / "data.jsonl");
     std::size_t at = 0;
     for (int i = 0; i < 2; ++i) at = lines.find('\n', at) + 1;
     sample = json::parse(lines.substr(at, lines.find('\n', at) - at));

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/io.h"
+#include "base/json_file.h"
 
 namespace gt::testing {
 
@@ -16,7 +16,7 @@ inline constexpr int64_t kByteTokenizerVocab = 271;
 // 260..269 and "▁" at 270: with no merges every other character encodes as its UTF-8 bytes, so any text
 // round-trips.
 inline std::string byte_tokenizer_json() {
-  nlohmann::json j = data::read_json_file(GT_FIXTURES "/tokenizer/tiny.json");
+  nlohmann::json j = read_json_file(GT_FIXTURES "/tokenizer/tiny.json");
   nlohmann::json vocab = nlohmann::json::object();
   nlohmann::json added = nlohmann::json::array();
   auto special = [&](const std::string& s, int id) {

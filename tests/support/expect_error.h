@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "autograd/error.h"
+#include "base/error.h"
 
 namespace gt::testing {
 

@@ -11,9 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "base/files.h"
 #include "data/gemma4_tokenizer.h"
-#include "support/files.h"
 #include "data/tokenizer.h"
+#include "support/files.h"
 
 namespace gt::testing {
 
@@ -59,7 +60,7 @@ inline const RealGemmaTokenizer& real_gemma4_tokenizer() {
     RealGemmaTokenizer r{nullptr, f.skip_reason, f.fail_reason};
     if (f.path.empty()) return r;
     r.tokenizer = std::make_unique<data::Tokenizer>(data::Tokenizer::from_json(
-        data::gemma4_tokenizer_json_from_gemma3(data::read_text_file(f.path), f.path), "gemma4 names from " + f.path));
+        data::gemma4_tokenizer_json_from_gemma3(read_text_file(f.path), f.path), "gemma4 names from " + f.path));
     return r;
   }();
   return t;

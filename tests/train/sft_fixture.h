@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/io.h"
+#include "base/json_file.h"
 #include "support/byte_tokenizer.h"
 #include "support/files.h"
 #include "train/sft_config.h"
@@ -23,7 +23,7 @@ using nlohmann::json;
 // tests/fixtures/model/a_causal_ple (5 layers, 2 of them KV-shared, per-layer embeddings, softcap) with a
 // vocabulary that holds the byte tokenizer.
 inline json tiny_model_config() {
-  json j = data::read_json_file(GT_FIXTURES "/model/a_causal_ple/config.json");
+  json j = read_json_file(GT_FIXTURES "/model/a_causal_ple/config.json");
   j["vocab_size"] = 272;
   j["vocab_size_per_layer_input"] = 272;
   j["dtype"] = "float32";

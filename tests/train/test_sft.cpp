@@ -390,7 +390,7 @@ TEST(Sft, TheExportedFolderReloadsWithTheTrainedWeightsAndGenerationConfig) {
   const fs::path final_dir = fs::path(c.out_dir) / "final";
   for (const char* file : {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"})
     EXPECT_TRUE(fs::exists(final_dir / file)) << file;
-  const json gen = data::read_json_file(final_dir / "generation_config.json");
+  const json gen = read_json_file(final_dir / "generation_config.json");
   EXPECT_EQ(gen["eos_token_id"], json({1, 261, 267}));  // <eos>, <turn|>, <|tool_response>
   EXPECT_EQ(gen["bos_token_id"], 2);
   EXPECT_EQ(gen["pad_token_id"], 0);

@@ -2,7 +2,6 @@
 // file and the key.
 #include <gtest/gtest.h>
 
-#include "data/io.h"
 #include "sft_fixture.h"
 #include "support/expect_error.h"
 #include "train/sft_config.h"

@@ -2,20 +2,22 @@
 // out, and every way a command can misbehave (time out, leave children behind, crash, flood its output, ignore
 // its input) ends in an error naming it, with the child reaped.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
-#include "autograd/error.h"
+#include "base/error.h"
+#include "base/subprocess.h"
+#include "support/error_message.h"
 #include "support/files.h"
-#include "train/subprocess.h"
+#include "support/processes.h"
 
-using gt::train::run_shell_filter;
-using gt::train::ShellFilter;
+using gt::run_shell_filter;
+using gt::ShellFilter;
+using gt::testing::expect_no_children_left;
+using gt::testing::thrown_message;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,18 +30,7 @@ ShellFilter named(std::string who, std::chrono::milliseconds timeout = 30s) {
 }
 
 std::string error_of(const std::string& command, const ShellFilter& how, std::string_view input = "hi") {
-  try {
-    run_shell_filter(command, input, how);
-  } catch (const gt::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-void expect_no_children_left() {
-  errno = 0;
-  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
-  EXPECT_EQ(errno, ECHILD);
+  return thrown_message<gt::Error>([&] { run_shell_filter(command, input, how); });
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "train/subprocess.h"
+#include "base/subprocess.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,11 +14,11 @@
 #include <cstring>
 #include <thread>
 
-#include "autograd/error.h"
+#include "base/error.h"
 
 extern char** environ;
 
-namespace gt::train {
+namespace gt {
 
 namespace {
 
@@ -173,4 +173,4 @@ std::string run_shell_filter(const std::string& command, std::string_view input,
   return out_text;
 }
 
-}  // namespace gt::train
+}  // namespace gt

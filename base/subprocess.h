@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace gt::train {
+namespace gt {
 
 struct ShellFilter {
   std::string who;  // how errors name the command, e.g. "reward command 'score.py'"
@@ -22,4 +22,4 @@ struct ShellFilter {
 // something). The child is always reaped. Safe to call from several threads at once.
 std::string run_shell_filter(const std::string& command, std::string_view input, const ShellFilter& how);
 
-}  // namespace gt::train
+}  // namespace gt

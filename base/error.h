@@ -1,5 +1,5 @@
 #pragma once
-// One exception type for the whole framework; messages name the op (or file) and the offending shapes.
+// One exception type for the whole framework; messages name the op (or file, and line) and the offending values.
 #include <sstream>
 #include <stdexcept>
 #include <string>
