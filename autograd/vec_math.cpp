@@ -37,7 +37,11 @@ void tanh(const float* x, float* y, int64_t n) {
 }
 
 void exp(const float* x, float* y, int64_t n) {
-  blockwise(x, y, n, [](const Block& b) -> Block { return b.exp(); });
+  // Below log(FLT_MIN) the result would be subnormal, and Eigen 3.4's AVX2 path does not compute those: it clamps
+  // the argument there and returned 2.9e-39 for exp(-inf), where masked softmax entries need exactly 0. Such
+  // results flush to 0 (an absolute error under 1.2e-38), the same on every SIMD width.
+  static constexpr float kLowest = -88.3762626647949f;
+  blockwise(x, y, n, [](const Block& b) -> Block { return (b < kLowest).select(Block::Zero(), b.exp()); });
 }
 
 void softcap(const float* x, float* y, int64_t n, float cap) {

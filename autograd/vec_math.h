@@ -12,7 +12,8 @@ namespace gt::vec {
 
 // y[i] = tanh(x[i]) for i < n (Eigen's rational approximation: a few ulp). y may equal x.
 void tanh(const float* x, float* y, int64_t n);
-// y[i] = exp(x[i]) for i < n (Eigen's polynomial: within 2 ulp on [-20, 0], 5 on [-80, 80]; exp(-inf) = 0). y may equal x.
+// y[i] = exp(x[i]) for i < n (Eigen's polynomial: within 2 ulp on [-20, 0], 5 on [-80, 80]; 0 below log(FLT_MIN),
+// so exp(-inf) = 0). y may equal x.
 void exp(const float* x, float* y, int64_t n);
 
 // y[i] = cap * tanh(x[i] / cap) for i < n (Gemma's logit softcapping). y may equal x.
