@@ -46,10 +46,16 @@ json ConfigTrainer::trial_config(const json& params, const fs::path& dir, const 
   return c;
 }
 
-void ConfigTrainer::set_trial_options(train::RunOptions& o, const std::atomic<bool>* stop, double time_limit_s) const {
+train::RunOptions ConfigTrainer::trial_options(const std::atomic<bool>* stop, double time_limit_s) const {
+  train::RunOptions o;
   o.stop_flag = stop;
   o.progress = s_.progress;
   o.time_limit_s = time_limit_s;
+  return o;
+}
+
+ConfigTrainer::RunOutcome ConfigTrainer::outcome(const train::RunResult& r, json details) {
+  return {r.finished || r.out_of_time, r.step, std::move(details)};
 }
 
 void ConfigTrainer::check(const json& params) const {

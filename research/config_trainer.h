@@ -56,7 +56,9 @@ class ConfigTrainer : public Trainer {
   virtual RunOutcome train(const nlohmann::json& config, const std::atomic<bool>* stop, double time_limit_s) = 0;
   const TrialSettings& settings() const { return s_; }
   // How a trial's run is started: a fresh run, stopped by `stop` or the time limit, reporting to the progress.
-  void set_trial_options(train::RunOptions& o, const std::atomic<bool>* stop, double time_limit_s) const;
+  train::RunOptions trial_options(const std::atomic<bool>* stop, double time_limit_s) const;
+  // A run's outcome: ended when it finished or ran out of time, with the trainer's `details`.
+  static RunOutcome outcome(const train::RunResult& r, nlohmann::json details);
 
  private:
   std::string name_;

@@ -10,10 +10,8 @@ void GrpoTrainer::parse(const nlohmann::json& config) const { rl::parse_grpo_con
 ConfigTrainer::RunOutcome GrpoTrainer::train(const nlohmann::json& config, const std::atomic<bool>* stop,
                                              double time_limit_s) {
   const rl::GrpoConfig c = rl::parse_grpo_config(config, settings().source);
-  rl::GrpoRunOptions o;
-  set_trial_options(o, stop, time_limit_s);
-  const rl::GrpoResult r = rl::run_grpo(c, o);
-  RunOutcome out{r.finished || r.out_of_time, r.step, {{"train_reward", r.last_reward}}};
+  const rl::GrpoResult r = rl::run_grpo(c, trial_options(stop, time_limit_s));
+  RunOutcome out = outcome(r, {{"train_reward", r.last_reward}});
   if (r.heldout_mean) out.details["grpo_heldout_mean"] = *r.heldout_mean;
   return out;
 }

@@ -10,10 +10,8 @@ void SftTrainer::parse(const nlohmann::json& config) const { train::parse_sft_co
 ConfigTrainer::RunOutcome SftTrainer::train(const nlohmann::json& config, const std::atomic<bool>* stop,
                                             double time_limit_s) {
   const train::SftConfig c = train::parse_sft_config(config, settings().source);
-  train::SftRunOptions o;
-  set_trial_options(o, stop, time_limit_s);
-  const train::SftResult r = train::run_sft(c, o);
-  RunOutcome out{r.finished || r.out_of_time, r.step, {{"train_loss", r.last_loss}}};
+  const train::SftResult r = train::run_sft(c, trial_options(stop, time_limit_s));
+  RunOutcome out = outcome(r, {{"train_loss", r.last_loss}});
   if (r.heldout_loss) out.details["heldout_loss"] = *r.heldout_loss;
   return out;
 }

@@ -111,16 +111,10 @@ class Trainer : train::TrainingRun {
   }
 
   GrpoResult run() {
-    const Ending e = run_loop(to_json(c_));
     GrpoResult r;
-    r.step = step();
-    r.total_steps = total_;
-    r.finished = e.finished;
-    r.out_of_time = e.out_of_time;
-    r.final_dir = e.final_dir;
+    static_cast<train::RunResult&>(r) = run_loop(to_json(c_));
     r.last_reward = last_reward_;
     r.heldout_mean = last_heldout_;
-    r.last_checkpoint = last_checkpoint();
     r.best_mean = best_mean_;
     r.best_step = best_step_;
     if (heldout_) r.best_dir = best_dir();

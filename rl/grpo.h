@@ -44,18 +44,12 @@ namespace gt::rl {
 // resume, stop_after, stop_flag, time_limit_s (the held-out eval is taken where it stops), progress and device.
 using GrpoRunOptions = train::RunOptions;
 
-struct GrpoResult {
-  int64_t step = 0;
-  int64_t total_steps = 0;
-  bool finished = false;               // reached the end (and exported final/)
-  bool out_of_time = false;            // stopped by time_limit_s before the end (and exported final/ there)
+struct GrpoResult : train::RunResult {
   double last_reward = 0;              // the mean reward of the last step's batch
   std::optional<double> heldout_mean;  // the latest held-out Mean
   std::optional<double> best_mean;     // the best held-out Mean so far, reached at best_step
   int64_t best_step = -1;
-  std::string best_dir;   // out_dir/best when a held-out set is configured
-  std::string final_dir;  // out_dir/final once finished (or out of time)
-  std::string last_checkpoint;
+  std::string best_dir;  // out_dir/best when a held-out set is configured
 };
 
 GrpoResult run_grpo(const GrpoConfig& config, const GrpoRunOptions& options = {});

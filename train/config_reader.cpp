@@ -14,23 +14,27 @@ const char* json_type_name(const json& v) {
   return v.type_name();
 }
 
-const char* schedule_name(ScheduleKind s) {
-  switch (s) {
-    case ScheduleKind::None: return "none";
-    case ScheduleKind::Linear: return "linear";
-    case ScheduleKind::Cosine: return "cosine";
-  }
+namespace {
+
+// Each name of a config's choice, read by Section::choice and written back by the *_name functions.
+template <class E>
+using Names = std::initializer_list<std::pair<const char*, E>>;
+const Names<ScheduleKind> kScheduleNames = {
+    {"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}};
+const Names<StoragePolicy> kStorageNames = {
+    {"keep", StoragePolicy::Keep}, {"f32", StoragePolicy::F32}, {"bf16", StoragePolicy::BF16}};
+
+template <class E>
+const char* name_of(Names<E> names, E e) {
+  for (const auto& [n, v] : names)
+    if (v == e) return n;
   return "?";
 }
 
-const char* storage_name(StoragePolicy s) {
-  switch (s) {
-    case StoragePolicy::Keep: return "keep";
-    case StoragePolicy::F32: return "f32";
-    case StoragePolicy::BF16: return "bf16";
-  }
-  return "?";
-}
+}  // namespace
+
+const char* schedule_name(ScheduleKind s) { return name_of(kScheduleNames, s); }
+const char* storage_name(StoragePolicy s) { return name_of(kStorageNames, s); }
 
 double OptimizerConfig::lr() const {
   if (kind == OptimizerKind::AdamW) return adamw.lr;
@@ -62,17 +66,20 @@ const json* Section::find(const char* key) {
   return it == j_.end() ? nullptr : &*it;
 }
 
-std::string Section::str(const char* key, const std::string& def) {
+const json* Section::find_as(const char* key, bool (*ok)(const json&), const char* what) {
   const json* v = find(key);
-  if (!v) return def;
-  if (!v->is_string()) bad(key, std::string("must be a string, got ") + json_type_name(*v));
-  return v->get<std::string>();
+  if (v && !ok(*v)) bad(key, std::string("must be ") + what + ", got " + json_type_name(*v));
+  return v;
+}
+
+std::string Section::str(const char* key, const std::string& def) {
+  const json* v = find_as(key, [](const json& j) { return j.is_string(); }, "a string");
+  return v ? v->get<std::string>() : def;
 }
 
 std::vector<std::string> Section::strings(const char* key) {
-  const json* v = find(key);
+  const json* v = find_as(key, [](const json& j) { return j.is_array(); }, "an array of strings");
   if (!v) return {};
-  if (!v->is_array()) bad(key, std::string("must be an array of strings, got ") + json_type_name(*v));
   std::vector<std::string> out;
   for (const auto& e : *v) {
     if (!e.is_string()) bad(key, std::string("must be an array of strings, got an element of type ") + json_type_name(e));
@@ -88,9 +95,8 @@ std::string Section::path(const char* key, const std::string& def) {
 }
 
 int64_t Section::integer(const char* key, int64_t def, int64_t min) {
-  const json* v = find(key);
+  const json* v = find_as(key, [](const json& j) { return j.is_number_integer(); }, "an integer");
   if (!v) return def;
-  if (!v->is_number_integer()) bad(key, std::string("must be an integer, got ") + json_type_name(*v));
   if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad(key, "is too large");
   const int64_t x = v->get<int64_t>();
   if (x < min) bad(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(x));
@@ -106,25 +112,20 @@ uint64_t Section::seed(const char* key, uint64_t def) {
 }
 
 double Section::number(const char* key, double def) {
-  const json* v = find(key);
-  if (!v) return def;
-  if (!v->is_number()) bad(key, std::string("must be a number, got ") + json_type_name(*v));
-  return v->get<double>();
+  const json* v = find_as(key, [](const json& j) { return j.is_number(); }, "a number");
+  return v ? v->get<double>() : def;
 }
 
 std::optional<double> Section::optional_number(const char* key, std::optional<double> def) {
-  const json* v = find(key);
+  const json* v = find_as(key, [](const json& j) { return j.is_number() || j.is_null(); }, "a number or null");
   if (!v) return def;
   if (v->is_null()) return std::nullopt;
-  if (!v->is_number()) bad(key, std::string("must be a number or null, got ") + json_type_name(*v));
   return v->get<double>();
 }
 
 bool Section::boolean(const char* key, bool def) {
-  const json* v = find(key);
-  if (!v) return def;
-  if (!v->is_boolean()) bad(key, std::string("must be true or false, got ") + json_type_name(*v));
-  return v->get<bool>();
+  const json* v = find_as(key, [](const json& j) { return j.is_boolean(); }, "true or false");
+  return v ? v->get<bool>() : def;
 }
 
 Section Section::section(const char* key) {
@@ -181,8 +182,7 @@ ModelSource read_model_source(Section& model, const std::string& file) {
     for (const char* k : {"init_seed", "init_std"})
       if (model.has(k)) model.bad(k, "only applies to random initialisation ('model.config')");
   }
-  m.storage = model.choice("storage", m.storage,
-                           {{"keep", StoragePolicy::Keep}, {"f32", StoragePolicy::F32}, {"bf16", StoragePolicy::BF16}});
+  m.storage = model.choice("storage", m.storage, kStorageNames);
   model.done();
   return m;
 }
@@ -224,8 +224,7 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, c
 
 void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
                    const std::string& file) {
-  kind = sched.choice(
-      "name", kind, {{"none", ScheduleKind::None}, {"linear", ScheduleKind::Linear}, {"cosine", ScheduleKind::Cosine}});
+  kind = sched.choice("name", kind, kScheduleNames);
   warmup_steps = sched.integer("warmup_steps", warmup_steps, 0);
   sched.done();
   if (opt.kind == OptimizerKind::Adafactor && opt.adafactor.relative_step &&

@@ -75,6 +75,8 @@ class Section {
   Section section(const char* key);
   // The raw value of a key (marked as read), or null when absent.
   const nlohmann::json* find(const char* key);
+  // The same, and an error ("must be <what>, got <its type>") when it is there but `ok` is false for it.
+  const nlohmann::json* find_as(const char* key, bool (*ok)(const nlohmann::json&), const char* what);
   const std::string& file() const { return file_; }
 
   // Every key must have been read.

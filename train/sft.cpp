@@ -86,15 +86,10 @@ class Trainer : TrainingRun {
   }
 
   SftResult run() {
-    const Ending e = run_loop(to_json(c_));
     SftResult r;
-    r.step = step();
-    r.total_steps = total_;
-    r.finished = e.finished;
-    r.out_of_time = e.out_of_time;
+    static_cast<RunResult&>(r) = run_loop(to_json(c_));
     r.last_loss = last_loss_;
     r.heldout_loss = last_heldout_;
-    r.last_checkpoint = last_checkpoint();
     return r;
   }
 

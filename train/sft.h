@@ -36,14 +36,9 @@ namespace gt::train {
 // resume, stop_after, stop_flag, time_limit_s (the held-out loss is taken where it stops) and progress, and:
 using SftRunOptions = RunOptions;
 
-struct SftResult {
-  int64_t step = 0;
-  int64_t total_steps = 0;
-  bool finished = false;     // reached the end (and exported final/)
-  bool out_of_time = false;  // stopped by time_limit_s before the end (and exported final/ there)
+struct SftResult : RunResult {
   double last_loss = 0;
   std::optional<double> heldout_loss;  // the latest one
-  std::string last_checkpoint;
 };
 
 SftResult run_sft(const SftConfig& config, const SftRunOptions& options = {});

@@ -109,7 +109,7 @@ void TrainingRun::set_identity(json identity, json train_data) {
   hash_ = hex64(fnv1a(text.data(), text.size()));
 }
 
-TrainingRun::Ending TrainingRun::run_loop(const json& config) {
+RunResult TrainingRun::run_loop(const json& config) {
   std::optional<int64_t> keep_through;
   if (o_.resume) {
     restore();
@@ -139,7 +139,7 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
     if (has_heldout()) evaluate();
   }
 
-  Ending e;
+  RunResult e;
   bool stopped = false;
   while (step_ < total_ && !stopped) {
     take_step();
@@ -162,6 +162,9 @@ TrainingRun::Ending TrainingRun::run_loop(const json& config) {
   } else {
     say("stopped after step " + std::to_string(step_) + "; continue with --resume");
   }
+  e.step = step_;
+  e.total_steps = total_;
+  e.last_checkpoint = last_path_;
   return e;
 }
 

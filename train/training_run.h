@@ -47,6 +47,16 @@ std::string join_names(const std::vector<std::string>& v, size_t limit);
 // Where two identities differ ("optimizer/lr, seed"), for the message of a refused resume.
 std::string identity_diff(const nlohmann::json& saved, const nlohmann::json& now);
 
+// How a run ended (SftResult and GrpoResult are this and the trainer's own figures).
+struct RunResult {
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  bool finished = false;     // reached the end (and exported final/)
+  bool out_of_time = false;  // stopped by time_limit_s before the end (and exported final/ there)
+  std::string final_dir;     // out_dir/final once finished (or out of time)
+  std::string last_checkpoint;
+};
+
 // How a run starts, stops and reports, and on which device (SftRunOptions and GrpoRunOptions are this).
 struct RunOptions {
   bool resume = false;     // continue from the out dir's latest checkpoint (required when the out dir has one)
@@ -74,12 +84,6 @@ class TrainingRun {
 
  protected:
   using Clock = std::chrono::steady_clock;
-
-  struct Ending {
-    bool finished = false;     // reached total_ and exported final/
-    bool out_of_time = false;  // stopped by time_limit_s before total_, and exported final/ there
-    std::string final_dir;     // set when final/ was exported
-  };
 
   // What a trainer hands finish_step once the step's gradients are accumulated.
   struct StepStats {
@@ -132,7 +136,7 @@ class TrainingRun {
   void set_identity(nlohmann::json identity, nlohmann::json train_data);
 
   // The whole run; `config` is written to out_dir/config.json.
-  Ending run_loop(const nlohmann::json& config);
+  RunResult run_loop(const nlohmann::json& config);
 
   // The data indices of the next `n` items in the epoch's order, fewer at the epoch's end; a new epoch (with a new
   // permutation) starts first when the last one is used up.
@@ -145,7 +149,6 @@ class TrainingRun {
   int64_t step() const { return step_; }  // steps done
   double elapsed() const;      // training time, over resumes
   double epoch_float() const;  // epochs done, fractional
-  const std::string& last_checkpoint() const { return last_path_; }
 
   const std::string tag_;
   Gemma4 model_;

@@ -94,11 +94,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(Params p, const T* q,
     row_m[threadIdx.x] = -INFINITY;
     row_l[threadIdx.x] = 0.f;
   }
-  float acc[M][DPT];
-#pragma unroll
-  for (int r = 0; r < M; ++r)
-#pragma unroll
-    for (int i = 0; i < DPT; ++i) acc[r][i] = 0.f;
+  float acc[M][DPT] = {};
 
   const int64_t n_lo = key_lo(p, r0 / p.G), n_hi = key_hi(p, (r0 + valid - 1) / p.G);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;  // warp w scores rows w and w + 8
@@ -216,11 +212,7 @@ __global__ void __launch_bounds__(kThreads) kv_grad_kernel(Params p, const T* q,
   stage(Ks, ldk, k, BK, nk, p.D, [&](int c) { return key_offset(p, b, g, s0 + c, p.D); });
   stage(Vs, ldv, v, BK, nk, p.Dv, [&](int c) { return key_offset(p, b, g, s0 + c, p.Dv); });
 
-  float adk[BK][DPT], adv[BK][DPT];
-#pragma unroll
-  for (int c = 0; c < BK; ++c)
-#pragma unroll
-    for (int i = 0; i < DPT; ++i) adk[c][i] = adv[c][i] = 0.f;
+  float adk[BK][DPT] = {}, adv[BK][DPT] = {};
 
   // Query positions that can see a key in [s0, s0 + nk).
   int64_t t_lo = p.causal ? max(int64_t{0}, s0 - p.q_offset) : 0;
@@ -285,11 +277,7 @@ __global__ void __launch_bounds__(kThreads) q_grad_kernel(Params p, const T* q, 
   float* lse_s = dS + M * BK;
   float* di_s = lse_s + M;
   stage_rows(p, b, g, r0, valid, q, dout, lse, di, Qs, dOs, lse_s, di_s);
-  float acc[M][DPT];
-#pragma unroll
-  for (int rr = 0; rr < M; ++rr)
-#pragma unroll
-    for (int i = 0; i < DPT; ++i) acc[rr][i] = 0.f;
+  float acc[M][DPT] = {};
   const int64_t n_lo = key_lo(p, r0 / p.G), n_hi = key_hi(p, (r0 + valid - 1) / p.G);
   const int r = threadIdx.x / BK, c = threadIdx.x % BK;
   for (int64_t n0 = n_lo; n0 < n_hi; n0 += BK) {

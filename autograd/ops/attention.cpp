@@ -242,6 +242,41 @@ struct Grads {
   float* dv = nullptr;  // [B, S, Hkv, Dv]
 };
 
+// The key span of one (b, g, chunk) task of the backward, and where its dK/dV partial starts in the shared buffer:
+// [n1 - n0, D] of dK, then [n1 - n0, Dv] of dV.
+struct KeySpan {
+  int64_t n0 = 0, n1 = 0, off = 0;
+  float* dk(float* partial) const { return partial + off; }
+  float* dv(float* partial, int64_t D) const { return partial + off + (n1 - n0) * D; }
+};
+
+// Pass 2 of the backward: each key row's dK and dV, the sum of the chunks' partials that hold it, in chunk order.
+void sum_key_partials(const Plan& p, const std::vector<KeySpan>& spans, int64_t nchunks, float* partial,
+                      const Grads& gr) {
+  const int64_t nblocks = (p.S + kReduceRows - 1) / kReduceRows;
+  parallel_for(p.B * p.Hkv * nblocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t blk = task % nblocks, bg = task / nblocks, g = bg % p.Hkv, b = bg / p.Hkv;
+      const KeySpan* chunk = spans.data() + bg * nchunks;
+      for (int64_t s = blk * kReduceRows; s < std::min(p.S, (blk + 1) * kReduceRows); ++s) {
+        if (gr.dk) {
+          Arr row(gr.dk + p.k_row(b, s, g), p.D);
+          row.setZero();
+          for (int64_t c = 0; c < nchunks; ++c)
+            if (s >= chunk[c].n0 && s < chunk[c].n1) row += CArr(chunk[c].dk(partial) + (s - chunk[c].n0) * p.D, p.D);
+        }
+        if (gr.dv) {
+          Arr row(gr.dv + p.v_row(b, s, g), p.Dv);
+          row.setZero();
+          for (int64_t c = 0; c < nchunks; ++c)
+            if (s >= chunk[c].n0 && s < chunk[c].n1)
+              row += CArr(chunk[c].dv(partial, p.D) + (s - chunk[c].n0) * p.Dv, p.Dv);
+        }
+      }
+    }
+  });
+}
+
 // Backward in two deterministic passes. Pass 1: task (b, g, chunk of tiles) recomputes P per tile, writes its dQ
 // rows (complete: a tile sees all its keys) and accumulates dK/dV over the chunk's key span into a private
 // partial. Pass 2 sums the partials per key row in chunk order. No two tasks write the same memory and the
@@ -256,16 +291,13 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
   const int64_t width = p.D + p.Dv;
 
   // Key span and partial-buffer offset of every (b, g, chunk).
-  struct Span {
-    int64_t n0 = 0, n1 = 0, off = 0;
-  };
-  std::vector<Span> spans(static_cast<size_t>(p.B * p.Hkv * nchunks));
+  std::vector<KeySpan> spans(static_cast<size_t>(p.B * p.Hkv * nchunks));
   int64_t total = 0;
   for (int64_t b = 0; b < p.B; ++b)
     for (int64_t g = 0; g < p.Hkv; ++g)
       for (int64_t c = 0; c < nchunks; ++c) {
         const int64_t t0 = c * tpc * p.tq, t1 = std::min(p.T, (c + 1) * tpc * p.tq);
-        Span& sp = spans[static_cast<size_t>((b * p.Hkv + g) * nchunks + c)];
+        KeySpan& sp = spans[static_cast<size_t>((b * p.Hkv + g) * nchunks + c)];
         sp.n0 = p.lo(b, t0);
         sp.n1 = std::max(sp.n0, p.hi(b, t1 - 1));
         sp.off = total;
@@ -273,8 +305,6 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
       }
   Tensor partial_t = Tensor::empty({total});
   float* partial = partial_t.data<float>();
-  auto dk_part = [&](const Span& sp) { return partial + sp.off; };
-  auto dv_part = [&](const Span& sp) { return partial + sp.off + (sp.n1 - sp.n0) * p.D; };
 
   parallel_for(p.B * p.Hkv * nchunks, 1, [&](int64_t begin, int64_t end) {
     Buf qbuf(static_cast<size_t>(rows * p.D)), dobuf(static_cast<size_t>(rows * p.Dv));
@@ -282,9 +312,9 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
     Buf pbuf(static_cast<size_t>(rows * nmax)), dsbuf(static_cast<size_t>(need_ds ? rows * nmax : 0));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t c = task % nchunks, g = (task / nchunks) % p.Hkv, b = task / (nchunks * p.Hkv);
-      const Span& sp = spans[static_cast<size_t>(task)];
-      float* dkp = dk_part(sp);
-      float* dvp = dv_part(sp);
+      const KeySpan& sp = spans[static_cast<size_t>(task)];
+      float* dkp = sp.dk(partial);
+      float* dvp = sp.dv(partial, p.D);
       if (need_kv) std::fill_n(dkp, (sp.n1 - sp.n0) * width, 0.f);
       for (int64_t tile = c * tpc; tile < std::min(p.ntiles, (c + 1) * tpc); ++tile) {
         const int64_t t0 = tile * p.tq, t1 = std::min(p.T, t0 + p.tq), m = (t1 - t0) * p.G;
@@ -337,29 +367,7 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
       }
     }
   });
-  if (!need_kv) return;
-
-  const int64_t nblocks = (p.S + kReduceRows - 1) / kReduceRows;
-  parallel_for(p.B * p.Hkv * nblocks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t blk = task % nblocks, bg = task / nblocks, g = bg % p.Hkv, b = bg / p.Hkv;
-      const Span* chunk = spans.data() + bg * nchunks;
-      for (int64_t s = blk * kReduceRows; s < std::min(p.S, (blk + 1) * kReduceRows); ++s) {
-        if (gr.dk) {
-          Arr row(gr.dk + p.k_row(b, s, g), p.D);
-          row.setZero();
-          for (int64_t c = 0; c < nchunks; ++c)
-            if (s >= chunk[c].n0 && s < chunk[c].n1) row += CArr(dk_part(chunk[c]) + (s - chunk[c].n0) * p.D, p.D);
-        }
-        if (gr.dv) {
-          Arr row(gr.dv + p.v_row(b, s, g), p.Dv);
-          row.setZero();
-          for (int64_t c = 0; c < nchunks; ++c)
-            if (s >= chunk[c].n0 && s < chunk[c].n1) row += CArr(dv_part(chunk[c]) + (s - chunk[c].n0) * p.Dv, p.Dv);
-        }
-      }
-    }
-  });
+  if (need_kv) sum_key_partials(p, spans, nchunks, partial, gr);
 }
 
 // The GPU path (autograd/cuda/attention.cu): operands dense in q's dtype, the key mask as i32 on the device.

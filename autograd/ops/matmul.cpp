@@ -52,6 +52,24 @@ bool rows_fold(const Tensor& a) {
   return true;
 }
 
+// A batched product's shapes: the broadcast batch dims, then a as [..., M, K], b as [..., K, N], the result as
+// [..., M, N].
+struct BatchShapes {
+  Shape batch, a, b, out;
+};
+
+BatchShapes batch_shapes(const Tensor& a, const Tensor& b) {
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  const Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+  BatchShapes s;
+  s.batch = broadcast_shapes(ba, bb, "matmul");
+  s.a = s.b = s.out = s.batch;
+  s.a.insert(s.a.end(), {M, K});
+  s.b.insert(s.b.end(), {K, N});
+  s.out.insert(s.out.end(), {M, N});
+  return s;
+}
+
 // Row-major c[m, n] = a[m, k] @ b[k, n] (or the transposes) on the GPU; see cuda::Gemm.
 void gpu_gemm(const Tensor& a, const Tensor& b, const Tensor& c, cuda::Gemm g) {
   cuda::gemm(g, a.dtype(), a.raw(), b.raw(), c.dtype(), c.raw());
@@ -73,17 +91,12 @@ Tensor matmul_forward_cuda(const Tensor& a_in, const Tensor& b_in) {
     gpu_gemm(a, b, out, g);
     return out;
   }
-  Shape ba(a_in.shape().begin(), a_in.shape().end() - 2), bb(b_in.shape().begin(), b_in.shape().end() - 2);
-  const Shape batch = broadcast_shapes(ba, bb, "matmul");
-  Shape sa = batch, sb = batch, so = batch;
-  sa.insert(sa.end(), {M, K});
-  sb.insert(sb.end(), {K, N});
-  so.insert(so.end(), {M, N});
-  const Tensor a = dense_as(a_in.expand(sa), dt), b = dense_as(b_in.expand(sb), dt);
-  Tensor out = Tensor::empty(so, dt, Device::CUDA);
+  const BatchShapes s = batch_shapes(a_in, b_in);
+  const Tensor a = dense_as(a_in.expand(s.a), dt), b = dense_as(b_in.expand(s.b), dt);
+  Tensor out = Tensor::empty(s.out, dt, Device::CUDA);
   cuda::Gemm g;
   g.m = M, g.n = N, g.k = K, g.lda = K, g.ldb = N, g.ldc = N;
-  g.batch = shape_numel(batch), g.sa = M * K, g.sb = K * N, g.sc = M * N;
+  g.batch = shape_numel(s.batch), g.sa = M * K, g.sb = K * N, g.sc = M * N;
   if (g.batch > 0) gpu_gemm(a, b, out, g);
   return out;
 }
@@ -108,14 +121,10 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
     return out;
   }
   // General batched case: broadcast the batch dims, one GEMM per batch entry.
-  Shape ba(a_in.shape().begin(), a_in.shape().end() - 2), bb(b_in.shape().begin(), b_in.shape().end() - 2);
-  const Shape batch = broadcast_shapes(ba, bb, "matmul");
-  Shape sa = batch, sb = batch, so = batch;
-  sa.insert(sa.end(), {M, K});
-  sb.insert(sb.end(), {K, N});
-  so.insert(so.end(), {M, N});
-  const Tensor a = blas_ready(a_in).expand(sa), b = blas_ready(b_in).expand(sb);
-  Tensor out = K == 0 ? Tensor::zeros(so) : Tensor::empty(so);
+  const BatchShapes s = batch_shapes(a_in, b_in);
+  const Shape& batch = s.batch;
+  const Tensor a = blas_ready(a_in).expand(s.a), b = blas_ready(b_in).expand(s.b);
+  Tensor out = K == 0 ? Tensor::zeros(s.out) : Tensor::empty(s.out);
   if (K == 0) return out;
   const int64_t nb = shape_numel(batch), nd = static_cast<int64_t>(batch.size());
   const MatView va = as_blas(M, K, a.strides()[static_cast<size_t>(nd)], a.strides()[static_cast<size_t>(nd + 1)]);

@@ -150,27 +150,39 @@ __global__ void row_factor_kernel(const float* g, const int64_t* index, int64_t 
   }
 }
 
+// What both factored apply kernels share: the gradient, factors and coefficients of one matrix of the batch.
+struct FactoredApply {
+  DevWeights w;
+  const float* g;  // [entries, C]
+  int64_t C;
+  int64_t base;  // the matrix's first element in the weights
+  const float* rf;
+  const float* cf;
+  float* m;
+  AdafactorCoeffs k;
+  const float* clip_div;
+
+  // The update of element j of entry e, before clipping.
+  __device__ float update(int64_t e, int64_t j) const { return (rf[e] * cf[j]) * g[e * C + j]; }
+  __device__ void apply(int64_t at, float u) const { adafactor_element(w, m, base + at, u, k, *clip_div); }
+};
+
 // The entries' elements only (rows without a gradient do not change without momentum or weight decay).
-__global__ void factored_apply_entries(DevWeights w, const float* g, const int64_t* index, int64_t count, int64_t C,
-                                       int64_t base, const float* rf, const float* cf, float* m, AdafactorCoeffs k,
-                                       const float* clip_div) {
-  const int64_t total = count * C;
+__global__ void factored_apply_entries(FactoredApply a, const int64_t* index, int64_t count) {
+  const int64_t total = count * a.C;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t e = i / C, j = i % C;
-    adafactor_element(w, m, base + row_of(index, e) * C + j, (rf[e] * cf[j]) * g[i], k, *clip_div);
+    const int64_t e = i / a.C, j = i % a.C;
+    a.apply(row_of(index, e) * a.C + j, a.update(e, j));
   }
 }
 
 // Every element of the matrix (momentum or weight decay move rows without a gradient too).
-__global__ void factored_apply_all(DevWeights w, const float* g, const int64_t* entry_of, int64_t N, int64_t C,
-                                   int64_t base, const float* rf, const float* cf, float* m, AdafactorCoeffs k,
-                                   const float* clip_div) {
-  const int64_t total = N * C;
+__global__ void factored_apply_all(FactoredApply a, const int64_t* entry_of, int64_t N) {
+  const int64_t total = N * a.C;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t r = i / C, j = i % C;
+    const int64_t r = i / a.C, j = i % a.C;
     const int64_t e = entry_of ? entry_of[r] : r;
-    const float u = e >= 0 ? (rf[e] * cf[j]) * g[e * C + j] : 0.0f;
-    adafactor_element(w, m, base + i, u, k, *clip_div);
+    a.apply(i, e >= 0 ? a.update(e, j) : 0.0f);
   }
 }
 
@@ -275,15 +287,12 @@ void gpu_adafactor_factored(const GpuWeights& w, const Tensor& dense, const Spar
                                                   static_cast<float*>(clip.raw()));
   float* mp = m.defined() ? static_cast<float*>(m.raw()) : nullptr;
   for (int64_t b = 0; b < batches; ++b) {
-    const float* gb = g + b * N * C;
-    const float* rfb = static_cast<const float*>(rf.raw()) + b * count;
-    const float* cfb = static_cast<const float*>(cf.raw()) + b * C;
+    const FactoredApply a{dev(w), g + b * N * C, C, b * N * C, static_cast<const float*>(rf.raw()) + b * count,
+                          static_cast<const float*>(cf.raw()) + b * C, mp, k, static_cast<const float*>(clip.raw())};
     if (k.momentum || k.decay)
-      factored_apply_all<<<grid_for(N * C), kThreads, 0, stream()>>>(dev(w), gb, eo, N, C, b * N * C, rfb, cfb, mp, k,
-                                                                     static_cast<const float*>(clip.raw()));
+      factored_apply_all<<<grid_for(N * C), kThreads, 0, stream()>>>(a, eo, N);
     else if (count > 0)
-      factored_apply_entries<<<grid_for(count * C), kThreads, 0, stream()>>>(
-          dev(w), gb, idx, count, C, b * N * C, rfb, cfb, mp, k, static_cast<const float*>(clip.raw()));
+      factored_apply_entries<<<grid_for(count * C), kThreads, 0, stream()>>>(a, idx, count);
   }
   check_launch("adafactor (factored)");
 }
