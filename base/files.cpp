@@ -1,6 +1,7 @@
 #include "base/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -102,6 +103,11 @@ void commit(int fd, int err, const fs::path& tmp, const fs::path& path) {
 std::string read_text_file(const fs::path& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) fail_errno(path, "open", errno);
+  // fopen opens a folder, and some libcs then read it as empty.
+  if (struct stat st {}; fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::fclose(f);
+    throw Error(path.string() + ": is a folder, expected a file");
+  }
   std::string data;
   std::error_code ec;
   if (auto size = fs::file_size(path, ec); !ec) data.reserve(size);

@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/json_file.h"
 #include "cli/command.h"
 #include "cli/embedded_configs.h"
 #include "data/clean.h"
@@ -193,7 +194,7 @@ class Demo {
                            {"candidate_params", candidate_params_name(c_.synth.candidate_params)}};
     const fs::path marker = data_dir() / "synth.json";
     if (fs::exists(marker) && fs::exists(data_dir() / "train.jsonl") && fs::exists(data_dir() / "heldout.jsonl") &&
-        fs::exists(data_dir() / "dev.jsonl") && json::parse(gt::read_text_file(marker)) == settings) {
+        fs::exists(data_dir() / "dev.jsonl") && gt::read_json_file(marker) == settings) {
       std::cerr << "demo: reusing " << data_dir().string() << " (same synth settings)\n";
       return;
     }

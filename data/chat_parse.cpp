@@ -3,6 +3,7 @@
 #include <array>
 
 #include "base/error.h"
+#include "base/json_file.h"
 
 namespace gt::data {
 
@@ -51,6 +52,7 @@ bool is_json_number(std::string_view t) {
 struct ArgReader {
   std::string_view s;
   std::size_t i = 0;
+  std::size_t depth = 0;  // bounded like any JSON we read (base/json_file.h), so the recursion is too
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error("tool call arguments: " + what + " at offset " + std::to_string(i) + " in '" + std::string(s) + "'");
@@ -87,8 +89,12 @@ struct ArgReader {
   json value() {
     skip_space();
     if (at(kQuote)) return quoted();
-    if (i < s.size() && s[i] == '{') return ++i, object('}');
-    if (i < s.size() && s[i] == '[') return ++i, array();
+    if (i < s.size() && (s[i] == '{' || s[i] == '[')) {
+      if (++depth > kMaxJsonDepth) fail("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      json v = s[i++] == '{' ? object('}') : array();
+      --depth;
+      return v;
+    }
     std::size_t start = i;
     while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
     std::string_view t = trim(s.substr(start, i - start));
@@ -96,7 +102,11 @@ struct ArgReader {
     if (t == "true") return true;
     if (t == "false") return false;
     if (t == "null") return nullptr;
-    if (is_json_number(t)) return json::parse(t);
+    if (is_json_number(t)) {
+      json number;
+      if (auto e = try_parse_json(t, number)) fail(e->reason);
+      return number;
+    }
     return std::string(t);
   }
 

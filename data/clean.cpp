@@ -195,10 +195,8 @@ CleanResult clean_jsonl(std::string_view text) {
     };
 
     json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::parse_error& e) {
-      drop("", DropReason::unparseable, "invalid JSON: " + parse_error_reason(e));
+    if (auto e = try_parse_json(line, j)) {
+      drop("", DropReason::unparseable, "invalid JSON: " + e->reason);
       continue;
     }
     const std::string source = "line " + std::to_string(line_no);
@@ -237,7 +235,9 @@ CleanReport clean_file(const std::filesystem::path& in, const std::filesystem::p
   nlohmann::ordered_json j = {{"input", in.string()}, {"output", out.string()}};
   nlohmann::ordered_json body = result.report.to_json();
   for (auto& [key, value] : body.items()) j[key] = std::move(value);
-  write_file_atomically(report, j.dump(2) + "\n");
+  // A dropped line's detail may quote bytes that are not UTF-8 (that is why it was dropped): written as U+FFFD, so
+  // that the report is always written.
+  write_file_atomically(report, j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   return result.report;
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/json_file.h"
 #include "data/tokenizer.h"
 
 namespace gt::data {
@@ -38,8 +39,7 @@ std::span<const TokenRename> gemma4_token_renames() { return kRenames; }
 
 std::string gemma4_tokenizer_json_from_gemma3(std::string_view gemma3_json, std::string_view origin) {
   auto fail = [&](const std::string& msg) { throw Error(std::string(origin) + ": " + msg); };
-  nlohmann::json j = nlohmann::json::parse(gemma3_json, nullptr, false);
-  if (j.is_discarded()) fail("invalid JSON");
+  nlohmann::json j = parse_json(gemma3_json, origin);
   if (!j.contains("model") || !j["model"].contains("vocab") || !j["model"]["vocab"].is_object() ||
       !j.contains("added_tokens") || !j["added_tokens"].is_array())
     fail("not a tokenizer.json with model.vocab and added_tokens");

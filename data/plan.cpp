@@ -99,19 +99,32 @@ bool has_dependency_cycle(const std::vector<PlanStep>& steps) {
     for (const auto& d : s.dependencies)
       if (edges.count(d)) edges[s.plugin_id].insert(d);
 
+  // Depth-first with an explicit stack, so a chain of 100k steps cannot overflow the call stack: a step is open
+  // while its dependencies are being walked, and reaching an open step closes a cycle.
   enum class Mark { unseen, open, done };
   std::map<std::string, Mark> mark;
-  std::function<bool(const std::string&)> reaches_open = [&](const std::string& id) {
-    Mark& m = mark[id];
-    if (m == Mark::open) return true;
-    if (m == Mark::done) return false;
-    m = Mark::open;
-    for (const auto& d : edges[id])
-      if (reaches_open(d)) return true;
-    mark[id] = Mark::done;
-    return false;
-  };
-  return std::any_of(edges.begin(), edges.end(), [&](const auto& e) { return reaches_open(e.first); });
+  using Frame = std::pair<const std::string*, std::set<std::string>::const_iterator>;
+  for (const auto& [root, root_deps] : edges) {
+    if (mark[root] != Mark::unseen) continue;
+    std::vector<Frame> stack{{&root, root_deps.begin()}};
+    mark[root] = Mark::open;
+    while (!stack.empty()) {
+      auto& [id, next] = stack.back();
+      if (next == edges[*id].end()) {
+        mark[*id] = Mark::done;
+        stack.pop_back();
+        continue;
+      }
+      const std::string& d = *next++;
+      Mark& m = mark[d];
+      if (m == Mark::open) return true;
+      if (m == Mark::unseen) {
+        m = Mark::open;
+        stack.emplace_back(&d, edges[d].begin());
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace gt::data

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/json_file.h"
 #include "data/embedded_data.h"
 #include "data/plan.h"
 
@@ -250,11 +251,7 @@ void read_domains(const json& domains, Catalog& c) {
 
 Catalog parse_catalog(std::string_view json_text) {
   json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    broken(std::string("not valid JSON (") + e.what() + ")");
-  }
+  if (auto e = try_parse_json(json_text, root)) broken("not valid JSON (" + e->where() + ": " + e->reason + ")");
   Fields top(root, "the top level");
   Catalog c;
   c.slots = read_slots(top.array("slots"));

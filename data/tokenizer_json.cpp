@@ -2,6 +2,7 @@
 #include "data/tokenizer_json.h"
 
 #include "base/error.h"
+#include "base/json_file.h"
 #include "data/tokenizer.h"
 
 namespace gt::data {
@@ -72,6 +73,7 @@ class Reader final : public nlohmann::json_sax<json>, public tok::TokenizerJson 
   }
 
   bool start_object(std::size_t) override {
+    if (too_deep()) return false;
     switch (where()) {
       case Where::Outside:
         stack_.push_back(Where::Top);
@@ -99,6 +101,7 @@ class Reader final : public nlohmann::json_sax<json>, public tok::TokenizerJson 
   }
 
   bool start_array(std::size_t) override {
+    if (too_deep()) return false;
     switch (where()) {
       case Where::Outside:
         return fail("the top level is an array, expected an object");
@@ -135,7 +138,8 @@ class Reader final : public nlohmann::json_sax<json>, public tok::TokenizerJson 
   }
 
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
-    error = std::string("invalid JSON: ") + ex.what();
+    std::string what = ex.what();  // without nlohmann's "[json.exception.parse_error.101] "
+    error = "invalid JSON: " + what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
     return false;
   }
 
@@ -150,6 +154,12 @@ class Reader final : public nlohmann::json_sax<json>, public tok::TokenizerJson 
   std::string cap_key_;
 
   Where where() const { return stack_.empty() ? Where::Outside : stack_.back(); }
+
+  // Bounded like every JSON input (base/json_file.h): the captured sections are copied and walked recursively.
+  bool too_deep() {
+    if (stack_.size() + cap_.size() < kMaxJsonDepth) return false;
+    return fail("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
 
   bool fail(std::string msg) {
     error = std::move(msg);

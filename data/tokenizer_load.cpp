@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <climits>
+#include <type_traits>
 
 #include "base/error.h"
 #include "data/tokenizer_impl.h"
@@ -67,6 +69,9 @@ class Builder {
   T get(const json& obj, const char* key, const std::string& path, T fallback) const {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) return fallback;
+    // nlohmann would wrap -1 to 2^64-1 and truncate 1.5 to 1.
+    if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>)
+      if (!it->is_number_unsigned()) fail(path + "." + key + " is " + it->dump() + ", expected a non-negative integer");
     try {
       return it->get<T>();
     } catch (const json::exception&) {
@@ -363,7 +368,7 @@ class Builder {
       const json& ids = (*specials)[name]["ids"];
       if (!ids.is_array()) fail(path + ".special_tokens[\"" + name + "\"].ids is missing");
       for (const json& id : ids) {
-        if (!id.is_number_unsigned() || !impl_->tokens.has(id.get<int32_t>()))
+        if (!id.is_number_unsigned() || id.get<uint64_t>() > INT32_MAX || !impl_->tokens.has(id.get<int32_t>()))
           fail(path + ".special_tokens[\"" + name + "\"]: id " + id.dump() + " is not in the vocabulary");
         (seen_sequence ? impl_->suffix : impl_->prefix).push_back(id.get<int32_t>());
       }

@@ -1,8 +1,11 @@
 #include "model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <type_traits>
 
+#include "base/checked.h"
 #include "base/error.h"
 #include "base/json_file.h"
 
@@ -12,11 +15,18 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+// Bounds far beyond any real model, so that the sizes of the tables they give fit in 64 bits: token ids are 32-bit,
+// and every width, head count and layer count is below 2^24.
+constexpr int64_t kMaxVocab = int64_t{1} << 31, kMaxDim = int64_t{1} << 24;
+
 // Reads an optional field: the default when absent or null, an error naming the field and file when mistyped.
 template <class T>
 T field(const json& j, const char* key, T def, const std::string& path) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return def;
+  // nlohmann would truncate 1.5 to 1 and cast 1e30 out of range.
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    GT_CHECK(it->is_number_integer(), path, ": field '", key, "' is ", it->dump(), ", expected an integer");
   try {
     return it->get<T>();
   } catch (const std::exception& e) {
@@ -91,13 +101,7 @@ void parse_per_layer_config(const json& plc, int64_t num_layers, const std::stri
                             std::vector<int64_t>& kvh) {
   GT_CHECK(plc.is_object(), p, ": per_layer_config must be an object, got ", plc.dump());
   for (auto it = plc.begin(); it != plc.end(); ++it) {
-    int64_t l = -1;
-    try {
-      size_t used = 0;
-      l = std::stoll(it.key(), &used);
-      if (used != it.key().size()) l = -1;
-    } catch (const std::exception&) {
-    }
+    const int64_t l = parse_int64(it.key()).value_or(-1);
     GT_CHECK(l >= 0 && l < num_layers, p, ": per_layer_config key \"", it.key(), "\" is not a layer index below ",
              num_layers);
     GT_CHECK(it->is_object(), p, ": per_layer_config.", it.key(), " must be an object");
@@ -167,7 +171,9 @@ Gemma4Config parse_gemma4_config(const json& root, const std::string& path) {
   const bool double_wide = field<bool>(t, "use_double_wide_mlp", false, p);
   GT_CHECK(c.vocab_size > 0 && c.hidden_size > 0 && intermediate > 0 && c.num_layers > 0 && c.num_heads > 0 &&
                kv_heads > 0 && head_dim > 0 && head_dim % 2 == 0 && c.sliding_window > 0 && c.ple_dim >= 0 &&
-               (c.ple_dim == 0 || c.ple_vocab > 0),
+               (c.ple_dim == 0 || c.ple_vocab > 0) && c.vocab_size < kMaxVocab && c.ple_vocab < kMaxVocab &&
+               std::max({c.hidden_size, intermediate, c.num_layers, c.num_heads, kv_heads, head_dim, c.ple_dim}) <=
+                   kMaxDim,
            p, ": sizes out of range (vocab ", c.vocab_size, ", hidden ", c.hidden_size, ", intermediate ",
            intermediate, ", layers ", c.num_layers, ", heads ", c.num_heads, "/", kv_heads, ", head_dim ", head_dim,
            ", sliding_window ", c.sliding_window, ", per-layer input ", c.ple_dim, ")");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "autograd/cuda/kernels.h"
+#include "base/checked.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "model/checkpoint.h"
@@ -159,8 +160,9 @@ Gemma4 Gemma4::load(const std::string& dir, const LoadOptions& options) {
         starts_with(n, "model.embed_vision.") || starts_with(n, "model.embed_audio.")) {
       ++towers;
       tower_elems += shape_numel(ckpt.entry(n).shape);
-    } else if (std::regex_match(n, mt, shared_kv) && std::stoll(mt[1]) < m.config_.num_layers &&
-               m.config_.layers[static_cast<size_t>(std::stoll(mt[1]))].kv_shared) {
+    } else if (std::regex_match(n, mt, shared_kv) &&
+               parse_int64(mt[1].str()).value_or(INT64_MAX) < m.config_.num_layers &&
+               m.config_.layers[static_cast<size_t>(*parse_int64(mt[1].str()))].kv_shared) {
       ++unused_kv;
     } else if (n == "lm_head.weight") {
       GT_CHECK(same_values(ckpt.get(n), ckpt.get(prefix + "embed_tokens.weight")), ckpt.file_of(n),

@@ -5,12 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/json_file.h"
 
 namespace gt {
 
@@ -67,13 +70,65 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
+namespace {
+
+// A header entry, checked as the safetensors format requires: non-negative integer dimensions, integer offsets, and
+// exactly as many bytes as the shape and dtype need.
+SafetensorsFile::Entry read_entry(const nlohmann::json& v, const std::string& name, const std::string& path) {
+  auto bad = [&](const std::string& why) { fail(path, ": tensor '", name, "': ", why, " in ", v.dump()); };
+  SafetensorsFile::Entry e;
+  e.name = name;
+  if (!v.is_object()) bad("the header entry is not an object");
+  auto dtype = v.find("dtype"), shape = v.find("shape"), off = v.find("data_offsets");
+  if (dtype == v.end() || !dtype->is_string()) bad("dtype is missing or not a string");
+  e.dtype = dtype->get<std::string>();
+  const size_t eb = dtype_bytes(e.dtype);
+  GT_CHECK(eb, path, ": tensor '", name, "' has unsupported dtype ", e.dtype);
+  if (shape == v.end() || !shape->is_array()) bad("shape is missing or not an array");
+  for (const auto& d : *shape) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      bad("a dimension of the shape is not an integer from 0 to 2^63-1");
+    e.shape.push_back(d.get<int64_t>());
+  }
+  if (off == v.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
+      !(*off)[1].is_number_unsigned())
+    bad("data_offsets is not two non-negative integers");
+  e.begin = (*off)[0].get<uint64_t>();
+  e.end = (*off)[1].get<uint64_t>();
+  int64_t numel = 1;
+  uint64_t bytes = 0;
+  for (int64_t d : e.shape)
+    if (__builtin_mul_overflow(numel, d, &numel)) bad("the shape has more elements than fit in 64 bits");
+  if (__builtin_mul_overflow(static_cast<uint64_t>(numel), eb, &bytes))
+    bad("the shape has more bytes than fit in 64 bits");
+  GT_CHECK(e.begin <= e.end && e.end - e.begin == bytes, path, ": tensor '", name, "' has data_offsets [", e.begin,
+           ", ", e.end, "] for ", bytes, " bytes of ", e.dtype, shape_str(e.shape));
+  return e;
+}
+
+// Two tensors may not share bytes: an update in place of one (see open) would change the other.
+void check_no_overlap(std::vector<SafetensorsFile::Entry> entries, const std::string& path) {
+  std::erase_if(entries, [](const auto& e) { return e.begin == e.end; });
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const auto &a = entries[i - 1], &b = entries[i];
+    GT_CHECK(b.begin >= a.end, path, ": tensors '", a.name, "' (bytes ", a.begin, "-", a.end, ") and '", b.name,
+             "' (bytes ", b.begin, "-", b.end, ") overlap");
+  }
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile f;
   f.path_ = path;
   const int fd = ::open(path.c_str(), O_RDONLY);
   GT_CHECK(fd >= 0, path, ": cannot open (", std::strerror(errno), ")");
   struct stat st {};
-  fstat(fd, &st);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, ": not a regular file");
+  }
   const size_t size = static_cast<size_t>(st.st_size);
   auto map = std::make_shared<MappedFile>();
   if (size > 0) {
@@ -93,46 +148,25 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   std::memcpy(&header_len, base, 8);
   GT_CHECK(header_len <= size - 8, path, ": truncated safetensors file (header of ", header_len,
            " bytes does not fit in ", size, ")");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(base + 8, base + 8 + header_len);
-  } catch (const std::exception& e) {
-    fail(path, ": safetensors header is not valid JSON (", e.what(), ")");
-  }
+  const nlohmann::json header =
+      parse_json(std::string_view(base + 8, header_len), path + " (safetensors header)");
   GT_CHECK(header.is_object(), path, ": safetensors header is not a JSON object");
   f.data_ = base + 8 + header_len;
   const size_t data_size = size - 8 - header_len;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
+      GT_CHECK(it->is_object(), path, ": __metadata__ is not a JSON object");
       for (auto m = it->begin(); m != it->end(); ++m)
         if (m->is_string()) f.metadata_[m.key()] = m->get<std::string>();
       continue;
     }
-    const auto& v = *it;
-    Entry e;
-    e.name = it.key();
-    try {
-      e.dtype = v.at("dtype").get<std::string>();
-      e.shape = v.at("shape").get<Shape>();
-      const auto off = v.at("data_offsets").get<std::vector<size_t>>();
-      GT_CHECK(off.size() == 2, "data_offsets needs 2 numbers");
-      e.begin = off[0];
-      e.end = off[1];
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& ex) {
-      fail(path, ": tensor '", e.name, "' has a malformed header entry (", ex.what(), ")");
-    }
-    const size_t eb = dtype_bytes(e.dtype);
-    GT_CHECK(eb, path, ": tensor '", e.name, "' has unsupported dtype ", e.dtype);
-    for (int64_t d : e.shape) GT_CHECK(d >= 0, path, ": tensor '", e.name, "' has a negative dimension");
-    GT_CHECK(e.begin <= e.end && e.end - e.begin == static_cast<size_t>(shape_numel(e.shape)) * eb, path,
-             ": tensor '", e.name, "' has ", e.end - e.begin, " bytes for ", e.dtype, shape_str(e.shape));
+    Entry e = read_entry(*it, it.key(), path);
     GT_CHECK(e.end <= data_size, path, ": truncated file: tensor '", e.name, "' ends at byte ", e.end,
              " of a data section of ", data_size, " bytes");
     f.index_[e.name] = f.entries_.size();
     f.entries_.push_back(std::move(e));
   }
+  check_no_overlap(f.entries_, path);
   return f;
 }
 

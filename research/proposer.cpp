@@ -1,5 +1,6 @@
 #include "research/proposer.h"
 
+#include "base/json_file.h"
 #include "base/subprocess.h"
 
 namespace gt::research {
@@ -40,12 +41,11 @@ Proposal CommandProposer::propose(const ProposalContext& c) {
   const std::string out =
       run_shell_filter(command_, proposer_input(c).dump() + "\n", {who, timeout_, 1 << 20, "one JSON object"});
   json j;
-  try {
-    j = json::parse(out);
-  } catch (const json::parse_error& e) {
+  if (auto e = try_parse_json(out, j)) {
     std::string text = out.substr(0, out.find_last_not_of(" \t\r\n") + 1);
     if (text.size() > 200) text = text.substr(0, 200) + "...";
-    throw ProposalError(who + ": printed '" + text + "', which is not one JSON object (" + e.what() + ")");
+    throw ProposalError(who + ": printed '" + text + "', which is not one JSON object (" + e->where() + ": " +
+                        e->reason + ")");
   }
   try {
     return c.space->check(j, c.best_params);

@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "base/checked.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json_file.h"
@@ -59,7 +60,9 @@ void discard_unrecorded(const fs::path& out_dir, int64_t recorded, std::ostream*
   for (const auto& e : fs::directory_iterator(out_dir)) {
     std::smatch m;
     const std::string n = e.path().filename().string();
-    if (!e.is_directory() || !std::regex_match(n, m, name) || std::stoll(m[1]) < recorded) continue;
+    if (!e.is_directory() || !std::regex_match(n, m, name) ||
+        parse_int64(m[1].str()).value_or(INT64_MAX) < recorded)
+      continue;
     fs::remove_all(e.path());
     if (progress) *progress << "research: discarded " << n << ", left unfinished by an interrupted run\n";
   }

@@ -3,6 +3,8 @@
 #include <array>
 #include <string>
 
+#include "base/json_file.h"
+
 namespace gt::rl {
 
 namespace {
@@ -69,8 +71,8 @@ std::optional<nlohmann::json> parse_completion(std::string_view completion) {
   if (!text) return std::nullopt;
   auto object = first_object(drop_fence(*text));
   if (!object) return std::nullopt;
-  nlohmann::json plan = nlohmann::json::parse(object->begin(), object->end(), nullptr, /*allow_exceptions=*/false);
-  if (plan.is_discarded()) return std::nullopt;
+  nlohmann::json plan;
+  if (try_parse_json(*object, plan)) return std::nullopt;
   return plan;
 }
 

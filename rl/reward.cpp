@@ -1,6 +1,7 @@
 #include "rl/reward.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <utility>
@@ -51,8 +52,10 @@ RewardWeights RewardWeights::from_json(const json& j, const std::string& source)
   RewardWeights w;
   for (const auto& [key, value] : j.items()) {
     if (key == kMaxWrongPicks) {
-      GT_CHECK(value.is_number_integer() && value.get<long long>() >= 0, source, ": reward weight '", key,
-               "' must be a non-negative integer");
+      const bool in_range = value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX)
+                            : value.is_number_integer() && value.get<int64_t>() >= 0 && value.get<int64_t>() <= INT_MAX;
+      GT_CHECK(in_range, source,
+               ": reward weight '", key, "' must be an integer from 0 to ", INT_MAX, ", got ", value.dump());
       w.max_wrong_picks = value.get<int>();
       continue;
     }

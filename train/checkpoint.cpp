@@ -13,6 +13,7 @@
 #include <regex>
 #include <set>
 
+#include "base/checked.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json_file.h"
@@ -276,11 +277,8 @@ TrainingState read_training_state(const std::string& path) {
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   GT_CHECK(file.ok(), path, ": cannot open as an HDF5 training state (truncated or corrupt file?)", hdf5_detail());
   json meta;
-  try {
-    meta = json::parse(read_string(file.get(), "meta", path));
-  } catch (const json::exception& e) {
-    fail(path, ": its 'meta' is not valid JSON (", e.what(), ")");
-  }
+  if (auto e = try_parse_json(read_string(file.get(), "meta", path), meta))
+    fail(path, ": its 'meta' is not valid JSON (", e->where(), ": ", e->reason, ")");
   GT_CHECK(meta.is_object() && meta.value("format", "") == kFormat, path, ": not a ", kFormat);
   GT_CHECK(meta.value("version", 0) == kVersion, path, ": training state version ", meta.value("version", 0),
            ", this build reads version ", kVersion);
@@ -354,7 +352,8 @@ std::vector<int64_t> CheckpointDir::steps() const {
   for (const auto& e : fs::directory_iterator(dir_)) {
     std::smatch m;
     const std::string n = e.path().filename().string();
-    if (std::regex_match(n, m, re)) out.push_back(std::stoll(m[1]));
+    if (!std::regex_match(n, m, re)) continue;
+    if (auto step = parse_int64(m[1].str())) out.push_back(*step);
   }
   std::sort(out.begin(), out.end());
   return out;

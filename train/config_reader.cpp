@@ -97,7 +97,10 @@ std::string Section::path(const char* key, const std::string& def) {
 int64_t Section::integer(const char* key, int64_t def, int64_t min) {
   const json* v = find_as(key, [](const json& j) { return j.is_number_integer(); }, "an integer");
   if (!v) return def;
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad(key, "is too large");
+  // Compared before the conversion, which would wrap 2^64-1 to -1.
+  if ((v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(kMaxCount)) ||
+      (!v->is_number_unsigned() && v->get<int64_t>() > kMaxCount))
+    bad(key, "must be <= " + std::to_string(kMaxCount) + ", got " + v->dump());
   const int64_t x = v->get<int64_t>();
   if (x < min) bad(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(x));
   return x;

@@ -56,6 +56,9 @@ class Section {
   std::string str(const char* key, const std::string& def);
   std::string path(const char* key, const std::string& def = "");  // a string that must not be empty when given
   std::vector<std::string> strings(const char* key);  // an array of strings; empty when absent
+  // Counts, sizes and steps: at most kMaxCount, so that products of two (batch_size x grad_accumulation) fit in 64
+  // bits and a value like INT64_MAX is an error, not a run of zero steps.
+  static constexpr int64_t kMaxCount = int64_t{1} << 31;
   int64_t integer(const char* key, int64_t def, int64_t min);
   uint64_t seed(const char* key, uint64_t def);
   double number(const char* key, double def);

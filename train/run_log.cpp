@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/json_file.h"
 
 namespace gt::train {
 
@@ -16,8 +17,8 @@ MetricsLog::MetricsLog(const std::string& path, std::optional<int64_t> keep_thro
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
-      const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
-      if (r.is_discarded() || !r.is_object()) continue;
+      nlohmann::json r;
+      if (try_parse_json(line, r) || !r.is_object()) continue;
       if (r.value("step", int64_t{0}) <= *keep_through) kept += line + "\n";
     }
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "autograd/ops.h"
+#include "base/checked.h"
 #include "base/checksum.h"
 #include "base/error.h"
 #include "train/gradients.h"
@@ -77,7 +78,7 @@ class Trainer : TrainingRun {
     if (o.device != Device::CPU) model_.to(o.device);
     init_optimizer();
     const int64_t n = static_cast<int64_t>(train_.samples.size());
-    const int64_t per_step = c.batch_size * c.grad_accumulation;
+    const int64_t per_step = checked_mul(c.batch_size, c.grad_accumulation, "batch_size x grad_accumulation");
     const int64_t per_epoch = (n + per_step - 1) / per_step;
     total_ = per_epoch * c.epochs;
     if (c.max_steps > 0) total_ = std::min(total_, c.max_steps);

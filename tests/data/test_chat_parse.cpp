@@ -111,3 +111,21 @@ TEST(ChatParse, BrokenCallsAreReportedAndTheRestIsKept) {
   ASSERT_EQ(p.errors.size(), 1u);
   EXPECT_NE(p.errors[0].find("stray <channel|>"), std::string::npos);
 }
+
+// The argument reader recurses once per level: bounded like JSON (issue 19), and a number beyond a double is an
+// error naming it, not a bare nlohmann exception.
+TEST(ChatParse, ToolArgumentsNestedTooDeepOrOutOfRangeAreErrors) {
+  const std::string deep = "a:" + std::string(300000, '[') + std::string(300000, ']');
+  try {
+    parse_tool_arguments(deep);
+    ADD_FAILURE() << "no error";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper than 512 levels"), std::string::npos);
+  }
+  try {
+    parse_tool_arguments("x:1e999");
+    ADD_FAILURE() << "no error";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("number 1e999 is out of range"), std::string::npos) << e.what();
+  }
+}

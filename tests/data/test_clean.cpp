@@ -284,3 +284,26 @@ TEST(Clean, CommandLeavesTheInputAloneAndWritesOutputAndReport) {
   EXPECT_EQ(read_text_file(in), input);
   EXPECT_FALSE(std::filesystem::exists(dir.path / "r2.json"));
 }
+
+// Issue 19: one line of invalid UTF-8 is dropped and counted like any other bad line (it stopped the whole file
+// and left no report), a line nested 300k levels deep is one more unparseable line, and a folder is refused.
+TEST(Clean, HostileLinesAreDroppedAndTheReportIsWritten) {
+  TempDir dir;
+  const std::string input = clean_sample().dump() + "\n{\"id\": \"\xff\xfe\"}\n" + std::string(300000, '[') + "\n";
+  auto in = dir.write("in.jsonl", input);
+  CleanReport r = clean_file(in, dir.path / "out.jsonl", dir.path / "report.json");
+  EXPECT_EQ(r.total, 3u);
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.count(DropReason::unparseable), 2u);
+  json report = read_json_file(dir.path / "report.json");
+  EXPECT_EQ(report["dropped_samples"][0]["line"], 2);
+  EXPECT_EQ(report["dropped_samples"][1]["line"], 3);
+  EXPECT_NE(report["dropped_samples"][1]["detail"].get<std::string>().find("nested deeper than 512 levels"),
+            std::string::npos);
+  try {
+    clean_file(dir.path, dir.path / "o.jsonl", dir.path / "r.json");
+    ADD_FAILURE() << "a folder was cleaned";
+  } catch (const gt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder, expected a file"), std::string::npos) << e.what();
+  }
+}

@@ -224,3 +224,14 @@ TEST(Plan, DependencyCycles) {
   EXPECT_TRUE(has_dependency_cycle({step("a", {"a"})}));
   EXPECT_FALSE(has_dependency_cycle({step("a", {"zzz"})}));  // not a step: not an edge
 }
+
+// Root cause C: the check recursed once per step of a chain, so a plan of 100k steps overflowed the stack.
+TEST(Plan, DependencyChainsOfAnyLengthAreChecked) {
+  std::vector<PlanStep> chain;
+  constexpr int kSteps = 100000;
+  for (int i = 0; i < kSteps; ++i)
+    chain.push_back({"p" + std::to_string(i), {}, true, {i ? "p" + std::to_string(i - 1) : "none"}, true});
+  EXPECT_FALSE(has_dependency_cycle(chain));
+  chain.front().dependencies = {"p" + std::to_string(kSteps - 1)};
+  EXPECT_TRUE(has_dependency_cycle(chain));
+}

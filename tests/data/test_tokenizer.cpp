@@ -232,6 +232,36 @@ TEST(TokenizerErrors, MalformedFilesNameFileAndProblem) {
   EXPECT_THROW(Tokenizer::from_file("/nonexistent/tokenizer.json"), gt::Error);
 }
 
+// Issue 19: a Strip with start -1 wrapped to 2^64-1, an id of 2^32 + 5 wrapped to 5, and root cause B: 30k nested
+// Sequences were walked recursively until the stack overflowed. The nesting is bounded while the file is read.
+TEST(TokenizerErrors, HostileValuesAreRefused) {
+  auto with = [](auto edit) {
+    auto j = tiny_json();
+    edit(j);
+    return load_error(j.dump());
+  };
+  const std::string strip = with([](auto& j) {
+    j["decoder"] = {{"type", "Strip"}, {"content", " "}, {"start", -1}, {"stop", 0}};
+  });
+  EXPECT_EQ(strip, "variant.json: decoder.start is -1, expected a non-negative integer");
+  EXPECT_NE(with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"]["ids"] = {4294967301u}; })
+                .find("id 4294967301 is not in the vocabulary"),
+            std::string::npos);
+  for (const char* kind : {"normalizer", "decoder"}) {
+    auto j = tiny_json();
+    j[kind] = nullptr;
+    std::string text = j.dump();
+    const std::string slot = "\"" + std::string(kind) + "\":null";
+    const std::string list = kind == std::string("decoder") ? "decoders" : "normalizers";
+    std::string deep;
+    for (int i = 0; i < 30000; ++i) deep += "{\"type\":\"Sequence\",\"" + list + "\":[";
+    deep += "{\"type\":\"Fuse\"}";
+    for (int i = 0; i < 30000; ++i) deep += "]}";
+    text.replace(text.find(slot), slot.size(), "\"" + std::string(kind) + "\":" + deep);
+    EXPECT_EQ(load_error(text), "variant.json: nested deeper than 512 levels") << kind;
+  }
+}
+
 TEST(TokenizerErrors, UnsupportedComponentsAreRefusedByName) {
   auto with = [](auto edit) {
     auto j = tiny_json();

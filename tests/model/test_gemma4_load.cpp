@@ -95,6 +95,24 @@ TEST(Gemma4Config, DerivesE2BLayers) {
   EXPECT_EQ(c.pad_token_id, 0);
 }
 
+// Root cause E: vocab_size 2^57 made a table of 2^57 x hidden elements, which wrapped to 0 bytes and was read out of
+// bounds. Sizes are bounded where they are read, and element counts are checked where tensors are made.
+TEST(Gemma4Config, AbsurdSizesAreErrorsNamingTheFile) {
+  json j = e2b_config()["text_config"];
+  j["vocab_size"] = int64_t{1} << 57;
+  expect_error([&] { parse_gemma4_config(j, "flat.json"); },
+               {"flat.json: sizes out of range (vocab 144115188075855872"});
+  j = e2b_config()["text_config"];
+  j["hidden_size"] = 1.5;
+  expect_error([&] { parse_gemma4_config(j, "flat.json"); },
+               {"flat.json: field 'hidden_size' is 1.5, expected an integer"});
+  j = e2b_config()["text_config"];
+  j["per_layer_config"] = {{"99999999999999999999", json::object()}};
+  expect_error([&] { parse_gemma4_config(j, "flat.json"); }, {"per_layer_config key \"99999999999999999999\""});
+  expect_error([] { Tensor::empty({int64_t{1} << 57, 1536}); }, {"has more elements than fit in 64 bits"});
+  expect_error([] { Tensor::empty({int64_t{1} << 62}); }, {"has more bytes than fit in 64 bits"});
+}
+
 TEST(Gemma4Config, PerLayerConfigOverridesHeadSizeAndKvHeads) {
   json j = e2b_config()["text_config"];
   j.erase("global_head_dim");

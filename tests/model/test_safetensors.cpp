@@ -9,7 +9,9 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "model/safetensors.h"
+#include "support/expect_error.h"
 
+using gt::testing::expect_error;
 using namespace gt;
 namespace fs = std::filesystem;
 
@@ -77,10 +79,43 @@ TEST(Safetensors, BadFilesNameTheFileAndTensor) {
   write_raw(p, R"({"w":{"dtype":"Q4","shape":[4],"data_offsets":[0,16]}})", std::string(16, '\0'));
   EXPECT_NE(message().find("unsupported dtype Q4"), std::string::npos) << message();
   write_raw(p, R"({"w": nonsense})", "");
-  EXPECT_NE(message().find("not valid JSON"), std::string::npos) << message();
+  EXPECT_NE(message().find("safetensors header):1:8: invalid JSON"), std::string::npos) << message();
   { std::ofstream(p, std::ios::binary) << "abc"; }
   EXPECT_NE(message().find("truncated"), std::string::npos) << message();
   std::remove(p.c_str());
+}
+
+// Headers that safetensors itself refuses were read as something else (issue 19): a float in a shape truncated, two
+// tensors on the same bytes, a shape whose element count wraps to the byte count.
+TEST(Safetensors, RefusesMalformedShapesAndOffsets) {
+  const std::string p = tmp_path("hostile.safetensors");
+  auto expect = [&](const std::string& header, const std::string& part) {
+    write_raw(p, header, std::string(32, '\0'));
+    try {
+      SafetensorsFile::open(p);
+      ADD_FAILURE() << "accepted " << header;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+    }
+  };
+  expect(R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", "tensor 'w': a dimension of the shape");
+  expect(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", "tensor 'w': a dimension of the shape");
+  expect(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0.0,16]}})", "data_offsets is not two");
+  expect(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}})", "tensor 'w' has data_offsets [16, 0]");
+  expect(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+         R"("b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
+         "tensors 'a' (bytes 0-16) and 'b' (bytes 8-24) overlap");
+  // 2^62 x 4 bytes wraps to 0 bytes in 64 bits.
+  expect(R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", "more bytes than fit");
+  expect(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", "more elements than fit");
+  write_raw(p,
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},)"
+            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+            std::string(16, '\0'));
+  EXPECT_EQ(SafetensorsFile::open(p).get("b").numel(), 2);  // out of order but apart is fine
+  std::remove(p.c_str());
+  expect_error([] { SafetensorsFile::open(fs::temp_directory_path().string()); }, {"not a regular file"});
 }
 
 TEST(AtomicWrite, FailureLeavesThePreviousFile) {

@@ -52,6 +52,14 @@ TEST(CompletionParse, FailuresGiveNothing) {
   EXPECT_FALSE(parse_completion("The {user} asked: " + kPlan.dump()));  // the first object is prose
 }
 
+// Root cause A: a completion nested 300k levels deep parsed, then crashed when copied. Now it is no plan.
+TEST(CompletionParse, NestingBeyondTheLimitIsNoPlan) {
+  std::string deep = "{\"a\":";
+  deep += std::string(300000, '[') + std::string(300000, ']') + "}";
+  EXPECT_FALSE(parse_completion(deep));
+  EXPECT_FALSE(parse_completion("{\"n\": 1e999}"));
+}
+
 TEST(CompletionParse, ArrayAroundTheObjectIsLookedInto) {
   // The first {...} is taken, so a top-level array is not parsed whole.
   EXPECT_EQ(parse_completion(json::array({kPlan}).dump()), kPlan);

@@ -423,6 +423,18 @@ TEST(RewardWeights, UnknownKeyIsAnErrorNamingKeyAndFile) {
   EXPECT_THROW(RewardWeights::from_json(json::array(), "w.json"), gt::Error);
 }
 
+// Issue 19: 99999999999 was truncated to an int without a word.
+TEST(RewardWeights, CountsOutOfRangeAreErrorsNotTruncated) {
+  try {
+    RewardWeights::from_json({{"max_wrong_picks", 99999999999}}, "w.json");
+    FAIL() << "no error";
+  } catch (const gt::Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "w.json: reward weight 'max_wrong_picks' must be an integer from 0 to 2147483647, got 99999999999");
+  }
+  EXPECT_THROW(RewardWeights::from_json({{"max_wrong_picks", -1}}, "w.json"), gt::Error);
+}
+
 TEST(RewardWeights, JsonRoundTripKeepsEveryWeight) {
   RewardWeights w;
   w.hydration = 0.3;

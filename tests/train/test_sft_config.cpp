@@ -59,6 +59,15 @@ TEST(SftConfig, UnknownKeysAreErrorsAtEveryLevel) {
   expect_config_error({{"optimizer", {{"beta2", 0.99}}}}, {"unknown key 'optimizer.beta2'"});
 }
 
+// Root cause D and a silent wrong result (issue 19): batch_size x grad_accumulation overflowed to 0 and divided by
+// it, and INT64_MAX trained 0 steps; counts are bounded where they are read.
+TEST(SftConfig, CountsBeyondTheirRangeAreErrors) {
+  expect_config_error({{"batch_size", INT64_MAX}},
+                      {"cfg.json", "'batch_size' must be <= 2147483648, got 9223372036854775807"});
+  expect_config_error({{"grad_accumulation", int64_t{1} << 32}}, {"'grad_accumulation' must be <= 2147483648"});
+  expect_config_error({{"epochs", UINT64_MAX}}, {"'epochs' must be <= 2147483648, got 18446744073709551615"});
+}
+
 TEST(SftConfig, WrongTypesNameTheKeyAndTheType) {
   expect_config_error({{"epochs", "3"}}, {"cfg.json", "'epochs' must be an integer, got string"});
   expect_config_error({{"epochs", 2.5}}, {"'epochs' must be an integer, got number"});
