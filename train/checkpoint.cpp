@@ -439,22 +439,24 @@ void CheckpointDir::prune(const std::string& keep) const {
 
 namespace {
 
-// The folders `<target>.tmp.<pid>` of exports killed midway, removed once that pid is gone. A live pid may be
-// another process exporting to the same folder right now (or, rarely, an unrelated process that reused the pid:
-// its folder then waits for a later export).
+// The folders `<target>.tmp.<pid>` and `<target>.old.<pid>` of exports killed midway, removed once that pid is
+// gone. A live pid may be another process exporting to the same folder right now (or, rarely, an unrelated process
+// that reused the pid: its folder then waits for a later export).
 void remove_abandoned_exports(const fs::path& target) {
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp.";
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(parent, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix))
-      continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    fs::remove_all(e.path(), ec);  // best effort: a folder we cannot remove now is no reason to fail the export
+    for (const char* kind : {".tmp.", ".old."}) {
+      const std::string prefix = target.filename().string() + kind;
+      if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix))
+        continue;
+      const std::string digits = name.substr(prefix.size());
+      if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(digits));
+      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      fs::remove_all(e.path(), ec);  // best effort: a folder we cannot remove now is no reason to fail the export
+    }
   }
 }
 
@@ -486,8 +488,11 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
         fs::copy_file(fs::path(source_dir) / extra, tmp / extra, fs::copy_options::overwrite_existing);
     const std::string text = gen.dump(2) + "\n";
     write_file_atomically((tmp / "generation_config.json").string(), [&](std::ostream& os) { os << text; });
-    fs::remove_all(target);
+    // Renamed aside, not removed in place: a kill during remove_all would leave a partial folder at `target`.
+    const fs::path old = target.string() + ".old." + std::to_string(::getpid());
+    if (fs::exists(target)) fs::rename(target, old);
     fs::rename(tmp, target);
+    fs::remove_all(old);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);

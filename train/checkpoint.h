@@ -77,8 +77,9 @@ class CheckpointDir {
 // and generation_config.json with the ids of <bos>, <pad> and the stop tokens <eos>, <turn|>, <|tool_response>
 // looked up in that tokenizer ([1, 106, 50] for Gemma 4). tokenizer_config.json, special_tokens_map.json and
 // chat_template.jinja are copied from `source_dir` when it has them. The folder is assembled beside `dir` (as
-// `dir`.tmp.<pid>) and renamed into place; such folders left by exports that were killed (their pid is gone) are
-// removed first.
+// `dir`.tmp.<pid>) and renamed into place, an existing `dir` first renamed aside (`dir`.old.<pid>, then removed),
+// so a kill at any moment leaves `dir` complete or absent; such folders left by exports that were killed (their pid
+// is gone) are removed first.
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir = "");
 

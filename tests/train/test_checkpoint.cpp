@@ -271,6 +271,7 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
     return out / name;
   };
   const fs::path stale = leftover("final.tmp." + std::to_string(dead));
+  const fs::path stale_old = leftover("final.old." + std::to_string(dead));  // killed between its two renames
   const fs::path busy = leftover("final.tmp." + std::to_string(alive));
   const fs::path other = leftover("best.tmp." + std::to_string(dead));
   const fs::path unlike = leftover("final.tmp.x" + std::to_string(dead));
@@ -278,6 +279,7 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
   export_hf(model, f.tokenizer, (out / "final").string());
   EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(stale)) << "a killed export of final/ is left behind";
+  EXPECT_FALSE(fs::exists(stale_old)) << "a killed export's previous final/ is left behind";
   EXPECT_TRUE(fs::exists(busy)) << "another live process may be exporting final/ right now";
   EXPECT_TRUE(fs::exists(other)) << "best/'s leftovers are best/'s next export's business";
   EXPECT_TRUE(fs::exists(unlike));
@@ -290,6 +292,7 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(out / "final" / ("final.tmp." + std::to_string(::getpid()))));
+  EXPECT_FALSE(fs::exists(out / ("final.old." + std::to_string(::getpid())))) << "the replaced final/ is removed";
 }
 
 TEST(Checkpoint, AFlippedByteInATensorIsRefusedNamingTheFileAndTheTensor) {
