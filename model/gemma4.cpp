@@ -1,6 +1,7 @@
 // Loading, saving and the parameter layout of the Gemma 4 text decoder. The graph itself is in gemma4_forward.cpp.
 #include "model/gemma4.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "autograd/cuda/kernels.h"
+#include "autograd/parallel.h"
 #include "base/checked.h"
 #include "base/error.h"
 #include "base/files.h"
@@ -37,6 +39,25 @@ bool same_values(const Tensor& a, const Tensor& b) {
   if (a.dtype() == b.dtype() && a.is_contiguous() && b.is_contiguous())
     return std::memcmp(a.raw(), b.raw(), static_cast<size_t>(a.numel()) * dtype_size(a.dtype())) == 0;
   return a.to_floats() == b.to_floats();
+}
+
+// Whether a float tensor (f32 or bf16, contiguous, on the CPU) holds no NaN and no infinity: tested on the exponent
+// bits, in one parallel pass.
+bool all_finite(const Tensor& t) {
+  if (t.dtype() != DType::F32 && t.dtype() != DType::BF16) return true;
+  std::atomic<bool> bad{false};
+  const bool f32 = t.dtype() == DType::F32;
+  const auto* p32 = static_cast<const uint32_t*>(t.raw());
+  const auto* p16 = static_cast<const uint16_t*>(t.raw());
+  parallel_for(t.numel(), int64_t{1} << 16, [&](int64_t b, int64_t e) {
+    bool found = false;
+    if (f32)
+      for (int64_t i = b; i < e; ++i) found |= (p32[i] & 0x7f800000u) == 0x7f800000u;
+    else
+      for (int64_t i = b; i < e; ++i) found |= (p16[i] & 0x7f80u) == 0x7f80u;
+    if (found) bad.store(true, std::memory_order_relaxed);
+  });
+  return !bad.load();
 }
 
 const char* torch_dtype_name(DType t) { return t == DType::BF16 ? "bfloat16" : "float32"; }
@@ -146,7 +167,10 @@ Gemma4 Gemma4::load(const std::string& dir, const LoadOptions& options) {
              m.config_.path, " implies ", shape_str(shape));
     GT_CHECK(e.dtype == "F32" || e.dtype == "BF16" || e.dtype == "F16", ckpt.file_of(full), ": tensor '", full,
              "' is ", e.dtype, "; parameters must be F32, BF16 or F16");
-    m.state_.add(name, convert(ckpt.get(full), options.storage), !ends_with(name, "layer_scalar"));
+    const Tensor t = ckpt.get(full);
+    // A diverged export (or a damaged file) would otherwise run and print a NaN loss with exit status 0.
+    GT_CHECK(all_finite(t), ckpt.file_of(full), ": tensor '", full, "' has non-finite values (NaN or infinity)");
+    m.state_.add(name, convert(t, options.storage), !ends_with(name, "layer_scalar"));
     used[full] = true;
   }
 

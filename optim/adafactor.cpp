@@ -189,7 +189,8 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
 
   if (p.device() == Device::CUDA) {
     // The same step on the GPU (optim/cuda/adafactor.cu); the slots and the master copy live there too.
-    GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic, rounding_key(precision(), i, ps.step)};
+    GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic, rounding_key(precision(), i, ps.step),
+                 non_finite_flag(i)};
     const double alpha = rho * (opt_.scale_parameter ? std::max(opt_.eps2, gpu_weights_rms(w)) : 1.0);
     step_size_[i] = alpha;
     const Coeffs k = coefficients(opt_, beta2, alpha);
@@ -202,7 +203,7 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
   }
   float* m = opt_.beta1 ? ps.slots.back().data<float>() : nullptr;
 
-  with_weights(p, ps.master, precision(), i, ps.step, [&](const auto& w) {
+  with_weights(p, ps.master, precision(), i, ps.step, non_finite_flag(i), [&](const auto& w) {
     const double scale = opt_.scale_parameter ? std::max(opt_.eps2, weights_rms(w, n)) : 1.0;
     const double alpha = rho * scale;
     step_size_[i] = alpha;

@@ -53,7 +53,7 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
   if (p.device() == Device::CUDA) {
     // The same step on the GPU (optim/cuda/adamw.cu); the slots and the master copy live there too.
     const GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic,
-                       rounding_key(precision(), i, ps.step)};
+                       rounding_key(precision(), i, ps.step), non_finite_flag(i)};
     gpu_adamw(w, dense, sparse, ps.slots[0], ps.slots[1], opt_.amsgrad ? ps.slots[2] : Tensor(), k);
     return;
   }
@@ -61,7 +61,7 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
   float* V = ps.slots[1].data<float>();
   float* Vmax = opt_.amsgrad ? ps.slots[2].data<float>() : nullptr;
 
-  with_weights(p, ps.master, precision(), i, ps.step, [&](const auto& w) {
+  with_weights(p, ps.master, precision(), i, ps.step, non_finite_flag(i), [&](const auto& w) {
     if (!sparse.defined()) {
       const float* g = dense.data<float>();
       for_chunks(p.numel(), [&](int64_t b, int64_t e) {

@@ -4,6 +4,7 @@
 //
 // Every index is int64_t: the per-layer-embedding table has more than 2^31 elements (docs/pitfalls.md item 2).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -62,28 +63,52 @@ struct Bf16Writer {
   bf16 operator()(float v, int64_t i) const { return stochastic ? bf16_stochastic(v, key, i) : float_to_bf16(v); }
 };
 
+// Every accessor's set() reports a non-finite result by setting *non_finite (nullptr: not watched). Threads only
+// ever store 1, so the flag is the same whatever their number and order: the step's own pass finds an explosion,
+// with no second sweep over the weights. The bits are tested, not std::isfinite, which fast-math may fold away.
+inline void flag_if_non_finite(bool non_finite, int* flag) {
+  if (non_finite && flag) std::atomic_ref<int>(*flag).store(1, std::memory_order_relaxed);
+}
+inline bool non_finite_bits(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  return (u & 0x7f800000u) == 0x7f800000u;
+}
+inline bool non_finite_bits(bf16 b) { return (b.bits & 0x7f80u) == 0x7f80u; }
+
 struct F32Weights {
   float* w;
+  int* non_finite = nullptr;
   float get(int64_t i) const { return w[i]; }
-  void set(int64_t i, float v) const { w[i] = v; }
+  void set(int64_t i, float v) const {
+    w[i] = v;
+    flag_if_non_finite(non_finite_bits(v), non_finite);
+  }
 };
 
+// The bf16 value is the one checked: a finite f32 beyond bf16's range rounds to an infinity.
 struct MasterWeights {
   float* m;
   bf16* p;
   Bf16Writer round;
+  int* non_finite = nullptr;
   float get(int64_t i) const { return m[i]; }
   void set(int64_t i, float v) const {
     m[i] = v;
     p[i] = round(v, i);
+    flag_if_non_finite(non_finite_bits(p[i]), non_finite);
   }
 };
 
 struct Bf16Weights {
   bf16* p;
   Bf16Writer round;
+  int* non_finite = nullptr;
   float get(int64_t i) const { return bf16_to_float(p[i]); }
-  void set(int64_t i, float v) const { p[i] = round(v, i); }
+  void set(int64_t i, float v) const {
+    p[i] = round(v, i);
+    flag_if_non_finite(non_finite_bits(p[i]), non_finite);
+  }
 };
 
 // The stochastic-rounding key of parameter `index` at its step `step`.
@@ -91,19 +116,20 @@ inline uint64_t rounding_key(const PrecisionOptions& prec, size_t index, int64_t
   return mix64(prec.seed ^ mix64(static_cast<uint64_t>(index) ^ mix64(static_cast<uint64_t>(step))));
 }
 
-// Calls f with the accessor for parameter `index` at its step `step` (the stochastic-rounding key needs both).
+// Calls f with the accessor for parameter `index` at its step `step` (the stochastic-rounding key needs both),
+// which sets *non_finite when it writes a non-finite value.
 template <class F>
 void with_weights(const Tensor& param, const Tensor& master, const PrecisionOptions& prec, size_t index,
-                  int64_t step, F&& f) {
+                  int64_t step, int* non_finite, F&& f) {
   if (param.dtype() == DType::F32) {
-    f(F32Weights{param.data<float>()});
+    f(F32Weights{param.data<float>(), non_finite});
     return;
   }
   Bf16Writer round{prec.rounding == Rounding::Stochastic, rounding_key(prec, index, step)};
   if (master.defined())
-    f(MasterWeights{master.data<float>(), param.data<bf16>(), round});
+    f(MasterWeights{master.data<float>(), param.data<bf16>(), round, non_finite});
   else
-    f(Bf16Weights{param.data<bf16>(), round});
+    f(Bf16Weights{param.data<bf16>(), round, non_finite});
 }
 
 // RMS of the current weights, accumulated in double.

@@ -77,6 +77,9 @@ void check_sparse(const char* kind, const Tensor& p, const SparseRows& s) {
 void Optimizer::step() {
   NoGradGuard no_grad;
   ++steps_;
+  non_finite_.clear();
+  if (params_.empty()) return;
+  flags_ = Tensor::zeros({static_cast<int64_t>(params_.size())}, DType::I32, params_[0].device());
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     const auto& meta = p.impl().autograd;
@@ -98,6 +101,10 @@ void Optimizer::step() {
     ++ps.step;
     update(i, ps, dense, sparse);
   }
+  // One small copy per step (a synchronisation on the GPU, which the step's end needs anyway).
+  const Tensor flags = flags_.to(Device::CPU);
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (flags.data<int32_t>()[i]) non_finite_.push_back(params_[i].name());
 }
 
 OptimizerState Optimizer::state() const {

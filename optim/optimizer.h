@@ -46,6 +46,9 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   void step();
+  // The parameters that the last step() left holding a NaN or an infinity (their names, in parameter order),
+  // found by the update's own pass over the weights; empty when every updated value is finite.
+  const std::vector<std::string>& non_finite() const { return non_finite_; }
   void zero_grad();
   virtual void set_lr(double lr);
   double lr() const { return lr_; }
@@ -84,6 +87,9 @@ class Optimizer {
 
   const PrecisionOptions& precision() const { return precision_; }
   const char* kind() const { return kind_; }
+  // Where update(i, ...) reports a non-finite weight (an int on the parameters' device): the weight accessors
+  // (kernels.h, cuda/weights.cuh) set it.
+  int* non_finite_flag(size_t i) const { return static_cast<int*>(flags_.raw()) + i; }
 
  private:
   void init_state(size_t i);
@@ -94,6 +100,8 @@ class Optimizer {
   double lr_;
   int64_t steps_ = 0;
   PrecisionOptions precision_;
+  Tensor flags_;  // i32 [params], zeroed by each step
+  std::vector<std::string> non_finite_;
 };
 
 }  // namespace gt

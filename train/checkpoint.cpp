@@ -14,6 +14,7 @@
 #include <set>
 
 #include "base/checked.h"
+#include "base/checksum.h"
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json_file.h"
@@ -28,7 +29,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "gemma-tune training state";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 1: no checksums, HDF5's earliest file format (read unverified)
+constexpr const char* kChecksum = "crc32c";
 // Large tensors (the 2.35 G-element PLE table) are written and read in slabs of rows: single HDF5 transfers of
 // many GB hit the 2 GiB limit of one POSIX read/write on some systems.
 constexpr size_t kSlabBytes = size_t{256} << 20;
@@ -119,6 +121,41 @@ Handle make_group(hid_t file, const char* name) {
   return Handle(H5Gcreate2(file, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
 }
 
+// The checksum a version-2 file stores on every dataset (meta included), of the bytes it holds.
+void write_checksum(hid_t d, uint32_t crc, const std::string& where, const std::string& path) {
+  Handle as(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle a(H5Acreate2(d, kChecksum, H5T_STD_U32LE, as.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  GT_CHECK(a.ok() && H5Awrite(a.get(), H5T_NATIVE_UINT32, &crc) >= 0, path, ": cannot write the checksum of '", where,
+           "'", hdf5_detail());
+}
+
+// The stored checksum of a dataset, or nothing when it has none (version 1).
+std::optional<uint32_t> read_checksum(hid_t d, const std::string& where, const std::string& path) {
+  if (H5Aexists(d, kChecksum) <= 0) return std::nullopt;
+  Handle a(H5Aopen(d, kChecksum, H5P_DEFAULT), H5Aclose);
+  uint32_t crc = 0;
+  GT_CHECK(a.ok() && H5Aread(a.get(), H5T_NATIVE_UINT32, &crc) >= 0, path, ": cannot read the checksum of '", where,
+           "' (corrupt file?)", hdf5_detail());
+  return crc;
+}
+
+std::string hex32(uint32_t x) {
+  char buf[11];
+  std::snprintf(buf, sizeof buf, "0x%08x", x);
+  return buf;
+}
+
+// Refuses data whose checksum differs from the stored one; `verify` is off for version-1 files, which have none.
+void check_checksum(bool verify, std::optional<uint32_t> stored, const void* data, size_t n, const std::string& what,
+                    const std::string& path) {
+  if (!verify) return;
+  GT_CHECK(stored, path, ": ", what, " has no checksum, which a version-", kVersion,
+           " training state stores for every dataset: the file is corrupt");
+  const uint32_t computed = crc32c(data, n);
+  GT_CHECK(*stored == computed, path, ": ", what, " fails its checksum (stored ", hex32(*stored), ", computed ",
+           hex32(computed), "): the file is corrupt");
+}
+
 void write_string(hid_t loc, const char* name, const std::string& s, const std::string& path) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), std::max<size_t>(1, s.size()));
@@ -127,9 +164,11 @@ void write_string(hid_t loc, const char* name, const std::string& s, const std::
   std::string buf = s.empty() ? std::string(1, '\0') : s;
   GT_CHECK(d.ok() && H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0, path,
            ": cannot write '", name, "'", hdf5_detail());
+  write_checksum(d.get(), crc32c(buf.data(), buf.size()), name, path);
 }
 
-std::string read_string(hid_t loc, const char* name, const std::string& path) {
+// The string dataset `name`, checked against its checksum when it has one; `checked` tells whether it had.
+std::string read_string(hid_t loc, const char* name, const std::string& path, bool& checked) {
   Handle d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose);
   GT_CHECK(d.ok(), path, ": no readable '", name, "' dataset: not a gemma-tune training state, or a corrupt one",
            hdf5_detail());
@@ -138,6 +177,9 @@ std::string read_string(hid_t loc, const char* name, const std::string& path) {
   std::string s(H5Tget_size(type.get()), '\0');
   GT_CHECK(H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) >= 0, path, ": cannot read '", name,
            "'", hdf5_detail());
+  const std::optional<uint32_t> stored = read_checksum(d.get(), name, path);
+  checked = stored.has_value();
+  check_checksum(checked, stored, s.data(), s.size(), std::string("'") + name + "'", path);
   s.resize(std::strlen(s.c_str()));
   return s;
 }
@@ -161,9 +203,11 @@ void write_tensor(hid_t group, const std::string& group_name, const std::string&
     GT_CHECK(a.ok() && H5Awrite(a.get(), st.get(), "bf16") >= 0, path, ": cannot tag '", where, "' as bf16",
              hdf5_detail());
   }
-  if (c.numel() == 0) return;
   const size_t es = dtype_size(c.dtype());
   const char* base = static_cast<const char*>(c.raw());
+  // The bytes in memory are the stored ones: every file type above is the little-endian form of its memory type.
+  write_checksum(d.get(), crc32c(base, static_cast<size_t>(c.numel()) * es), where, path);
+  if (c.numel() == 0) return;
   const bool ok = for_slabs(d.get(), c.shape(), es, [&](hid_t mem, hid_t file, int64_t first) {
     return H5Dwrite(d.get(), ty.memory, mem, file, H5P_DEFAULT, base + static_cast<size_t>(first) * es) >= 0;
   });
@@ -180,7 +224,8 @@ bool is_bf16_tagged(hid_t d) {
   return std::string(s.c_str()) == "bf16";
 }
 
-Tensor read_tensor(hid_t group, const std::string& where, const std::string& name, const std::string& path) {
+Tensor read_tensor(hid_t group, const std::string& where, const std::string& name, const std::string& path,
+                   bool verify) {
   Handle d(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
   GT_CHECK(d.ok(), path, ": cannot open dataset '", where, "'", hdf5_detail());
   Handle type(H5Dget_type(d.get()), H5Tclose);
@@ -205,13 +250,17 @@ Tensor read_tensor(hid_t group, const std::string& where, const std::string& nam
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   const Shape shape(dims.begin(), dims.end());
   Tensor t = Tensor::empty(shape, dt);
-  if (t.numel() == 0) return t;
   const size_t es = dtype_size(dt);
   char* base = static_cast<char*>(t.raw());
-  const bool ok = for_slabs(d.get(), shape, es, [&](hid_t mem, hid_t file, int64_t first) {
-    return H5Dread(d.get(), hdf5_type(dt).memory, mem, file, H5P_DEFAULT, base + static_cast<size_t>(first) * es) >= 0;
-  });
-  GT_CHECK(ok, path, ": cannot read dataset '", where, "' (truncated or corrupt file?)", hdf5_detail());
+  if (t.numel() > 0) {
+    const bool ok = for_slabs(d.get(), shape, es, [&](hid_t mem, hid_t file, int64_t first) {
+      return H5Dread(d.get(), hdf5_type(dt).memory, mem, file, H5P_DEFAULT, base + static_cast<size_t>(first) * es) >=
+             0;
+    });
+    GT_CHECK(ok, path, ": cannot read dataset '", where, "' (truncated or corrupt file?)", hdf5_detail());
+  }
+  check_checksum(verify, read_checksum(d.get(), where, path), base, static_cast<size_t>(t.numel()) * es,
+                 "tensor '" + where + "'", path);
   return t;
 }
 
@@ -226,7 +275,8 @@ void write_group(hid_t file, const char* group, const std::vector<std::pair<std:
   }
 }
 
-std::vector<std::pair<std::string, Tensor>> read_group(hid_t file, const char* group, const std::string& path) {
+std::vector<std::pair<std::string, Tensor>> read_group(hid_t file, const char* group, const std::string& path,
+                                                       bool verify) {
   Handle g(H5Gopen2(file, group, H5P_DEFAULT), H5Gclose);
   GT_CHECK(g.ok(), path, ": missing group '", group, "' (truncated or corrupt file?)", hdf5_detail());
   H5G_info_t info;
@@ -238,7 +288,7 @@ std::vector<std::pair<std::string, Tensor>> read_group(hid_t file, const char* g
     std::string name(static_cast<size_t>(n) + 1, '\0');
     H5Lget_name_by_idx(g.get(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
     name.resize(static_cast<size_t>(n));
-    out.emplace_back(name, read_tensor(g.get(), std::string(group) + "/" + name, name, path));
+    out.emplace_back(name, read_tensor(g.get(), std::string(group) + "/" + name, name, path, verify));
   }
   return out;
 }
@@ -254,7 +304,12 @@ const Tensor& TrainingState::extra_tensor(const std::string& name) const {
 void write_training_state(const std::string& path, const TrainingState& s) {
   quiet_hdf5();
   replace_file_atomically(path, [&](const std::string& tmp) {
-    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    // HDF5's 1.8 file format checksums its own metadata (object headers, heaps, B-trees), which ours cannot cover;
+    // h5py reads it (any HDF5 since 1.8).
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    GT_CHECK(fapl.ok() && H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0, path,
+             ": cannot choose the HDF5 file format", hdf5_detail());
+    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     GT_CHECK(file.ok(), path, ": cannot create ", tmp, hdf5_detail());
     const json meta = {{"format", kFormat},
                        {"version", kVersion},
@@ -277,12 +332,20 @@ TrainingState read_training_state(const std::string& path) {
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   GT_CHECK(file.ok(), path, ": cannot open as an HDF5 training state (truncated or corrupt file?)", hdf5_detail());
   json meta;
-  if (auto e = try_parse_json(read_string(file.get(), "meta", path), meta))
+  bool checked = false;
+  if (auto e = try_parse_json(read_string(file.get(), "meta", path, checked), meta))
     fail(path, ": its 'meta' is not valid JSON (", e->where(), ": ", e->reason, ")");
   GT_CHECK(meta.is_object() && meta.value("format", "") == kFormat, path, ": not a ", kFormat);
-  GT_CHECK(meta.value("version", 0) == kVersion, path, ": training state version ", meta.value("version", 0),
-           ", this build reads version ", kVersion);
+  // Whether to verify follows from the meta's own checksum, never from its version field alone: a version-2 meta
+  // without one is corrupt, not old.
+  const int version = meta.value("version", 0);
+  GT_CHECK(version == 1 || version == kVersion, path, ": training state version ", version,
+           ", this build reads versions 1 and ", kVersion);
+  GT_CHECK(checked == (version == kVersion), path, ": 'meta' ", checked ? "has a checksum, but says version 1"
+                                                                        : "has no checksum",
+           ": the file is corrupt");
   TrainingState s;
+  s.format_version = version;
   try {
     s.trainer = meta.at("trainer").get<std::string>();
     s.step = meta.at("step").get<int64_t>();
@@ -293,9 +356,9 @@ TrainingState read_training_state(const std::string& path) {
   } catch (const json::exception& e) {
     fail(path, ": incomplete 'meta' (", e.what(), ")");
   }
-  s.model = read_group(file.get(), "model", path);
-  s.optimizer.tensors = read_group(file.get(), "optimizer", path);
-  s.extra = read_group(file.get(), "extra", path);
+  s.model = read_group(file.get(), "model", path, checked);
+  s.optimizer.tensors = read_group(file.get(), "optimizer", path, checked);
+  s.extra = read_group(file.get(), "extra", path, checked);
   return s;
 }
 
@@ -375,22 +438,24 @@ void CheckpointDir::prune(const std::string& keep) const {
 
 namespace {
 
-// The folders `<target>.tmp.<pid>` of exports killed midway, removed once that pid is gone. A live pid may be
-// another process exporting to the same folder right now (or, rarely, an unrelated process that reused the pid:
-// its folder then waits for a later export).
+// The folders `<target>.tmp.<pid>` and `<target>.old.<pid>` of exports killed midway, removed once that pid is
+// gone. A live pid may be another process exporting to the same folder right now (or, rarely, an unrelated process
+// that reused the pid: its folder then waits for a later export).
 void remove_abandoned_exports(const fs::path& target) {
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp.";
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(parent, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix))
-      continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    fs::remove_all(e.path(), ec);  // best effort: a folder we cannot remove now is no reason to fail the export
+    for (const char* kind : {".tmp.", ".old."}) {
+      const std::string prefix = target.filename().string() + kind;
+      if (name.size() <= prefix.size() || name.size() > prefix.size() + 9 || name.compare(0, prefix.size(), prefix))
+        continue;
+      const std::string digits = name.substr(prefix.size());
+      if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(digits));
+      if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      fs::remove_all(e.path(), ec);  // best effort: a folder we cannot remove now is no reason to fail the export
+    }
   }
 }
 
@@ -422,8 +487,11 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
         fs::copy_file(fs::path(source_dir) / extra, tmp / extra, fs::copy_options::overwrite_existing);
     const std::string text = gen.dump(2) + "\n";
     write_file_atomically((tmp / "generation_config.json").string(), [&](std::ostream& os) { os << text; });
-    fs::remove_all(target);
+    // Renamed aside, not removed in place: a kill during remove_all would leave a partial folder at `target`.
+    const fs::path old = target.string() + ".old." + std::to_string(::getpid());
+    if (fs::exists(target)) fs::rename(target, old);
     fs::rename(tmp, target);
+    fs::remove_all(old);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);

@@ -2,10 +2,18 @@
 // Training states shared by every trainer (SFT, GRPO): one HDF5 file per checkpoint, written so that a crash at any
 // moment leaves the last complete one loadable, and the export of a model as a Hugging Face folder.
 //
-// File layout (h5py can read it): /meta, a JSON string (format, trainer, step, config hash, optimizer steps and lr,
-// and the trainer's own scalars); /model/<name> every entry of Gemma4::state(); /optimizer/<name> every tensor of
-// OptimizerState; /extra/<name> the trainer's own arrays. f32, i32 and i64 tensors are stored as such; bf16 as
-// 16-bit unsigned integers (the raw bits) with the attribute dtype = "bf16". Values round-trip bit for bit.
+// File layout, format version 2 (docs/checkpoint-format.md; h5py can read it): /meta, a JSON string (format,
+// version, trainer, step, config hash, optimizer steps and lr, and the trainer's own scalars); /model/<name> every
+// entry of Gemma4::state(); /optimizer/<name> every tensor of OptimizerState; /extra/<name> the trainer's own arrays.
+// f32, i32 and i64 tensors are stored as such; bf16 as 16-bit unsigned integers (the raw bits) with the attribute
+// dtype = "bf16". Values round-trip bit for bit. Every dataset, meta included, carries the attribute crc32c (u32),
+// the CRC-32C of its stored bytes (little-endian, row-major); a reader verifies each one and refuses a mismatch,
+// naming the file and the dataset. The file uses HDF5's 1.8 format, which checksums HDF5's own metadata too.
+//
+// Version 1 (gemma-tune before checksums) is the same layout without the crc32c attributes, in HDF5's earliest
+// format. It is still read, unverified (TrainingState::format_version says so, and a resume prints a notice):
+// refusing it would strand every run started before version 2. Whether a file is verified follows from meta's own
+// checksum, so a corrupted version field cannot turn the verification off.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +29,7 @@
 namespace gt::train {
 
 struct TrainingState {
+  int format_version = 2;   // of the file it was read from; 1: read without checksums
   std::string trainer;      // "sft", "grpo": a state is resumed only by the trainer that wrote it
   int64_t step = 0;         // optimizer steps taken
   std::string config_hash;  // of what decides the run's steps; a resume with another hash is refused
@@ -68,8 +77,9 @@ class CheckpointDir {
 // and generation_config.json with the ids of <bos>, <pad> and the stop tokens <eos>, <turn|>, <|tool_response>
 // looked up in that tokenizer ([1, 106, 50] for Gemma 4). tokenizer_config.json, special_tokens_map.json and
 // chat_template.jinja are copied from `source_dir` when it has them. The folder is assembled beside `dir` (as
-// `dir`.tmp.<pid>) and renamed into place; such folders left by exports that were killed (their pid is gone) are
-// removed first.
+// `dir`.tmp.<pid>) and renamed into place, an existing `dir` first renamed aside (`dir`.old.<pid>, then removed),
+// so a kill at any moment leaves `dir` complete or absent; such folders left by exports that were killed (their pid
+// is gone) are removed first.
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir = "");
 

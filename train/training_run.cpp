@@ -199,6 +199,9 @@ void TrainingRun::finish_step(StepStats stats) {
 
 void TrainingRun::check_grad_norm(const GradNorm& gn, const StepStats& s) const {
   const int64_t step = step_ + 1;
+  const auto loss = s.record.find("loss");
+  if (loss != s.record.end() && loss->is_number() && !std::isfinite(loss->get<double>()))
+    fail(tag_, ": step ", step, ": the loss is ", loss->get<double>(), s.inputs);
   if (!std::isfinite(gn.norm))
     fail(tag_, ": step ", step, ": the gradient norm is ", gn.norm, s.about, "; non-finite gradients in ",
          join_names(gn.non_finite, 6), s.inputs);
@@ -215,6 +218,12 @@ double TrainingRun::update(double grad_norm) {
   const double lr =
       apply_lr(*opt_, config_.optimizer_config(), config_.schedule, config_.warmup_steps, total_, step_);
   opt_->step();
+  // The weights in memory are now unusable: stop before this step is counted, checkpointed or exported, so the
+  // checkpoints keep the last finite state.
+  if (!opt_->non_finite().empty())
+    fail(tag_, ": step ", step_ + 1, ": the update (lr ", lr, ", gradient norm ", grad_norm,
+         ") made weights non-finite in ", join_names(opt_->non_finite(), 6), "; nothing of this step is saved",
+         last_path_.empty() ? std::string(" (no checkpoint yet)") : "; the last good checkpoint is " + last_path_);
   opt_->zero_grad();
   return lr;
 }
@@ -286,6 +295,9 @@ void TrainingRun::restore() {
   GT_CHECK(latest, config_.out_dir, ": nothing to resume (no ", ckpts_.dir(), "/latest)");
   const std::string& file = *latest;
   const TrainingState st = read_training_state(file);
+  if (st.format_version == 1)
+    say(file + " is a version-1 training state, written without checksums: read unverified; its next checkpoint "
+               "has them");
   GT_CHECK(st.trainer == tag_, file, ": written by the ", st.trainer, " trainer, not by ", tag_);
   if (st.config_hash != hash_)
     fail(file, ": written by a run with different settings or data (",

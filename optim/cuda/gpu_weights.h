@@ -13,6 +13,7 @@ struct GpuWeights {
   Tensor master;  // f32 or undefined
   bool stochastic = false;
   uint64_t key = 0;
+  int* non_finite = nullptr;  // a device int that any thread writing a NaN or an infinity sets to 1
 };
 
 }  // namespace gt::optim_detail

@@ -22,21 +22,27 @@ struct DevWeights {
   cuda::bf16_t* p = nullptr;
   bool stochastic = false;
   uint64_t key = 0;
+  int* non_finite = nullptr;
 
   __device__ float get(int64_t i) const { return f32 ? f32[i] : master ? master[i] : __bfloat162float(p[i]); }
+  // Any thread that writes a NaN or an infinity (in bf16: after rounding) sets *non_finite; all store 1.
   __device__ void set(int64_t i, float v) const {
+    const uint32_t u = __float_as_uint(v);
     if (f32) {
       f32[i] = v;
+      if ((u & 0x7f800000u) == 0x7f800000u && non_finite) *non_finite = 1;
       return;
     }
     if (master) master[i] = v;
-    const uint32_t u = __float_as_uint(v);
+    cuda::bf16_t b;
     if (stochastic && (u & 0x7f800000u) != 0x7f800000u) {
       const uint32_t noise = static_cast<uint32_t>(mix64(key ^ static_cast<uint64_t>(i)) >> 48);
-      p[i] = __ushort_as_bfloat16(static_cast<unsigned short>((u + noise) >> 16));
+      b = __ushort_as_bfloat16(static_cast<unsigned short>((u + noise) >> 16));
     } else {
-      p[i] = __float2bfloat16_rn(v);
+      b = __float2bfloat16_rn(v);
     }
+    p[i] = b;
+    if ((__bfloat16_as_ushort(b) & 0x7f80u) == 0x7f80u && non_finite) *non_finite = 1;
   }
 };
 
@@ -50,6 +56,7 @@ inline DevWeights dev(const GpuWeights& w) {
   }
   d.stochastic = w.stochastic;
   d.key = w.key;
+  d.non_finite = w.non_finite;
   return d;
 }
 

@@ -1,5 +1,7 @@
-// Training states in HDF5: a bit-exact round trip, keep_last, and what a killed or failed write leaves behind.
+// Training states in HDF5: a bit-exact round trip, keep_last, what a killed or failed write leaves behind, and the
+// checksums of format version 2 (docs/checkpoint-format.md): flipped bytes anywhere are refused, version 1 is read.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <thread>
 
 #include "support/expect_error.h"
@@ -80,6 +83,52 @@ void copy_truncated(const fs::path& from, const fs::path& to, double fraction) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::ofstream(to, std::ios::binary) << bytes.substr(
       0, static_cast<size_t>(static_cast<double>(bytes.size()) * fraction));
+}
+
+// Where a dataset's stored bytes lie in the file: offset and size.
+std::pair<uint64_t, uint64_t> data_extent(const fs::path& file, const char* dataset) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+  const std::pair<uint64_t, uint64_t> out{H5Dget_offset(d), H5Dget_storage_size(d)};
+  H5Dclose(d);
+  H5Fclose(f);
+  return out;
+}
+
+std::string read_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const fs::path& file, const std::string& bytes) { std::ofstream(file, std::ios::binary) << bytes; }
+
+// Turns a version-2 file into what version 1 wrote: no checksum attributes, "version": 1 in meta.
+void make_version_1(const fs::path& file) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  for (const char* group : {"model", "optimizer", "extra"}) {
+    const hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+               [](hid_t loc, const char* name, const H5L_info_t*, void*) -> herr_t {
+                 const hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+                 H5Adelete(d, "crc32c");
+                 H5Dclose(d);
+                 return 0;
+               },
+               nullptr);
+    H5Gclose(g);
+  }
+  const hid_t d = H5Dopen2(f, "meta", H5P_DEFAULT);
+  const hid_t type = H5Dget_type(d);
+  std::string meta(H5Tget_size(type), '\0');
+  H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta.data());
+  H5Adelete(d, "crc32c");
+  const size_t at = meta.find("\"version\":2");
+  ASSERT_NE(at, std::string::npos) << meta;
+  meta[at + 10] = '1';
+  H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta.data());
+  H5Tclose(type);
+  H5Dclose(d);
+  H5Fclose(f);
 }
 
 }  // namespace
@@ -222,6 +271,7 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
     return out / name;
   };
   const fs::path stale = leftover("final.tmp." + std::to_string(dead));
+  const fs::path stale_old = leftover("final.old." + std::to_string(dead));  // killed between its two renames
   const fs::path busy = leftover("final.tmp." + std::to_string(alive));
   const fs::path other = leftover("best.tmp." + std::to_string(dead));
   const fs::path unlike = leftover("final.tmp.x" + std::to_string(dead));
@@ -229,6 +279,7 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
   export_hf(model, f.tokenizer, (out / "final").string());
   EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(stale)) << "a killed export of final/ is left behind";
+  EXPECT_FALSE(fs::exists(stale_old)) << "a killed export's previous final/ is left behind";
   EXPECT_TRUE(fs::exists(busy)) << "another live process may be exporting final/ right now";
   EXPECT_TRUE(fs::exists(other)) << "best/'s leftovers are best/'s next export's business";
   EXPECT_TRUE(fs::exists(unlike));
@@ -241,4 +292,78 @@ TEST(Checkpoint, AnExportRemovesFoldersLeftByKilledExportsOfTheSameFolderOnly) {
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(out / "final" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(out / "final" / ("final.tmp." + std::to_string(::getpid()))));
+  EXPECT_FALSE(fs::exists(out / ("final.old." + std::to_string(::getpid())))) << "the replaced final/ is removed";
+}
+
+TEST(Checkpoint, AFlippedByteInATensorIsRefusedNamingTheFileAndTheTensor) {
+  TempDir d;
+  const fs::path good = d.path / "good.h5";
+  write_training_state(good.string(), make_state(4));
+  EXPECT_EQ(read_training_state(good.string()).format_version, 2);
+  for (const char* dataset : {"model/embed.weight", "model/norm.weight", "optimizer/embed.weight.step",
+                              "extra/permutation"}) {
+    SCOPED_TRACE(dataset);
+    const auto [offset, size] = data_extent(good, dataset);
+    ASSERT_GT(size, 0u);
+    std::string bytes = read_bytes(good);
+    bytes[offset + size / 2] ^= 0x04;
+    const fs::path bad = d.path / "bad.h5";
+    write_bytes(bad, bytes);
+    expect_error([&] { read_training_state(bad.string()); },
+                 {"bad.h5", (std::string("tensor '") + dataset + "' fails its checksum").c_str(), "corrupt"});
+  }
+}
+
+TEST(Checkpoint, AnAlteredMetaIsRefusedEvenWhenItIsStillValidJson) {
+  TempDir d;
+  const fs::path good = d.path / "good.h5";
+  write_training_state(good.string(), make_state(4));
+  const auto [offset, size] = data_extent(good, "meta");
+  std::string bytes = read_bytes(good);
+  const size_t at = bytes.find("\"step\":4", offset);
+  ASSERT_LT(at, offset + size);
+  bytes[at + 7] = '5';  // another step, and still JSON
+  write_bytes(d.path / "bad.h5", bytes);
+  expect_error([&] { read_training_state((d.path / "bad.h5").string()); }, {"bad.h5", "'meta' fails its checksum"});
+  // Saying version 1 does not turn the checks off: the checksum is still there, and the bytes changed.
+  bytes = read_bytes(good);
+  bytes[bytes.find("\"version\":2", offset) + 10] = '1';
+  write_bytes(d.path / "v1.h5", bytes);
+  expect_error([&] { read_training_state((d.path / "v1.h5").string()); }, {"v1.h5", "'meta' fails its checksum"});
+}
+
+// The case: 1,000 flipped bytes anywhere (HDF5's structures included) never read back as a state.
+TEST(Checkpoint, AThousandRandomlyFlippedBytesAreRefused) {
+  TempDir d;
+  const fs::path good = d.path / "good.h5";
+  write_training_state(good.string(), make_state(4, 2048));
+  const std::string clean = read_bytes(good);
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(seed);
+    std::mt19937 rng(seed);
+    std::string bytes = clean;
+    for (int k = 0; k < 1000; ++k) bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+    write_bytes(d.path / "bad.h5", bytes);
+    expect_error([&] { read_training_state((d.path / "bad.h5").string()); }, {"bad.h5"});
+  }
+}
+
+TEST(Checkpoint, AVersion1FileIsReadUnverifiedAndAVersion2OneWithoutChecksumsIsNot) {
+  TempDir d;
+  const fs::path old = d.path / "old.h5";
+  write_training_state(old.string(), make_state(6));
+  make_version_1(old);
+  const TrainingState s = read_training_state(old.string());
+  EXPECT_EQ(s.format_version, 1);
+  expect_state_of_step(s, 6);
+
+  // A version-2 meta whose checksum went missing is a damaged file, not an old one.
+  const fs::path stripped = d.path / "stripped.h5";
+  write_training_state(stripped.string(), make_state(6));
+  const hid_t f = H5Fopen(stripped.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  const hid_t m = H5Dopen2(f, "meta", H5P_DEFAULT);
+  H5Adelete(m, "crc32c");
+  H5Dclose(m);
+  H5Fclose(f);
+  expect_error([&] { read_training_state(stripped.string()); }, {"stripped.h5", "'meta' has no checksum", "corrupt"});
 }
