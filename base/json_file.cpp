@@ -37,6 +37,8 @@ nlohmann::json read_json_file(const std::filesystem::path& path) {
       if (text[i] == '\n') ++line, line_start = i + 1;
     throw Error(path.string() + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
                 ": invalid JSON: " + parse_error_reason(e));
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond a double's range (1e400) is no parse_error
+    throw Error(path.string() + ": invalid JSON: " + e.what());
   }
 }
 
@@ -55,6 +57,8 @@ std::size_t for_each_jsonl(const std::filesystem::path& path,
     } catch (const nlohmann::json::parse_error& e) {
       throw Error(path.string() + ":" + std::to_string(line) + ":" + std::to_string(e.byte) +
                   ": invalid JSON: " + parse_error_reason(e));
+    } catch (const nlohmann::json::out_of_range& e) {
+      throw Error(path.string() + ":" + std::to_string(line) + ": invalid JSON: " + e.what());
     }
     fn(value, line);
     ++values;
