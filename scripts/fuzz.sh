@@ -9,8 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
-[ -x build-asan/fuzz/fuzz_plan ] || scripts/sanitize.sh --build
-cmake --build build-asan -j"${GT_JOBS:-2}" >/dev/null
+scripts/sanitize.sh --fuzzers >/dev/null
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
