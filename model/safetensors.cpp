@@ -197,7 +197,7 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   if (reinterpret_cast<uintptr_t>(p) % dtype_size(dt) == 0)
     return Tensor::from_blob(const_cast<char*>(p), e.shape, dt, map_);
   Tensor t = Tensor::empty(e.shape, dt);
-  std::memcpy(t.raw(), p, e.end - e.begin);
+  if (e.end > e.begin) std::memcpy(t.raw(), p, e.end - e.begin);  // an empty tensor has no buffer to copy into
   return t;
 }
 

@@ -59,7 +59,9 @@ RewardWeights RewardWeights::from_json(const json& j, const std::string& source)
       w.max_wrong_picks = value.get<int>();
       continue;
     }
-    auto it = std::find_if(std::begin(kWeights), std::end(kWeights), [&](const auto& k) { return key == k.first; });
+    // Named again for the lambda: clang before 16 cannot capture a structured binding.
+    auto it = std::find_if(std::begin(kWeights), std::end(kWeights),
+                           [&wanted = key](const auto& k) { return wanted == k.first; });
     if (it == std::end(kWeights)) {
       std::string known;
       for (const auto& [name, member] : kWeights) known += std::string(name) + ", ";
