@@ -21,6 +21,7 @@ CheckpointReader CheckpointReader::open(const std::string& dir) {
     GT_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": no weight_map object");
     std::map<std::string, size_t> file_index;
     for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      GT_CHECK(it->is_string(), index.string(), ": weight_map['", it.key(), "'] is not a file name (a string)");
       const std::string shard = it->get<std::string>();
       auto [pos, fresh] = file_index.emplace(shard, r.files_.size());
       if (fresh) r.files_.push_back(SafetensorsFile::open((fs::path(dir) / shard).string()));

@@ -335,10 +335,13 @@ TrainingState read_training_state(const std::string& path) {
   bool checked = false;
   if (auto e = try_parse_json(read_string(file.get(), "meta", path, checked), meta))
     fail(path, ": its 'meta' is not valid JSON (", e->where(), ": ", e->reason, ")");
-  GT_CHECK(meta.is_object() && meta.value("format", "") == kFormat, path, ": not a ", kFormat);
+  // Fields of the wrong type are this file's problem, never an escaping nlohmann type_error (found by fuzzing).
+  GT_CHECK(meta.is_object() && meta.contains("format") && meta["format"] == kFormat, path, ": not a ", kFormat);
+  GT_CHECK(meta.contains("version") && meta["version"].is_number_integer(), path,
+           ": 'meta' has no integer 'version'");
   // Whether to verify follows from the meta's own checksum, never from its version field alone: a version-2 meta
   // without one is corrupt, not old.
-  const int version = meta.value("version", 0);
+  const int64_t version = meta["version"].get<int64_t>();
   GT_CHECK(version == 1 || version == kVersion, path, ": training state version ", version,
            ", this build reads versions 1 and ", kVersion);
   GT_CHECK(checked == (version == kVersion), path, ": 'meta' ", checked ? "has a checksum, but says version 1"

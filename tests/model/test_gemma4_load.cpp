@@ -252,6 +252,13 @@ TEST(Gemma4Load, ShardedCheckpointLoadsTheSame) {
   index["weight_map"][t[0].first] = "model-00002-of-00002.safetensors";
   std::ofstream(dir + "/model.safetensors.index.json") << index.dump();
   expect_error([&] { Gemma4::load(dir, quiet()); }, {t[0].first.c_str(), "model-00002-of-00002.safetensors"});
+
+  // A weight_map entry that is no file name is an error naming the index and the entry (a fuzzer found it escaping
+  // as nlohmann's type_error).
+  index["weight_map"][t[0].first] = 7;
+  std::ofstream(dir + "/model.safetensors.index.json") << index.dump();
+  expect_error([&] { Gemma4::load(dir, quiet()); }, {"model.safetensors.index.json", t[0].first.c_str(),
+                                                      "is not a file name"});
 }
 
 TEST(Gemma4Save, RoundTripKeepsLayoutDtypeTowersAndLogits) {

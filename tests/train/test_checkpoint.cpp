@@ -131,7 +131,33 @@ void make_version_1(const fs::path& file) {
   H5Fclose(f);
 }
 
+// A training-state file holding only `meta` and the three empty groups.
+void write_meta_only(const fs::path& file, const std::string& meta) {
+  const hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, meta.size());
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t d = H5Dcreate2(f, "meta", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, meta.data());
+  H5Dclose(d);
+  H5Sclose(space);
+  H5Tclose(type);
+  for (const char* g : {"model", "optimizer", "extra"}) H5Gclose(H5Gcreate2(f, g, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Fclose(f);
+}
+
 }  // namespace
+
+// Fields of the wrong type in meta are errors naming the file (a fuzzer found "version": "1" escaping as nlohmann's
+// type_error).
+TEST(Checkpoint, MetaFieldsOfTheWrongTypeAreErrorsNamingTheFile) {
+  TempDir d;
+  const fs::path file = d.path / "step-00000001.h5";
+  write_meta_only(file, R"({"format":"gemma-tune training state","version":"1"})");
+  expect_error([&] { read_training_state(file.string()); }, {"step-00000001.h5", "no integer 'version'"});
+  write_meta_only(file, R"({"format":7,"version":1})");
+  expect_error([&] { read_training_state(file.string()); }, {"step-00000001.h5", "not a gemma-tune training state"});
+}
 
 TEST(Checkpoint, AStateRoundTripsBitForBit) {
   TempDir d;
