@@ -5,18 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libeigen3-dev libhdf5-dev nlohmann-json3-dev libtbb-dev
       libcli11-dev libgtest-dev libbenchmark-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+source scripts/install_missing.sh
 # A Node.js from another source (NodeSource, nvm) brings its own npm, which Debian's npm package would conflict with.
-command -v npm >/dev/null || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
-fi
+command -v npm >/dev/null || pkgs+=(npm)
+install_missing setup "${pkgs[@]}"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${GT_BUILD_TYPE:-Release}" ${GT_CMAKE_ARGS:-} >/dev/null
 cmake --build build
