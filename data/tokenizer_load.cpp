@@ -19,6 +19,9 @@ namespace {
 
 using json = nlohmann::json;
 constexpr std::string_view kWordStart = "\xE2\x96\x81";  // "▁"
+// The id tables are dense (indexed by id), so an id bounds their size: a file naming id 2^31 - 2 would ask for
+// 16 GB. 2^24 is 64 times Gemma 4's 262,144 entries.
+constexpr uint64_t kMaxTokenId = uint64_t{1} << 24;
 
 class Builder {
  public:
@@ -115,7 +118,9 @@ class Builder {
     auto& t = impl_->tokens;
     uint64_t max_id = 0;
     for (const auto& [sp, id] : r_.vocab) max_id = std::max(max_id, id);
-    if (max_id >= (1u << 31) - 1) fail("model.vocab: id " + std::to_string(max_id) + " is too large");
+    if (max_id >= kMaxTokenId)
+      fail("model.vocab: id " + std::to_string(max_id) + " is too large (ids must be below " +
+           std::to_string(kMaxTokenId) + ")");
     size_t n = r_.vocab.empty() ? 0 : max_id + 1;
     t.text = std::move(r_.vocab_text);
     t.off.assign(n, 0);
@@ -220,8 +225,8 @@ class Builder {
       if (!e.is_object()) fail(path + " is not an object");
       tok::AddedToken a;
       auto id = e.find("id");
-      if (id == e.end() || !id->is_number_unsigned() || id->get<uint64_t>() >= (1u << 31) - 1)
-        fail(path + ".id is missing or not a valid id");
+      if (id == e.end() || !id->is_number_unsigned() || id->get<uint64_t>() >= kMaxTokenId)
+        fail(path + ".id is missing or not an id below " + std::to_string(kMaxTokenId));
       a.id = id->get<int32_t>();
       a.content = require_string(e, "content", path);
       if (a.content.empty()) fail(path + ".content is empty");

@@ -167,6 +167,15 @@ void write_string(hid_t loc, const char* name, const std::string& s, const std::
   write_checksum(d.get(), crc32c(buf.data(), buf.size()), name, path);
 }
 
+// A dataset's size comes from the file's own header; a corrupt header can claim terabytes. The datasets are stored
+// contiguous and uncompressed, so one larger than the whole file is refused before anything is allocated.
+void check_fits_in_file(uint64_t bytes, const std::string& where, const std::string& path) {
+  std::error_code ec;
+  const uintmax_t file_bytes = std::filesystem::file_size(path, ec);
+  GT_CHECK(!ec && bytes <= file_bytes, path, ": dataset '", where, "' claims ", bytes, " bytes but the file has ",
+           ec ? 0 : file_bytes, " (corrupt file?)");
+}
+
 // The string dataset `name`, checked against its checksum when it has one; `checked` tells whether it had.
 std::string read_string(hid_t loc, const char* name, const std::string& path, bool& checked) {
   Handle d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose);
@@ -174,6 +183,7 @@ std::string read_string(hid_t loc, const char* name, const std::string& path, bo
            hdf5_detail());
   Handle type(H5Dget_type(d.get()), H5Tclose);
   GT_CHECK(H5Tget_class(type.get()) == H5T_STRING, path, ": '", name, "' is not a string");
+  check_fits_in_file(H5Tget_size(type.get()), name, path);
   std::string s(H5Tget_size(type.get()), '\0');
   GT_CHECK(H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data()) >= 0, path, ": cannot read '", name,
            "'", hdf5_detail());
@@ -249,8 +259,14 @@ Tensor read_tensor(hid_t group, const std::string& where, const std::string& nam
   std::vector<hsize_t> dims(static_cast<size_t>(nd));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   const Shape shape(dims.begin(), dims.end());
-  Tensor t = Tensor::empty(shape, dt);
   const size_t es = dtype_size(dt);
+  int64_t bytes = static_cast<int64_t>(es);
+  for (hsize_t n : dims) {
+    GT_CHECK(n <= static_cast<hsize_t>(INT64_MAX), path, ": dataset '", where, "' has a dimension of ", n);
+    bytes = checked_mul(bytes, static_cast<int64_t>(n), path + ": the size of dataset '" + where + "'");
+  }
+  check_fits_in_file(static_cast<uint64_t>(bytes), where, path);
+  Tensor t = Tensor::empty(shape, dt);
   char* base = static_cast<char*>(t.raw());
   if (t.numel() > 0) {
     const bool ok = for_slabs(d.get(), shape, es, [&](hid_t mem, hid_t file, int64_t first) {

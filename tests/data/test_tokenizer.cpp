@@ -247,6 +247,11 @@ TEST(TokenizerErrors, HostileValuesAreRefused) {
   EXPECT_NE(with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"]["ids"] = {4294967301u}; })
                 .find("id 4294967301 is not in the vocabulary"),
             std::string::npos);
+  // Ids index dense tables: an id near 2^31 asked for gigabytes before it was refused.
+  EXPECT_EQ(with([](auto& j) { j["model"]["vocab"]["<far>"] = 2147483000; }),
+            "variant.json: model.vocab: id 2147483000 is too large (ids must be below 16777216)");
+  EXPECT_EQ(with([](auto& j) { j["added_tokens"][5]["id"] = 16777216; }),
+            "variant.json: added_tokens[5].id is missing or not an id below 16777216");
   for (const char* kind : {"normalizer", "decoder"}) {
     auto j = tiny_json();
     j[kind] = nullptr;

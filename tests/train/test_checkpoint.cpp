@@ -393,3 +393,24 @@ TEST(Checkpoint, AVersion1FileIsReadUnverifiedAndAVersion2OneWithoutChecksumsIsN
   H5Fclose(f);
   expect_error([&] { read_training_state(stripped.string()); }, {"stripped.h5", "'meta' has no checksum", "corrupt"});
 }
+
+// A dataset header claiming more bytes than the file holds (here 4 TiB, never written) is refused before the
+// reader allocates for it: it used to end in std::bad_alloc, or in a real 4 TiB allocation on a large machine.
+TEST(Checkpoint, ADatasetLargerThanTheFileIsRefusedBeforeAllocating) {
+  TempDir d;
+  const fs::path path = d.path / "huge.h5";
+  write_training_state(path.string(), make_state(4));
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  const hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
+  const hsize_t dims[2] = {hsize_t{1} << 20, hsize_t{1} << 20};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t ds = H5Dcreate2(g, "huge", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(ds, 0);
+  H5Dclose(ds);
+  H5Sclose(space);
+  H5Gclose(g);
+  H5Fclose(f);
+  ASSERT_LT(fs::file_size(path), 1u << 20);
+  expect_error([&] { read_training_state(path.string()); },
+               {"huge.h5", "dataset 'model/huge' claims 4398046511104 bytes but the file has", "corrupt file"});
+}
