@@ -2,7 +2,9 @@
 
 // GCC 12 flags Eigen 3.4's AVX-512 packet code (built from _mm512_undefined_*) as maybe-uninitialized; the values
 // are fully written before use.
+#if !defined(__clang__)  // clang has no such warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
 
 #include <algorithm>

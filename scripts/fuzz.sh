@@ -23,6 +23,7 @@ runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs+=(-runs="$FUZZ_RUNS")
 [ -n "${FUZZ_SEED:-}" ] && runs+=(-seed="$FUZZ_SEED")
 
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:${LSAN_OPTIONS:-}"
 failed=()
 for n in "${names[@]}"; do
   bin="build-asan/fuzz/fuzz_$n"

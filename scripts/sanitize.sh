@@ -26,6 +26,7 @@ cmake --build build-asan -j"${GT_JOBS:-2}"
 
 # Leaks are errors; a UBSan report names its stack and stops the test (the build makes every check fatal).
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 # GT_SANITIZE_EXCLUDE: a ctest -E regex of tests to leave out (none by default).
 exclude=()

@@ -9,7 +9,9 @@
 #define EIGEN_DONT_PARALLELIZE  // each tile's products run on the calling TBB worker only
 // GCC 12 flags Eigen 3.4's AVX-512 packet code (built from _mm512_undefined_*) as maybe-uninitialized wherever it
 // is instantiated, i.e. throughout this file; the values are fully written before use.
+#if !defined(__clang__)  // clang has no such warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -313,8 +315,9 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
     for (int64_t task = begin; task < end; ++task) {
       const int64_t c = task % nchunks, g = (task / nchunks) % p.Hkv, b = task / (nchunks * p.Hkv);
       const KeySpan& sp = spans[static_cast<size_t>(task)];
-      float* dkp = sp.dk(partial);
-      float* dvp = sp.dv(partial, p.D);
+      // Without K/V gradients there is no partial buffer (an offset from a null pointer is undefined).
+      float* dkp = need_kv ? sp.dk(partial) : nullptr;
+      float* dvp = need_kv ? sp.dv(partial, p.D) : nullptr;
       if (need_kv) std::fill_n(dkp, (sp.n1 - sp.n0) * width, 0.f);
       for (int64_t tile = c * tpc; tile < std::min(p.ntiles, (c + 1) * tpc); ++tile) {
         const int64_t t0 = tile * p.tq, t1 = std::min(p.T, t0 + p.tq), m = (t1 - t0) * p.G;

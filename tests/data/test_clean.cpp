@@ -116,8 +116,8 @@ TEST(Clean, PlanShape) {
                                                       {"all_parameters_hydrated", "true"},
                                                       {"dependencies", json::array({0})},
                                                       {"dependencies", "plugin-1"}};
-  for (const auto& [key, value] : wrong_types)
-    EXPECT_EQ(broken([&](json& s) { step(s, 1)[key] = value; }), "plan_shape") << key << " = " << value;
+  for (const auto& kv : wrong_types)  // not a structured binding: clang 14 cannot capture one
+    EXPECT_EQ(broken([&](json& s) { step(s, 1)[kv.first] = kv.second; }), "plan_shape") << kv.first << " = " << kv.second;
   EXPECT_EQ(broken([](json& s) { step(s, 1)["pluginId"] = "plugin-1"; }), "plan_shape");
 
   json s = clean_sample();
