@@ -370,9 +370,12 @@ class Builder {
       std::string name = require_string(item["SpecialToken"], "id", ipath + ".SpecialToken");
       if (specials == p.end() || !specials->is_object() || !specials->contains(name))
         fail(ipath + ": special token \"" + name + "\" is not in post_processor.special_tokens");
-      const json& ids = (*specials)[name]["ids"];
-      if (!ids.is_array()) fail(path + ".special_tokens[\"" + name + "\"].ids is missing");
-      for (const json& id : ids) {
+      // find, not operator[]: a const json's operator[] on a missing key is undefined behaviour (the fuzzer's
+      // heap-use-after-free).
+      const json& entry = (*specials)[name];  // present: checked above
+      const auto ids = entry.find("ids");     // end() for a non-object too
+      if (ids == entry.end() || !ids->is_array()) fail(path + ".special_tokens[\"" + name + "\"].ids is missing");
+      for (const json& id : *ids) {
         if (!id.is_number_unsigned() || id.get<uint64_t>() > INT32_MAX || !impl_->tokens.has(id.get<int32_t>()))
           fail(path + ".special_tokens[\"" + name + "\"]: id " + id.dump() + " is not in the vocabulary");
         (seen_sequence ? impl_->suffix : impl_->prefix).push_back(id.get<int32_t>());

@@ -247,6 +247,12 @@ TEST(TokenizerErrors, HostileValuesAreRefused) {
   EXPECT_NE(with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"]["ids"] = {4294967301u}; })
                 .find("id 4294967301 is not in the vocabulary"),
             std::string::npos);
+  // Found by fuzz_tokenizer: a special token without "ids" was looked up with a const operator[] (undefined
+  // behaviour: a heap-use-after-free under ASan).
+  EXPECT_EQ(with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"].erase("ids"); }),
+            "variant.json: post_processor.special_tokens[\"<bos>\"].ids is missing");
+  EXPECT_EQ(with([](auto& j) { j["post_processor"]["special_tokens"]["<bos>"] = 7; }),
+            "variant.json: post_processor.special_tokens[\"<bos>\"].ids is missing");
   // Ids index dense tables: an id near 2^31 asked for gigabytes before it was refused.
   EXPECT_EQ(with([](auto& j) { j["model"]["vocab"]["<far>"] = 2147483000; }),
             "variant.json: model.vocab: id 2147483000 is too large (ids must be below 16777216)");
