@@ -68,7 +68,7 @@ gt::cli::Registrar research_reg("research", [](CLI::App& app) {
                   "Take proposals from this shell command: the history as JSON on stdin, one configuration (JSON) "
                   "on stdout");
   sub->add_option("--iterations", o->iterations, "Trials in all (trial 0 included); overrides the config's")
-      ->check(CLI::PositiveNumber);
+      ->check(gt::cli::at_least(1));
   gt::cli::set_job(sub, [o] { return research(*o); });
 });
 

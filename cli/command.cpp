@@ -3,9 +3,11 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "autograd/cuda/runtime.h"
 #include "base/error.h"
+#include "base/nearest.h"
 
 namespace gt::cli {
 
@@ -27,6 +29,52 @@ std::map<CLI::App*, std::function<int()>>& jobs() {
 std::vector<Command>& commands() {
   static std::vector<Command> c;
   return c;
+}
+
+namespace {
+
+std::string number_text(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+CLI::Validator bound(double min, bool inclusive) {
+  const std::string op = inclusive ? ">= " : "> ";
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(s, v)) return "must be a number, got " + s;
+        if (inclusive ? v >= min : v > min) return {};
+        return "must be " + op + number_text(min) + ", got " + s;
+      },
+      op + number_text(min));
+}
+
+// The option names (without dashes) of `sub`, to suggest from.
+std::vector<std::string> option_names(const CLI::App& sub) {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : sub.get_options())
+    for (const std::string& n : o->get_lnames()) names.push_back(n);
+  return names;
+}
+
+}  // namespace
+
+CLI::Validator at_least(double min) { return bound(min, true); }
+CLI::Validator above(double min) { return bound(min, false); }
+
+std::vector<std::string> unknown_option_hints(const CLI::App& app) {
+  const auto subs = app.get_subcommands();
+  const CLI::App& sub = subs.empty() ? app : *subs.back();
+  std::vector<std::string> lines;
+  for (const std::string& arg : app.remaining(true)) {
+    if (arg.size() < 3 || arg.rfind("--", 0) != 0) continue;
+    const std::string name = arg.substr(2, arg.find('=') - 2);
+    const auto near = nearest_name(name, option_names(sub));
+    lines.push_back("unknown option '--" + name + "'" + (near ? " (did you mean '--" + *near + "'?)" : ""));
+  }
+  return lines;
 }
 
 void add_device_option(CLI::App* sub, std::string& device) {
@@ -64,7 +112,7 @@ std::shared_ptr<TrainerArgs> add_trainer_options(CLI::App* sub, const std::strin
   sub->add_option("--config", a->config, config_help)->required()->check(CLI::ExistingFile);
   sub->add_flag("--resume", a->resume, "Continue from the latest checkpoint in the config's out_dir");
   sub->add_option("--stop-after", a->stop_after, "Stop after this step (with a checkpoint there); --resume continues")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   add_device_option(sub, a->device);
   return a;
 }

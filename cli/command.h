@@ -24,6 +24,14 @@ int run_selected(CLI::App& app);
 // A subcommand's job: it returns the process exit code.
 void set_job(CLI::App* sub, std::function<int()> job);
 
+// Range checks whose message prints the bound ("must be >= 1, got 0"), where CLI11's own print DBL_MAX in full.
+CLI::Validator at_least(double min);
+CLI::Validator above(double min);
+
+// What parse_options says before CLI11's own message: each unknown option with the nearest known one
+// ("unknown option '--conifg' (did you mean '--config'?)").
+std::vector<std::string> unknown_option_hints(const CLI::App& app);
+
 // `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
 void add_device_option(CLI::App* sub, std::string& device);
 Device parse_device(const std::string& device);

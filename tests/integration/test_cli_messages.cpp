@@ -1,0 +1,36 @@
+// The command line's messages say what is wrong and what to do (issue 23): a misspelt flag is named with the nearest
+// known one, a range error prints its bound, a help text says what an option takes.
+#include <gtest/gtest.h>
+
+#include "support/files.h"
+
+using namespace gt::testing;
+
+namespace {
+
+void expect_output(const std::string& args, std::initializer_list<const char*> parts) {
+  const CommandResult r = run_gemma_tune(args);
+  EXPECT_NE(r.rc, 0) << args;
+  for (const char* p : parts) EXPECT_NE(r.output.find(p), std::string::npos) << args << "\n" << p << "\n" << r.output;
+  // CLI11's own range message printed DBL_MAX in all its 309 digits.
+  EXPECT_EQ(r.output.find("17976931348623157"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+TEST(CliMessages, AMisspeltFlagIsNamedWithTheNearestKnownOne) {
+  expect_output("sft --conifg x.json", {"unknown option '--conifg' (did you mean '--config'?)"});
+  expect_output("eval --modle x", {"unknown option '--modle' (did you mean '--model'?)"});
+}
+
+TEST(CliMessages, RangeErrorsPrintTheBound) {
+  expect_output("sft --config " GT_CONFIGS "/sft.json --stop-after -3", {"--stop-after: must be >= 0, got -3"});
+  expect_output("research --config " GT_CONFIGS "/research.json --iterations 0", {"--iterations: must be >= 1, got 0"});
+  expect_output("data synth --out x --train 0 --heldout 1 --seed 1", {"--train: must be >= 1, got 0"});
+}
+
+TEST(CliMessages, RewardSaysCompletionIsAFile) {
+  const CommandResult r = run_gemma_tune("reward --help");
+  EXPECT_NE(r.output.find("--completion FILE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("File holding the completion text"), std::string::npos) << r.output;
+}
