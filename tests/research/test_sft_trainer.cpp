@@ -50,7 +50,7 @@ TEST(SftTrainer, ATrialTrainsForItsStepsAndScoresOnTheHeldOutSet) {
   const json params = {{"optimizer.lr", 5e-3}, {"schedule.name", "cosine"}, {"schedule.warmup_steps", 1}};
   const fs::path dir = s.trial("trial-0001");
   const TrialResult r = t.run(params, dir, Budget{2, 0}, nullptr);
-  const json used = gt::read_json_file(dir / "sft" / "config.json");
+  const json used = gt::read_json_file(dir / "sft" / "run_config.json");
   EXPECT_EQ(used["optimizer"]["lr"], 5e-3);
   EXPECT_EQ(used["schedule"], json({{"name", "cosine"}, {"warmup_steps", 1}}));
   EXPECT_EQ(used["max_steps"], 2);
@@ -97,7 +97,7 @@ TEST(SftTrainer, DataParametersResynthesizeTheTrainingSet) {
     EXPECT_EQ(x.candidates.size(), 5u) << x.id;
     for (const auto& c : x.candidates) EXPECT_TRUE(c.parameters.has_value()) << "typed parameters are shown";
   }
-  EXPECT_EQ(gt::read_json_file(dir / "sft" / "config.json")["data"]["train"],
+  EXPECT_EQ(gt::read_json_file(dir / "sft" / "run_config.json")["data"]["train"],
             (dir / "data" / "train.jsonl").string());
 }
 

@@ -35,7 +35,7 @@ TEST(SftCli, RunsToTheEndAndPrintsTheExportedFolder) {
   for (const char* part : {"train data", "6 of 6 samples kept", "step 6/6", "loss", "tok/s", "ETA", "held-out loss",
                            "checkpoint", "exported"})
     EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
-  EXPECT_TRUE(fs::exists(f.out() + "/config.json"));
+  EXPECT_TRUE(fs::exists(f.out() + "/run_config.json"));
   EXPECT_TRUE(fs::exists(f.out() + "/final/model.safetensors"));
 
   const CommandResult again = run_gemma_tune("sft --config " + cfg);
