@@ -60,5 +60,5 @@ TEST(GrpoTrainer, CheckRefusesNamesTheGrpoConfigDoesNotKnow) {
   EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
               t.check({{"generation.temprature", 0.7}});
             }),
-            "research.json: 'grpo': unknown key 'generation.temprature'");
+            "research.json: 'grpo': unknown key 'generation.temprature' (did you mean 'generation.temperature'?)");
 }

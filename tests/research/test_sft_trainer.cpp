@@ -106,7 +106,7 @@ TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
   SftTrainer t(s.settings());
   t.check({{"optimizer.lr", 1e-3}, {"grad_clip", 1.0}, {"optimizer.beta1", nullptr}});
   auto refused = [&](const json& params) { return gt::testing::thrown_message<gt::Error>([&] { t.check(params); }); };
-  EXPECT_EQ(refused({{"optimizer.lrr", 1e-3}}), "research.json: 'sft': unknown key 'optimizer.lrr'");
+  EXPECT_EQ(refused({{"optimizer.lrr", 1e-3}}), "research.json: 'sft': unknown key 'optimizer.lrr' (did you mean 'optimizer.lr'?)");
   EXPECT_EQ(refused({{"schedule.name", "step"}}),
             "research.json: 'sft': 'schedule.name' must be one of none, linear, cosine, got \"step\"");
   EXPECT_EQ(refused({{"grad_clip", -1}}), "research.json: 'sft': 'grad_clip' must be >= 0 (0 turns clipping off)");
