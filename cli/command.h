@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/dtype.h"
+#include "train/config_names.h"
 #include "train/training_run.h"
 
 namespace gt::cli {
@@ -32,6 +33,11 @@ CLI::Validator above(double min);
 // ("unknown option '--conifg' (did you mean '--config'?)").
 std::vector<std::string> unknown_option_hints(const CLI::App& app);
 
+// How much a command prints: --quiet, errors and the final result only; --verbose, a progress line every step.
+enum class LogLevel : uint8_t { Quiet, Normal, Verbose };
+void add_log_level_options(CLI::App* sub, LogLevel& level);
+std::ostream* progress_stream(LogLevel level);  // stderr, or null when quiet
+
 // `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
 void add_device_option(CLI::App* sub, std::string& device);
 Device parse_device(const std::string& device);
@@ -40,12 +46,22 @@ Device parse_device(const std::string& device);
 // checkpoint).
 const std::atomic<bool>& stop_on_signals();
 
-// What every trainer command takes: --config FILE, --resume, --stop-after N, --device.
+// What every trainer command takes: --config FILE (JSON or YAML), --resume, --stop-after N, --device, the log level,
+// and overrides of the config's settings: --set key=value (repeatable) and TRL's style --learning_rate 1e-5.
 struct TrainerArgs {
   std::string config;
   bool resume = false;
   int64_t stop_after = 0;
   std::string device = "cpu";
+  std::vector<std::string> sets;
+  LogLevel log = LogLevel::Normal;
+  CLI::App* sub = nullptr;
+  // The config file with the overrides applied (--set ones first, then the flags, each in the order given).
+  nlohmann::json config_json(const char* what) const;
+  // What the log level changes in a run's settings (--verbose: progress every step), and the settings printed at
+  // the start (unless --quiet), each with TRL's name and default where ours differs.
+  void adjust(train::RunSettings& s) const;
+  void announce(const nlohmann::json& effective, train::TrainerKind kind) const;
   // The run options they give, stopping on signals and with progress on stderr.
   train::RunOptions run_options() const;
   // A trainer's exit status: 0 when it finished or stopped where --stop-after said, else 130 (interrupted).

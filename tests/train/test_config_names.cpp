@@ -11,6 +11,7 @@
 #include "support/expect_error.h"
 #include "support/files.h"
 #include "train/config_names.h"
+#include "train/config_overrides.h"
 #include "train/sft_config.h"
 
 using namespace gt;
@@ -200,4 +201,37 @@ TEST(ConfigNames, TheSameRunUnderEitherNamesGivesTheSameWeightsByteForByte) {
   saved_a.erase("out_dir");
   saved_b.erase("out_dir");
   EXPECT_EQ(saved_a, saved_b);
+}
+
+TEST(ConfigOverrides, SetKeysUnderEitherNameReplacingTheOther) {
+  json j = sft_json({{"optimizer", {{"name", "adamw"}, {"lr", 1e-3}}}, {"epochs", 2}});
+  apply_overrides(j, {parse_set("schedule.name=cosine"), parse_set("optimizer.beta2=0.99")});
+  apply_overrides(j, parse_flag_overrides({"--learning_rate", "1e-5", "--num_train_epochs=1", "--packing",
+                                           "--checkpoint_layers", "false"}));
+  EXPECT_FALSE(j["optimizer"].contains("lr"));  // replaced by learning_rate
+  EXPECT_EQ(j["learning_rate"], 1e-5);
+  EXPECT_EQ(j["num_train_epochs"], 1);
+  EXPECT_FALSE(j.contains("epochs"));
+  EXPECT_EQ(j["schedule"]["name"], "cosine");  // not JSON: a string
+  EXPECT_EQ(j["optimizer"]["beta2"], 0.99);
+  EXPECT_EQ(j["packing"], true);
+  EXPECT_EQ(j["checkpoint_layers"], false);
+  const SftConfig c = parse_sft_config(
+      [&] {
+        json k = j;
+        k["packing"] = false;
+        return k;
+      }(),
+      "c.json");
+  EXPECT_EQ(c.adamw.lr, 1e-5);
+  EXPECT_EQ(c.epochs, 1);
+  // And back: our name replaces theirs.
+  apply_overrides(j, {parse_set("optimizer.lr=0.5")});
+  EXPECT_FALSE(j.contains("learning_rate"));
+  EXPECT_EQ(j["optimizer"]["lr"], 0.5);
+  expect_error([] { parse_set("novalue"); }, {"--set novalue: expected key=value"});
+  expect_error([] { parse_flag_overrides({"stray"}); }, {"unexpected argument 'stray'"});
+  json scalar = {{"seed", 1}};
+  expect_error([&] { apply_overrides(scalar, {parse_set("seed.x=1")}); },
+               {"--set seed.x=1: 'seed.x' goes inside a value that is not an object"});
 }
