@@ -4,6 +4,7 @@
 
 #include "base/json_file.h"
 #include "base/nearest.h"
+#include "base/yaml_file.h"
 #include "train/config_names.h"
 
 namespace gt::train {
@@ -397,7 +398,7 @@ json optimizer_json(const OptimizerConfig& c) {
 
 json read_config_file(const std::string& path, const char* what) {
   GT_CHECK(std::filesystem::exists(path), path, ": cannot open ", what);
-  return read_json_file(path);
+  return is_yaml_path(path) ? read_yaml_file(path) : read_json_file(path);
 }
 
 }  // namespace gt::train

@@ -123,7 +123,8 @@ void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kin
 nlohmann::json model_identity(const ModelSource& m);  // what of the model source decides the run (not the paths)
 nlohmann::json optimizer_json(const OptimizerConfig& o);
 
-// Reads and parses a JSON config file; errors name it (`what` says which kind: "the SFT config").
+// Reads and parses a config file, YAML when its name ends in .yaml or .yml, else JSON; errors name it (`what` says
+// which kind: "the SFT config").
 nlohmann::json read_config_file(const std::string& path, const char* what);
 
 }  // namespace gt::train

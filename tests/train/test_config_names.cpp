@@ -235,3 +235,29 @@ TEST(ConfigOverrides, SetKeysUnderEitherNameReplacingTheOther) {
   expect_error([&] { apply_overrides(scalar, {parse_set("seed.x=1")}); },
                {"--set seed.x=1: 'seed.x' goes inside a value that is not an object"});
 }
+
+TEST(ConfigNames, AYamlConfigReadsAsTheSameJsonConfig) {
+  TempDir dir;
+  const std::string yaml = dir.write("sft.yaml", R"(model: {dir: m}
+tokenizer: t.json
+data:
+  train: d.jsonl
+output_dir: o
+learning_rate: 1e-3
+num_train_epochs: 2.0
+optim: adamw_torch
+weight_decay: 0.0
+lr_scheduler_type: cosine
+warmup_steps: 1
+max_grad_norm: 1.0
+)").string();
+  const json ours = sft_json({{"epochs", 2},
+                              {"grad_clip", 1.0},
+                              {"optimizer", {{"name", "adamw"}, {"lr", 1e-3}, {"weight_decay", 0.0}}},
+                              {"schedule", {{"name", "cosine"}, {"warmup_steps", 1}}}});
+  EXPECT_EQ(to_json(load_sft_config(yaml)), to_json(parse_sft_config(ours, "o.json")));
+  const std::string bad =
+      dir.write("bad.yaml", "model: {dir: m}\ntokenizer: t\ndata: {train: d}\nout_dir: o\nlearning_rte: 1\n").string();
+  expect_error([&] { load_sft_config(bad); },
+               {"bad.yaml: unknown key 'learning_rte' (did you mean 'learning_rate'?)"});
+}
