@@ -50,6 +50,7 @@ int score_completions(const Options& o) {
 
 int score_model(const Options& o) {
   gt::eval::ModelEval e;
+  gt::cli::require_model_dir(o.model, "--model");
   e.model_dir = o.model;
   e.data = o.data;
   e.out_dir = o.out;

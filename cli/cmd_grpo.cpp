@@ -15,6 +15,7 @@ gt::cli::Registrar grpo_reg("grpo", [](CLI::App& app) {
   gt::cli::set_job(sub, [args] {
     gt::rl::GrpoConfig c = gt::rl::parse_grpo_config(args->config_json("the GRPO config"), args->config);
     args->adjust(c);
+    args->check_inputs(c);
     args->announce(gt::rl::to_json(c), gt::train::TrainerKind::Grpo);
     const gt::rl::GrpoResult r = gt::rl::run_grpo(c, args->run_options());
     if (r.best_mean)

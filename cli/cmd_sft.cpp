@@ -13,6 +13,7 @@ gt::cli::Registrar sft_reg("sft", [](CLI::App& app) {
   gt::cli::set_job(sub, [args] {
     gt::train::SftConfig c = gt::train::parse_sft_config(args->config_json("the SFT config"), args->config);
     args->adjust(c);
+    args->check_inputs(c);
     args->announce(gt::train::to_json(c), gt::train::TrainerKind::Sft);
     const gt::train::SftResult r = gt::train::run_sft(c, args->run_options());
     if (r.finished) std::cout << c.out_dir << "/final\n";

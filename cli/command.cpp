@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -151,6 +152,22 @@ void TrainerArgs::announce(const nlohmann::json& effective, train::TrainerKind k
   std::cerr << (kind == train::TrainerKind::Sft ? "sft" : "grpo") << ": settings (" << config
             << ", overrides and defaults; saved as " << train::kRunConfigFile << "):\n";
   train::print_settings(std::cerr, effective, kind);
+}
+
+void require_model_dir(const std::string& dir, const std::string& what) {
+  if (std::filesystem::is_directory(dir)) return;
+  fail(what, " ", dir, " does not exist. It is a Hugging Face model folder: the final/ of a run (`gemma-tune sft "
+       "--config configs/sft.json` writes runs/sft/final), or a model downloaded from the Hub (README); "
+       "`gemma-tune demo` trains a tiny one from nothing");
+}
+
+void TrainerArgs::check_inputs(const train::TrainerConfig& c) const {
+  if (!c.model.dir.empty()) require_model_dir(c.model.dir, config + ": 'model.dir'");
+  for (const auto& [key, file] : {std::pair{"data.train", c.train_data}, {"data.heldout", c.heldout_data}})
+    if (!file.empty() && !std::filesystem::exists(file))
+      fail(config, ": '", key, "' ", file, " does not exist; write samples with `gemma-tune data synth --out ",
+           std::filesystem::path(file).parent_path().string(), " --train 5000 --heldout 100 --seed 1` (README, "
+           "\"Plan data\"), or point it at your own");
 }
 
 void add_log_level_options(CLI::App* sub, LogLevel& level) {

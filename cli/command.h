@@ -38,6 +38,10 @@ enum class LogLevel : uint8_t { Quiet, Normal, Verbose };
 void add_log_level_options(CLI::App* sub, LogLevel& level);
 std::ostream* progress_stream(LogLevel level);  // stderr, or null when quiet
 
+// A model folder that is not there is an error that says where one comes from (an SFT run's final/, or a download),
+// rather than "cannot open"; `what` names the setting ("--model", "configs/grpo.json: 'model.dir'").
+void require_model_dir(const std::string& dir, const std::string& what);
+
 // `--device cpu|cuda` (default cpu): where the model's weights live and its ops run.
 void add_device_option(CLI::App* sub, std::string& device);
 Device parse_device(const std::string& device);
@@ -62,6 +66,8 @@ struct TrainerArgs {
   // the start (unless --quiet), each with TRL's name and default where ours differs.
   void adjust(train::RunSettings& s) const;
   void announce(const nlohmann::json& effective, train::TrainerKind kind) const;
+  // The model folder and the data files are there, or an error says what to run first.
+  void check_inputs(const train::TrainerConfig& c) const;
   // The run options they give, stopping on signals and with progress on stderr.
   train::RunOptions run_options() const;
   // A trainer's exit status: 0 when it finished or stopped where --stop-after said, else 130 (interrupted).

@@ -34,3 +34,18 @@ TEST(CliMessages, RewardSaysCompletionIsAFile) {
   EXPECT_NE(r.output.find("--completion FILE"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("File holding the completion text"), std::string::npos) << r.output;
 }
+
+TEST(CliMessages, AMissingModelOrDataSaysWhatToRunFirst) {
+  TempDir dir;
+  expect_output("generate --model " + (dir.path / "none").string() + " --prompt hi",
+                {"--model", "/none does not exist", "gemma-tune sft --config configs/sft.json", "runs/sft/final"});
+  expect_output("eval --model " + (dir.path / "none").string() + " --data d.jsonl --out o",
+                {"--model", "does not exist", "gemma-tune sft"});
+  const std::string grpo = dir.write("grpo.json", R"({"model": {"dir": "runs/nothing/final"},
+    "data": {"train": "runs/data/train.jsonl"}, "out_dir": "o"})").string();
+  expect_output("grpo --config " + grpo, {"grpo.json: 'model.dir' runs/nothing/final does not exist", "gemma-tune sft"});
+  const std::string sft = dir.write("sft.json", R"({"model": {"dir": ")" + dir.path.string() + R"("},
+    "tokenizer": "t.json", "data": {"train": "runs/nowhere/train.jsonl"}, "out_dir": "o"})").string();
+  expect_output("sft --config " + sft, {"'data.train' runs/nowhere/train.jsonl does not exist",
+                                        "gemma-tune data synth --out runs/nowhere"});
+}
