@@ -43,7 +43,8 @@ TEST(CliMessages, AMissingModelOrDataSaysWhatToRunFirst) {
                 {"--model", "does not exist", "gemma-tune sft"});
   const std::string grpo = dir.write("grpo.json", R"({"model": {"dir": "runs/nothing/final"},
     "data": {"train": "runs/data/train.jsonl"}, "out_dir": "o"})").string();
-  expect_output("grpo --config " + grpo, {"grpo.json: 'model.dir' runs/nothing/final does not exist", "gemma-tune sft"});
+  expect_output("grpo --config " + grpo,
+                {"grpo.json: 'model.dir' runs/nothing/final does not exist", "gemma-tune sft"});
   const std::string sft = dir.write("sft.json", R"({"model": {"dir": ")" + dir.path.string() + R"("},
     "tokenizer": "t.json", "data": {"train": "runs/nowhere/train.jsonl"}, "out_dir": "o"})").string();
   expect_output("sft --config " + sft, {"'data.train' runs/nowhere/train.jsonl does not exist",
