@@ -75,8 +75,8 @@ gt::cli::Registrar reg("data", [](CLI::App& app) {
   auto s = std::make_shared<SynthOptions>();
   auto* sy = data->add_subcommand("synth", "Write synthetic DIR/train.jsonl and DIR/heldout.jsonl");
   sy->add_option("--out", s->out, "Output directory (created if missing)")->required();
-  sy->add_option("--train", s->o.train, "Number of train samples")->required()->check(CLI::PositiveNumber);
-  sy->add_option("--heldout", s->o.heldout, "Number of held-out samples")->required()->check(CLI::PositiveNumber);
+  sy->add_option("--train", s->o.train, "Number of train samples")->required()->check(gt::cli::at_least(1));
+  sy->add_option("--heldout", s->o.heldout, "Number of held-out samples")->required()->check(gt::cli::at_least(1));
   sy->add_option("--dev", s->o.dev,
                  "Number of dev samples (DIR/dev.jsonl, for choosing checkpoints; none unless given)");
   sy->add_option("--seed", s->o.seed, "Random seed; the same seed gives the same files")->required();

@@ -19,6 +19,7 @@ struct Options {
   int64_t max_new_tokens = 512, top_k = 0;
   double temperature = 0, top_p = 1;
   uint64_t seed = 0;
+  gt::cli::LogLevel log = gt::cli::LogLevel::Normal;
 };
 
 int compare(const Options& o) {
@@ -49,13 +50,14 @@ int score_completions(const Options& o) {
 
 int score_model(const Options& o) {
   gt::eval::ModelEval e;
+  gt::cli::require_model_dir(o.model, "--model");
   e.model_dir = o.model;
   e.data = o.data;
   e.out_dir = o.out;
   e.source.max_new_tokens = o.max_new_tokens;
   e.source.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
   if (!o.weights.empty()) e.weights = gt::rl::RewardWeights::load(o.weights);
-  e.progress = &std::cerr;
+  e.progress = gt::cli::progress_stream(o.log);
   e.device = gt::cli::parse_device(o.device);
   const auto report = gt::eval::evaluate_model_dir(e);
   std::cout << gt::eval::markdown_table(report) << "\nwrote " << o.out << "/report.md, report.json, completions.jsonl\n";
@@ -76,6 +78,7 @@ gt::cli::Registrar reg("eval", [](CLI::App& app) {
   sub->add_option("--top-p", o->top_p, "With --model: 1 = off")->capture_default_str();
   sub->add_option("--seed", o->seed, "With --model: sampling seed")->capture_default_str();
   gt::cli::add_device_option(sub, o->device);
+  gt::cli::add_log_level_options(sub, o->log);
   auto* data = sub->add_option("--data", o->data, "The samples, with gold plans (JSON Lines)");
   auto* out = sub->add_option("--out", o->out, "Directory for report.md, report.json and completions.jsonl");
   auto* weights = sub->add_option("--weights", o->weights, "Reward weights (JSON); default: the published ones");

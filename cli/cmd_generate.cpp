@@ -42,6 +42,7 @@ int run(const Args& a) {
   namespace fs = std::filesystem;
   gt::LoadOptions lo;
   lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
+  gt::cli::require_model_dir(a.model, "--model");
   gt::Gemma4 model = gt::Gemma4::load(a.model, lo);
   model.to(gt::cli::parse_device(a.device));
   const fs::path tok_path = fs::path(a.model) / "tokenizer.json";
@@ -94,7 +95,7 @@ int run(const Args& a) {
 gt::cli::Registrar reg("generate", [](CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* sub = app.add_subcommand("generate", "Generate from a model directory (KV cache, sampling)");
-  sub->add_option("--model", a->model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("--model", a->model, "Hugging Face model directory")->required();
   auto* p = sub->add_option("--prompt", a->prompt, "User message, rendered with the Gemma 4 chat format");
   auto* pi = sub->add_option("--prompt-ids", a->prompt_ids, "Prompt token ids, comma-separated (used as given)");
   p->excludes(pi);

@@ -17,10 +17,12 @@ namespace {
 struct Options {
   std::string config, proposer_command;
   int64_t iterations = 0;
+  gt::cli::LogLevel log = gt::cli::LogLevel::Normal;
 };
 
-std::unique_ptr<gt::research::Trainer> make_trainer(const gt::research::ResearchConfig& c) {
-  gt::research::TrialSettings s{c.trainer_config, c.path + ": '" + c.trainer + "'", c.synth, c.eval, &std::cerr};
+std::unique_ptr<gt::research::Trainer> make_trainer(const gt::research::ResearchConfig& c, gt::cli::LogLevel log) {
+  gt::research::TrialSettings s{c.trainer_config, c.path + ": '" + c.trainer + "'", c.synth, c.eval,
+                                gt::cli::progress_stream(log)};
   if (c.trainer == "grpo") return std::make_unique<gt::research::GrpoTrainer>(std::move(s));
   return std::make_unique<gt::research::SftTrainer>(std::move(s));
 }
@@ -30,7 +32,7 @@ int research(const Options& o) {
   ResearchConfig c = load_research_config(o.config);
   if (o.iterations > 0) c.iterations = o.iterations;
   if (!o.proposer_command.empty()) c.proposer_command = o.proposer_command;
-  std::unique_ptr<Trainer> trainer = make_trainer(c);
+  std::unique_ptr<Trainer> trainer = make_trainer(c, o.log);
   check_space(c.space, *trainer, c.path);
   std::unique_ptr<Proposer> proposer;
   if (c.proposer_command.empty())
@@ -44,7 +46,7 @@ int research(const Options& o) {
   ro.iterations = c.iterations;
   ro.budget = c.budget;
   ro.identity = c.identity();
-  ro.progress = &std::cerr;
+  ro.progress = gt::cli::progress_stream(o.log);
   ro.stop = &gt::cli::stop_on_signals();
   const RatchetResult r = run_ratchet(c.space, *trainer, *proposer, ro);
   if (const TrialRecord* b = best_trial(r.history))
@@ -68,7 +70,8 @@ gt::cli::Registrar research_reg("research", [](CLI::App& app) {
                   "Take proposals from this shell command: the history as JSON on stdin, one configuration (JSON) "
                   "on stdout");
   sub->add_option("--iterations", o->iterations, "Trials in all (trial 0 included); overrides the config's")
-      ->check(CLI::PositiveNumber);
+      ->check(gt::cli::at_least(1));
+  gt::cli::add_log_level_options(sub, o->log);
   gt::cli::set_job(sub, [o] { return research(*o); });
 });
 

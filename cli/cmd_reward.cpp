@@ -18,15 +18,19 @@ struct Options {
 gt::cli::Registrar reg("reward", [](CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("reward", "Score one completion: reward, each reward term, and the eval metrics");
-  sub->add_option("--sample", o->sample, "The sample, one JSON object with a gold plan (target)")->required();
-  sub->add_option("--completion", o->completion, "The completion text")->required();
+  sub->add_option("--sample", o->sample, "File holding the sample, one JSON object with a gold plan (target)")
+      ->type_name("FILE")
+      ->required();
+  sub->add_option("--completion", o->completion, "File holding the completion text (the model's output, as generated)")
+      ->type_name("FILE")
+      ->required();
   auto* weights = sub->add_option("--weights", o->weights, "Reward weights (JSON); default: the published ones");
   auto* command = sub->add_option("--reward-command", o->reward_command,
                                   "Take the reward from this shell command instead: it reads "
                                   "{\"sample\": ..., \"completion\": ...} on stdin and prints a number");
   sub->add_option("--reward-timeout", o->timeout_s, "Seconds the reward command may take")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(gt::cli::above(0))
       ->needs(command);
   weights->excludes(command);
   gt::cli::set_job(sub, [o] {

@@ -59,10 +59,10 @@ gt::cli::Registrar tokenizer_reg("tokenizer", [](CLI::App& app) {
   train->add_option("--data", o->data, "Plan samples (JSON Lines)")->required();
   train->add_option("--vocab", o->train.vocab_size, "Vocabulary size, reserved ids and byte pieces included")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(gt::cli::at_least(1));
   train->add_option("--min-frequency", o->train.min_frequency, "Learn no merge seen fewer times than this")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(gt::cli::at_least(1));
   train->add_option("--out", o->out, "Where to write tokenizer.json (atomically)")->required();
   gt::cli::set_job(sub, [o, g4] {
     if (g4->parsed()) {

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0)
+      for (const std::string& hint : gt::cli::unknown_option_hints(app)) std::cerr << hint << "\n";
     return app.exit(e);
   }
   if (app.get_subcommands().empty()) {

@@ -31,7 +31,7 @@ ResearchConfig parse_research_config(const json& j, const std::string& path) {
   if (!(c.budget.minutes >= 0)) budget.bad("minutes", "must be >= 0");
   budget.done();
   if (c.budget.max_steps == 0 && c.budget.minutes == 0)
-    fail(path, ": 'budget' needs max_steps or minutes above 0, so every trial gets the same fixed budget");
+    budget.error("'budget' needs max_steps or minutes above 0, so every trial gets the same fixed budget");
 
   root.require("eval");
   train::Section ev = root.section("eval");

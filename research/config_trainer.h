@@ -8,7 +8,7 @@
 // is an error before the first trial. "data.num_plugins" and "data.candidate_params" re-synthesize the training
 // data (research/trial_data.h) into the config's data.train.
 //
-// Per trial: <trial>/data/train.jsonl (when synthesized), <trial>/<trainer>/ (the run: config.json, metrics.jsonl,
+// Per trial: <trial>/data/train.jsonl (when synthesized), <trial>/<trainer>/ (the run: run_config.json, metrics.jsonl,
 // final/, the exported model kept while the trial is the best; its checkpoints are deleted once it is done), and
 // <trial>/eval/ (report.md, report.json, completions.jsonl). The budget's max_steps replaces the config's
 // max_steps; its minutes become the trainer's time limit (the run exports where it stopped).

@@ -27,7 +27,7 @@
 // iterations (its completions, rewards and stored log-probs). A resumed run refuses other settings or data, then
 // logs the same records and ends with the same weights bit for bit as an unbroken run.
 //
-// Out dir: config.json, metrics.jsonl, checkpoints/, best/ and final/ (Hugging Face folders). metrics.jsonl
+// Out dir: run_config.json, metrics.jsonl, checkpoints/, best/ and final/ (Hugging Face folders). metrics.jsonl
 // records: {"type": "data"} (the prompt sets), "train" (per step: loss, lr, grad_norm, reward and every reward term,
 // reward_std, advantage spread, zero_std_fraction, kl, clip_low/high/region, ratio_mean, completion lengths,
 // truncated_ratio, rollout and update tokens/s), "samples" (a few completions of each new batch with their rewards),

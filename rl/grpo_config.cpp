@@ -31,7 +31,7 @@ void read_sampling(Section& s, SamplingOptions& o, bool greedy_allowed) {
 GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
   GrpoConfig c;
   c.path = path;
-  Section root(j, path, "");
+  Section root = Section::with_hf_names(j, path);
 
   auto [data, eval] = train::read_trainer_config(root, c, {.lr = 1e-6, .tokenizer_from_model_dir = true});
   c.max_prompt_length = data.integer("max_prompt_length", c.max_prompt_length, 2);
@@ -58,7 +58,8 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
       {{"dapo", LossType::Dapo}, {"grpo", LossType::Grpo}, {"bnpo", LossType::Bnpo}, {"dr_grpo", LossType::DrGrpo}});
   c.epsilon_low = loss.number("epsilon_low", c.epsilon_low);
   if (!(c.epsilon_low >= 0 && c.epsilon_low < 1)) loss.bad("epsilon_low", "must be in [0, 1)");
-  c.epsilon_high = loss.number("epsilon_high", c.epsilon_high);
+  // TRL's epsilon_high, when not given, is epsilon: so here when the lower bound is given by TRL's name.
+  c.epsilon_high = loss.number("epsilon_high", loss.given_as("epsilon_low").empty() ? c.epsilon_high : c.epsilon_low);
   if (!(c.epsilon_high >= 0) || !std::isfinite(c.epsilon_high)) loss.bad("epsilon_high", "must be >= 0");
   c.beta = loss.number("beta", c.beta);
   if (!(c.beta >= 0) || !std::isfinite(c.beta)) loss.bad("beta", "must be >= 0");

@@ -1,5 +1,6 @@
 #pragma once
-// The GRPO run configuration (a JSON file; `configs/grpo.json` holds the published run's settings, docs/spec.md §6).
+// The GRPO run configuration (a JSON or YAML file; `configs/grpo.json` holds the published run's settings,
+// docs/spec.md §6); TRL's GRPOConfig names are read too (train/config_names.h, docs/config.md).
 // Reading is as strict as the SFT config's (train/config_reader.h): unknown keys, wrong types and values out of range
 // are errors naming the file and the key. A missing key takes the default listed here.
 //

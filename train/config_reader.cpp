@@ -3,6 +3,9 @@
 #include <filesystem>
 
 #include "base/json_file.h"
+#include "base/nearest.h"
+#include "base/yaml_file.h"
+#include "train/config_names.h"
 
 namespace gt::train {
 
@@ -41,12 +44,57 @@ double OptimizerConfig::lr() const {
   return adafactor.lr.value_or(0.0);
 }
 
-Section::Section(const json& j, std::string file, std::string prefix)
-    : j_(j), file_(std::move(file)), prefix_(std::move(prefix)) {
-  if (j.is_object()) return;
-  if (prefix_.empty()) fail(file_, ": the config must be an object, got ", json_type_name(j));
-  fail(file_, ": '", prefix_, "' must be an object, got ", json_type_name(j));
+struct Section::File {
+  std::string name;
+  const json* root = nullptr;  // set when HF / TRL names are read (with_hf_names)
+  std::set<std::string> other_names_read;  // their names (dotted paths) read in place of ours
+  std::map<std::string, json> converted;   // values converted from theirs, by their name
+  std::vector<std::string> unknown;        // one message per unknown key, in file order
+  bool reported = false;                   // the owner's done() has run
+};
+
+namespace {
+
+// The value at a dotted path of `root`, or null.
+const json* at_path(const json& root, const std::string& path) {
+  const json* v = &root;
+  std::size_t from = 0;
+  while (true) {
+    const std::size_t dot = path.find('.', from);
+    if (!v->is_object()) return nullptr;
+    auto it = v->find(path.substr(from, dot == std::string::npos ? dot : dot - from));
+    if (it == v->end()) return nullptr;
+    v = &*it;
+    if (dot == std::string::npos) return v;
+    from = dot + 1;
+  }
 }
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) out += (out.empty() ? "" : "\n") + l;
+  return out;
+}
+
+}  // namespace
+
+Section::Section(const json& j, std::string file, std::string prefix)
+    : Section(j, std::make_shared<File>(File{.name = std::move(file)}), std::move(prefix), true) {}
+
+Section::Section(const json& j, std::shared_ptr<File> f, std::string prefix, bool owner)
+    : j_(j), f_(std::move(f)), prefix_(std::move(prefix)), owner_(owner) {
+  if (j.is_object()) return;
+  if (prefix_.empty()) fail(f_->name, ": the config must be an object, got ", json_type_name(j));
+  fail(f_->name, ": '", prefix_, "' must be an object, got ", json_type_name(j));
+}
+
+Section Section::with_hf_names(const json& root, std::string file) {
+  Section s(root, std::move(file), "");
+  s.f_->root = &root;
+  return s;
+}
+
+const std::string& Section::file() const { return f_->name; }
 
 std::string Section::name(const char* key) const {
   std::string p = prefix_;
@@ -54,16 +102,70 @@ std::string Section::name(const char* key) const {
   return p + key;
 }
 
-void Section::bad(const char* key, const std::string& why) const { fail(file_, ": '", name(key), "' ", why); }
+std::string Section::quoted(const char* key) const {
+  auto it = given_as_.find(key);
+  if (it == given_as_.end()) return "'" + name(key) + "'";
+  return "'" + it->second + "' ('" + name(key) + "')";
+}
+
+std::string Section::given_as(const char* key) const {
+  auto it = given_as_.find(key);
+  return it == given_as_.end() ? "" : it->second;
+}
+
+void Section::bad(const char* key, const std::string& why) const { error(quoted(key) + " " + why); }
+
+void Section::error(const std::string& what) const {
+  // Unknown keys found so far are named too, so one run of the config shows them with this error.
+  const std::string also = f_->unknown.empty() ? "" : "\n" + join_lines(f_->unknown);
+  fail(f_->name, ": ", what, also);
+}
+
+bool Section::has(const char* key) const {
+  if (j_.contains(key)) return true;
+  if (f_->root)
+    for (const KeyName& k : key_names())
+      if (k.ours && name(key) == k.ours && at_path(*f_->root, k.hf)) return true;
+  return false;
+}
 
 void Section::require(const char* key) const {
-  if (!j_.contains(key)) fail(file_, ": missing required key '", name(key), "'");
+  if (has(key)) return;
+  fail(f_->name, ": missing required key '", name(key), "'");
+}
+
+const json* Section::find_other_name(const char* key, const json* own) {
+  const std::string full = name(key);
+  const json* found = own;
+  std::string found_as = own ? full : "";
+  for (const KeyName& k : key_names()) {
+    if (!k.ours || full != k.ours) continue;
+    const bool same_name = full == k.hf;
+    const json* v = same_name ? own : at_path(*f_->root, k.hf);
+    if (!v) continue;
+    if (!same_name) {
+      if (found)
+        fail(f_->name, ": '", found_as, "' and '", k.hf, "' (", k.origin, "'s name for '", full,
+             "') are both given; keep one");
+      f_->other_names_read.insert(k.hf);
+      given_as_[key] = k.hf;
+      found_as = k.hf;
+    }
+    found = v;
+    if (!k.convert) continue;
+    std::string why;
+    json converted = k.convert(*v, why);
+    if (!why.empty()) bad(key, why);
+    found = &(f_->converted[k.hf] = std::move(converted));
+  }
+  return found;
 }
 
 const json* Section::find(const char* key) {
   seen_.insert(key);
   auto it = j_.find(key);
-  return it == j_.end() ? nullptr : &*it;
+  const json* own = it == j_.end() ? nullptr : &*it;
+  return f_->root ? find_other_name(key, own) : own;
 }
 
 const json* Section::find_as(const char* key, bool (*ok)(const json&), const char* what) {
@@ -134,12 +236,36 @@ bool Section::boolean(const char* key, bool def) {
 Section Section::section(const char* key) {
   const json* v = find(key);
   static const json empty = json::object();
-  return Section(v ? *v : empty, file_, name(key));
+  return Section(v ? *v : empty, f_, name(key), false);
+}
+
+std::string Section::unknown_key(const std::string& key) const {
+  const std::string full = name(key.c_str());
+  const std::string msg = f_->name + ": unknown key '" + full + "'";
+  std::vector<std::string> known(seen_.begin(), seen_.end());
+  if (f_->root) {
+    for (const KeyName& k : key_names()) {
+      const std::string hf = k.hf;
+      if (full == hf && k.ours)
+        return msg + " (" + k.origin + "'s name for '" + k.ours + "', which does not apply to this config)";
+      if (full == hf) return msg + " (" + k.origin + "'s setting, not supported here: " + k.note + ")";
+      // Their names that would sit in this object are known here too.
+      const std::size_t dot = hf.rfind('.');
+      if (prefix_.empty() ? dot == std::string::npos : dot == prefix_.size() && hf.starts_with(prefix_))
+        known.push_back(hf.substr(prefix_.empty() ? 0 : dot + 1));
+    }
+  }
+  const auto near = nearest_name(key, known);
+  return msg + (near ? " (did you mean '" + name(near->c_str()) + "'?)" : "");
 }
 
 void Section::done() const {
   for (auto it = j_.begin(); it != j_.end(); ++it)
-    if (!seen_.count(it.key())) fail(file_, ": unknown key '", name(it.key().c_str()), "'");
+    if (!seen_.count(it.key()) && !f_->other_names_read.count(name(it.key().c_str())))
+      f_->unknown.push_back(unknown_key(it.key()));
+  if (!owner_ && !f_->reported) return;
+  f_->reported = true;
+  if (!f_->unknown.empty()) throw Error(join_lines(f_->unknown));
 }
 
 namespace {
@@ -155,11 +281,11 @@ PrecisionOptions read_precision(Section& s, uint64_t seed) {
 
 // The optimizer classes validate their own options; running that check here puts the file in the message.
 template <class Opt, class Options>
-void validate(const Options& o, const std::string& file) {
+void validate(const Options& o, const Section& opt) {
   try {
     Opt probe({}, o);
   } catch (const Error& e) {
-    fail(file, ": optimizer: ", e.what());
+    opt.error(std::string("optimizer: ") + e.what());
   }
 }
 
@@ -190,7 +316,7 @@ ModelSource read_model_source(Section& model, const std::string& file) {
   return m;
 }
 
-OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, const std::string& file) {
+OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed) {
   OptimizerConfig c;
   c.kind = opt.choice("name", c.kind, {{"adafactor", OptimizerKind::Adafactor}, {"adamw", OptimizerKind::AdamW}});
   if (c.kind == OptimizerKind::Adafactor) {
@@ -201,6 +327,8 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, c
     a.clip_threshold = opt.number("clip_threshold", a.clip_threshold);
     a.decay_rate = opt.number("decay_rate", a.decay_rate);
     a.beta1 = opt.optional_number("beta1", a.beta1);
+    if (opt.given_as("beta1") == "adam_beta1")
+      opt.bad("beta1", "sets AdamW's beta1, and optimizer.name is adafactor (whose beta1 is 'optimizer.beta1')");
     a.weight_decay = opt.number("weight_decay", a.weight_decay);
     a.scale_parameter = opt.boolean("scale_parameter", a.scale_parameter);
     a.relative_step = opt.boolean("relative_step", a.relative_step);
@@ -209,7 +337,7 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, c
     if (a.relative_step && !opt.has("lr")) a.lr.reset();
     a.precision = read_precision(opt, seed);
     opt.done();
-    validate<Adafactor>(a, file);
+    validate<Adafactor>(a, opt);
   } else {
     AdamWOptions& a = c.adamw;
     a.lr = opt.number("lr", default_lr);
@@ -220,21 +348,20 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed, c
     a.amsgrad = opt.boolean("amsgrad", a.amsgrad);
     a.precision = read_precision(opt, seed);
     opt.done();
-    validate<AdamW>(a, file);
+    validate<AdamW>(a, opt);
   }
   return c;
 }
 
-void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
-                   const std::string& file) {
+void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps) {
   kind = sched.choice("name", kind, kScheduleNames);
   warmup_steps = sched.integer("warmup_steps", warmup_steps, 0);
   sched.done();
   if (opt.kind == OptimizerKind::Adafactor && opt.adafactor.relative_step &&
       (kind != ScheduleKind::None || warmup_steps > 0))
-    fail(file,
-         ": 'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then "
-         "sets its own step size)");
+    sched.error(
+        "'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then sets its "
+        "own step size)");
 }
 
 json model_identity(const ModelSource& m) {
@@ -271,7 +398,7 @@ json optimizer_json(const OptimizerConfig& c) {
 
 json read_config_file(const std::string& path, const char* what) {
   GT_CHECK(std::filesystem::exists(path), path, ": cannot open ", what);
-  return read_json_file(path);
+  return is_yaml_path(path) ? read_yaml_file(path) : read_json_file(path);
 }
 
 }  // namespace gt::train

@@ -19,7 +19,7 @@ const char* truncation_name(Truncation t) {
 SftConfig parse_sft_config(const json& j, const std::string& path) {
   SftConfig c;
   c.path = path;
-  Section root(j, path, "");
+  Section root = Section::with_hf_names(j, path);
   auto [data, eval] = read_trainer_config(root, c, {.lr = 2e-5});
   c.max_length = data.integer("max_length", c.max_length, 2);
   c.truncation = data.choice(

@@ -1,5 +1,6 @@
 #pragma once
-// The SFT run configuration (a JSON file, `configs/sft.json` holds the published defaults of docs/spec.md §4).
+// The SFT run configuration (a JSON or YAML file, `configs/sft.json` holds the published defaults of docs/spec.md
+// §4). Each key may also be given by its Hugging Face / TRL name (train/config_names.h, docs/config.md).
 //
 // Reading is strict: an unknown key, a value of the wrong JSON type or out of range is an error that names the file
 // and the key ("configs/sft.json: 'optimizer.lr' must be a number, got string"). A missing key takes the default

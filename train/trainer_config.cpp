@@ -72,12 +72,12 @@ OpenSections read_trainer_config(Section& root, TrainerConfig& c, const SharedDe
   if (!(c.grad_clip >= 0)) root.bad("grad_clip", "must be >= 0 (0 turns clipping off)");
 
   Section opt = root.section("optimizer");
-  const OptimizerConfig oc = read_optimizer(opt, d.lr, c.seed, c.path);
+  const OptimizerConfig oc = read_optimizer(opt, d.lr, c.seed);
   c.optimizer = oc.kind;
   c.adafactor = oc.adafactor;
   c.adamw = oc.adamw;
   Section sched = root.section("schedule");
-  read_schedule(sched, oc, c.schedule, c.warmup_steps, c.path);
+  read_schedule(sched, oc, c.schedule, c.warmup_steps);
 
   Section eval = root.section("eval");
   read_eval_cadence(eval, c);

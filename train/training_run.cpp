@@ -128,7 +128,8 @@ RunResult TrainingRun::run_loop(const json& config) {
   }
   fs::create_directories(config_.out_dir);
   const std::string config_text = config.dump(2) + "\n";
-  write_file_atomically((fs::path(config_.out_dir) / "config.json").string(), [&](std::ostream& os) { os << config_text; });
+  write_file_atomically((fs::path(config_.out_dir) / kRunConfigFile).string(),
+                        [&](std::ostream& os) { os << config_text; });
   log_ = std::make_unique<MetricsLog>(config_.log_path(), keep_through);
   started_ = Clock::now();
   if (o_.resume) {

@@ -22,6 +22,10 @@
 
 namespace gt::train {
 
+// The run's own settings in its out dir, defaults filled in. Not "config.json": a Hugging Face folder's model config
+// has that name, and an out dir sits beside (and holds) such folders.
+inline constexpr const char* kRunConfigFile = "run_config.json";
+
 // The stream id of the data order, apart from every sampler's streams.
 inline constexpr uint64_t kShuffleStream = 0x53485546464c45ull;  // "SHUFFLE"
 
@@ -73,7 +77,7 @@ struct RunOptions {
 
 // The run a trainer's steps take place in, the same for SFT and GRPO: the model, tokenizer and optimizer; a fresh
 // start (refused over another run's checkpoints) or an exact resume (refused when the training identity differs);
-// config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; the end of
+// run_config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; the end of
 // every step once its gradients exist (finish_step); held-out evals at the start, every eval_every steps, at the end
 // and when out of time; checkpoints every save_every steps, at the end and whenever the run stops (stop_after,
 // stop_flag, time_limit_s); final/ exported at the end or when out of time. The trainer supplies the gradients of
@@ -135,7 +139,7 @@ class TrainingRun {
   // hash must match for a resume.
   void set_identity(nlohmann::json identity, nlohmann::json train_data);
 
-  // The whole run; `config` is written to out_dir/config.json.
+  // The whole run; `config` is written to out_dir/run_config.json.
   RunResult run_loop(const nlohmann::json& config);
 
   // The data indices of the next `n` items in the epoch's order, fewer at the epoch's end; a new epoch (with a new

@@ -30,7 +30,7 @@ TEST(GrpoTrainer, ATrialRunsItsStepsAndScoresOnTheSearchsHeldOutSet) {
   const fs::path dir = f.sft.dir.path / "trial-0001";
   fs::create_directories(dir);
   const TrialResult r = t.run({{"optimizer.lr", 5e-3}, {"generation.temperature", 0.7}}, dir, Budget{2, 0}, nullptr);
-  const json used = gt::read_json_file(dir / "grpo" / "config.json");
+  const json used = gt::read_json_file(dir / "grpo" / "run_config.json");
   EXPECT_EQ(used["optimizer"]["lr"], 5e-3);
   EXPECT_EQ(used["generation"]["temperature"], 0.7);
   EXPECT_EQ(used["max_steps"], 2);
@@ -60,5 +60,5 @@ TEST(GrpoTrainer, CheckRefusesNamesTheGrpoConfigDoesNotKnow) {
   EXPECT_EQ(gt::testing::thrown_message<gt::Error>([&] {
               t.check({{"generation.temprature", 0.7}});
             }),
-            "research.json: 'grpo': unknown key 'generation.temprature'");
+            "research.json: 'grpo': unknown key 'generation.temprature' (did you mean 'generation.temperature'?)");
 }

@@ -54,7 +54,7 @@ TEST(ResearchCli, RunsResumesAndRecordsProposerErrors) {
   EXPECT_NE(r.output.find("research: held-out eval: 2 samples"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("best: trial "), std::string::npos);
   for (const char* file : {"history.jsonl", "best.json", "report.md", "score.svg", "search.json",
-                           "trial-0000/params.json", "trial-0000/eval/report.md", "trial-0001/sft/config.json"})
+                           "trial-0000/params.json", "trial-0000/eval/report.md", "trial-0001/sft/run_config.json"})
     EXPECT_TRUE(fs::exists(c.out / file)) << file;
   ASSERT_EQ(c.history().size(), 2u);
 

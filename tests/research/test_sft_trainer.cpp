@@ -50,7 +50,7 @@ TEST(SftTrainer, ATrialTrainsForItsStepsAndScoresOnTheHeldOutSet) {
   const json params = {{"optimizer.lr", 5e-3}, {"schedule.name", "cosine"}, {"schedule.warmup_steps", 1}};
   const fs::path dir = s.trial("trial-0001");
   const TrialResult r = t.run(params, dir, Budget{2, 0}, nullptr);
-  const json used = gt::read_json_file(dir / "sft" / "config.json");
+  const json used = gt::read_json_file(dir / "sft" / "run_config.json");
   EXPECT_EQ(used["optimizer"]["lr"], 5e-3);
   EXPECT_EQ(used["schedule"], json({{"name", "cosine"}, {"warmup_steps", 1}}));
   EXPECT_EQ(used["max_steps"], 2);
@@ -97,7 +97,7 @@ TEST(SftTrainer, DataParametersResynthesizeTheTrainingSet) {
     EXPECT_EQ(x.candidates.size(), 5u) << x.id;
     for (const auto& c : x.candidates) EXPECT_TRUE(c.parameters.has_value()) << "typed parameters are shown";
   }
-  EXPECT_EQ(gt::read_json_file(dir / "sft" / "config.json")["data"]["train"],
+  EXPECT_EQ(gt::read_json_file(dir / "sft" / "run_config.json")["data"]["train"],
             (dir / "data" / "train.jsonl").string());
 }
 
@@ -106,7 +106,7 @@ TEST(SftTrainer, CheckRefusesNamesAndValuesTheSftConfigRefuses) {
   SftTrainer t(s.settings());
   t.check({{"optimizer.lr", 1e-3}, {"grad_clip", 1.0}, {"optimizer.beta1", nullptr}});
   auto refused = [&](const json& params) { return gt::testing::thrown_message<gt::Error>([&] { t.check(params); }); };
-  EXPECT_EQ(refused({{"optimizer.lrr", 1e-3}}), "research.json: 'sft': unknown key 'optimizer.lrr'");
+  EXPECT_EQ(refused({{"optimizer.lrr", 1e-3}}), "research.json: 'sft': unknown key 'optimizer.lrr' (did you mean 'optimizer.lr'?)");
   EXPECT_EQ(refused({{"schedule.name", "step"}}),
             "research.json: 'sft': 'schedule.name' must be one of none, linear, cosine, got \"step\"");
   EXPECT_EQ(refused({{"grad_clip", -1}}), "research.json: 'sft': 'grad_clip' must be >= 0 (0 turns clipping off)");

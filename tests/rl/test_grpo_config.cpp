@@ -53,7 +53,8 @@ TEST(GrpoConfig, TheCommittedConfigHoldsThePublishedSettings) {
 
 TEST(GrpoConfig, UnknownKeysWrongTypesAndBadValuesNameTheFileAndKey) {
   expect_config_error({{"num_generation", 4}}, {"cfg.json", "unknown key 'num_generation'"});
-  expect_config_error({{"loss", {{"epsilon", 0.2}}}}, {"unknown key 'loss.epsilon'"});
+  expect_config_error({{"loss", {{"epsilon_lo", 0.2}}}},
+                      {"unknown key 'loss.epsilon_lo' (did you mean 'loss.epsilon_low'?)"});
   expect_config_error({{"generation", {{"temperature", "1"}}}}, {"'generation.temperature' must be a number"});
   expect_config_error({{"generation", {{"temperature", 0}}}}, {"'generation.temperature' must be > 0"});
   expect_config_error({{"generation", {{"num_generations", 1}}}}, {"'generation.num_generations' must be >= 2"});

@@ -35,7 +35,7 @@ TEST(SftCli, RunsToTheEndAndPrintsTheExportedFolder) {
   for (const char* part : {"train data", "6 of 6 samples kept", "step 6/6", "loss", "tok/s", "ETA", "held-out loss",
                            "checkpoint", "exported"})
     EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
-  EXPECT_TRUE(fs::exists(f.out() + "/config.json"));
+  EXPECT_TRUE(fs::exists(f.out() + "/run_config.json"));
   EXPECT_TRUE(fs::exists(f.out() + "/final/model.safetensors"));
 
   const CommandResult again = run_gemma_tune("sft --config " + cfg);
@@ -112,4 +112,25 @@ TEST(SftCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
     return v;
   };
   EXPECT_EQ(weights(f.out("a") + "/checkpoints"), weights(f.out("b") + "/checkpoints"));
+}
+
+// Overrides (--set, TRL-style flags) land in the saved run_config.json; --quiet prints the result only, --verbose a
+// line every step and the settings with TRL's names.
+TEST(SftCli, OverridesLandInTheSavedConfigAndLogLevelsChooseTheLines) {
+  SftFixture f;
+  const CommandResult quiet = run_gemma_tune(
+      "sft --config " + f.config_file() + " --set optimizer.lr=0.02 --num_train_epochs 1 --set eval.every=2 --quiet");
+  ASSERT_EQ(quiet.rc, 0) << quiet.output;
+  const json saved = read_json_file(f.out() + "/run_config.json");
+  EXPECT_EQ(saved["optimizer"]["lr"], 0.02);
+  EXPECT_EQ(saved["epochs"], 1);
+  EXPECT_EQ(saved["eval"]["every"], 2);
+  EXPECT_EQ(quiet.output, f.out() + "/final\n");
+
+  const CommandResult verbose =
+      run_gemma_tune("sft --config " + f.config_file({{"progress_every_s", 100}}, "v") + " --verbose --epochs 1");
+  ASSERT_EQ(verbose.rc, 0) << verbose.output;
+  for (const char* part : {"sft: settings (", "  grad_clip = 0.0   [max_grad_norm: HF default 1.0", "step 1/6",
+                           "step 2/6", "step 5/6"})
+    EXPECT_NE(verbose.output.find(part), std::string::npos) << part << "\n" << verbose.output;
 }
