@@ -107,9 +107,33 @@ struct Converter {
   }
 };
 
+// The byte offset of the first invalid UTF-8 sequence in `t` (overlong forms, surrogates and code points above
+// U+10FFFF included), or npos. yaml-cpp passes such bytes through into strings, which nlohmann::json then refuses
+// to write (a raw type_error when the run saves its settings), so they are refused here, as the JSON parser does.
+size_t invalid_utf8_at(std::string_view t) {
+  for (size_t i = 0; i < t.size();) {
+    const auto b = static_cast<unsigned char>(t[i]);
+    const size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > t.size()) return i;
+    uint32_t cp = len == 1 ? b : b & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(t[i + k]);
+      if ((c & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 json parse_yaml(std::string_view text, std::string_view origin) {
+  if (const size_t at = invalid_utf8_at(text); at != std::string_view::npos)
+    fail(origin, ":", std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n') + 1,
+         ": invalid YAML: not UTF-8 (byte ", at, ")");
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

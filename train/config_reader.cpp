@@ -79,7 +79,13 @@ std::string join_lines(const std::vector<std::string>& lines) {
 }  // namespace
 
 Section::Section(const json& j, std::string file, std::string prefix)
-    : Section(j, std::make_shared<File>(File{.name = std::move(file)}), std::move(prefix), true) {}
+    : Section(j,
+              [&] {
+                auto f = std::make_shared<File>();
+                f->name = std::move(file);
+                return f;
+              }(),
+              std::move(prefix), true) {}
 
 Section::Section(const json& j, std::shared_ptr<File> f, std::string prefix, bool owner)
     : j_(j), f_(std::move(f)), prefix_(std::move(prefix)), owner_(owner) {

@@ -52,6 +52,11 @@ TEST(YamlFile, ErrorsNameTheFileAndTheLine) {
   expect_error([] { parse_yaml("a: !!binary aGVsbG8=\n", "x.yaml"); }, {"x.yaml:1: tag", "is not supported"});
   expect_error([] { parse_yaml("? [1, 2]\n: 3\n", "x.yaml"); }, {"x.yaml:1: a key must be a plain string"});
   expect_error([] { parse_yaml("a: 1e999\n", "x.yaml"); }, {"x.yaml:1: the number 1e999"});
+  // Found by fuzz_yaml_config: yaml-cpp passes invalid UTF-8 through, and the saved settings then failed to write.
+  expect_error([] { parse_yaml("a: 1\nb: \"\xff\"\n", "x.yaml"); }, {"x.yaml:2: invalid YAML: not UTF-8 (byte 9)"});
+  expect_error([] { parse_yaml("a: \xc0\xafx\n", "x.yaml"); }, {"x.yaml:1: invalid YAML: not UTF-8"});  // overlong
+  expect_error([] { parse_yaml("a: \xed\xa0\x80\n", "x.yaml"); }, {"x.yaml:1: invalid YAML: not UTF-8"});  // surrogate
+  EXPECT_EQ(parse_yaml("a: \"\xc3\xa9\xf0\x9f\x99\x82\"\n", "x.yaml")["a"], "\xc3\xa9\xf0\x9f\x99\x82");
 }
 
 TEST(YamlFile, DeepNestingAndAliasBombsAreRefusedNotFollowed) {
