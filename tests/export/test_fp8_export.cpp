@@ -131,6 +131,19 @@ TEST(Fp8Export, LoadsBackWithLogitsCloseToTheBf16Model) {
   EXPECT_FALSE(read_json_file(t.path("dense") + "/config.json").contains("quantization_config"));
 }
 
+TEST(Fp8Export, TheCommandLineExportsAndForwardRunsOnTheResult) {
+  TinyHfFolder t;
+  const CommandResult e = run_gemma_tune("export '" + t.src + "' --out '" + t.path("cli") + "' --format fp8");
+  ASSERT_EQ(e.rc, 0) << e.output;
+  const CommandResult f =
+      run_gemma_tune("forward --model '" + t.path("cli") + "' --ids 2,17,9 --out '" + t.path("logits.safetensors") + "'");
+  ASSERT_EQ(f.rc, 0) << f.output;
+  const Tensor logits = SafetensorsFile::open(t.path("logits.safetensors")).get("logits");
+  EXPECT_EQ(logits.shape(), (Shape{3, 272}));
+  EXPECT_EQ(SafetensorsFile::open(t.path("cli") + "/model.safetensors").entry("model.layers.0.mlp.up_proj.weight").dtype,
+            "F8_E4M3");
+}
+
 TEST(Fp8Export, BrokenFp8FoldersAreErrorsNamingTheTensor) {
   TinyHfFolder t;
   const std::string out = export_fp8(t);
