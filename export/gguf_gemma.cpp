@@ -1,6 +1,7 @@
 #include "export/gguf_gemma.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -46,7 +47,11 @@ void add_hparams(GgufWriter& w, const Gemma4Config& c) {
   if (!hd_swa) hd_swa = hd_full;
   const auto same = [](const std::vector<int32_t>& v) { return std::adjacent_find(v.begin(), v.end(), std::not_equal_to<>()) == v.end(); };
   const std::string a = kArch + ".";
-  w.add_u32(a + "context_length", text_json(c).value("max_position_embeddings", 131072u));
+  const auto ctx = text_json(c).find("max_position_embeddings");
+  const bool has_ctx = ctx != text_json(c).end() && !ctx->is_null();
+  GT_CHECK(!has_ctx || (ctx->is_number_unsigned() && ctx->get<uint64_t>() <= UINT32_MAX), c.path,
+           ": max_position_embeddings is not an integer from 0 to 2^32-1: ", has_ctx ? ctx->dump() : "");
+  w.add_u32(a + "context_length", has_ctx ? ctx->get<uint32_t>() : 131072u);  // transformers' default
   w.add_u32(a + "embedding_length", static_cast<uint32_t>(c.hidden_size));
   w.add_u32(a + "block_count", static_cast<uint32_t>(c.num_layers));
   if (same(ff)) w.add_u32(a + "feed_forward_length", static_cast<uint32_t>(ff[0]));
