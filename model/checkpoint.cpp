@@ -65,6 +65,13 @@ std::vector<std::string> CheckpointReader::names() const {
 }
 
 void write_checkpoint_tensors(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::vector<RawTensor> raw;
+  raw.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) raw.push_back(raw_tensor(name, t));
+  write_checkpoint_tensors(dir, raw);
+}
+
+void write_checkpoint_tensors(const std::string& dir, const std::vector<RawTensor>& tensors) {
   fs::create_directories(dir);
   save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   // A stale index would make readers (ours and transformers') look for the old shards instead.

@@ -36,5 +36,6 @@ class CheckpointReader {
 
 // Writes DIR/model.safetensors (format "pt", as transformers expects) atomically, and removes a shard index there.
 void write_checkpoint_tensors(const std::string& dir, const std::vector<std::pair<std::string, Tensor>>& tensors);
+void write_checkpoint_tensors(const std::string& dir, const std::vector<RawTensor>& tensors);
 
 }  // namespace gt

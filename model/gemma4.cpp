@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "model/checkpoint.h"
+#include "model/float8.h"
 
 namespace gt {
 
@@ -61,6 +62,25 @@ bool all_finite(const Tensor& t) {
 }
 
 const char* torch_dtype_name(DType t) { return t == DType::BF16 ? "bfloat16" : "float32"; }
+
+// An FP8 export's linear weight (docs/export.md): F8_E4M3 codes times `<name>_scale`, dequantized to f32 as
+// torch's `weight.float() * scale` does. Only the compressed-tensors float-quantized form is read.
+Tensor read_fp8(const CheckpointReader& ckpt, const std::string& full, const Gemma4Config& config,
+                std::map<std::string, bool>& used) {
+  const auto q = config.json.find("quantization_config");
+  GT_CHECK(q != config.json.end() && q->is_object() && q->value("quant_method", "") == "compressed-tensors" &&
+               q->value("format", "") == "float-quantized",
+           ckpt.file_of(full), ": tensor '", full, "' is F8_E4M3, but ", config.path,
+           " has no quantization_config with quant_method \"compressed-tensors\" and format \"float-quantized\"");
+  const std::string scale = full + "_scale";
+  GT_CHECK(ckpt.contains(scale), ckpt.file_of(full), ": tensor '", full, "' is F8_E4M3 but '", scale,
+           "' is missing");
+  const auto& se = ckpt.entry(scale);
+  GT_CHECK(se.dtype == "F32" || se.dtype == "BF16" || se.dtype == "F16", ckpt.file_of(scale), ": tensor '", scale,
+           "' is ", se.dtype, "; scales must be F32, BF16 or F16");
+  used[scale] = true;
+  return dequantize_fp8(ckpt.get(full), ckpt.get(scale).to(DType::F32), ckpt.file_of(full) + ": tensor '" + full + "'");
+}
 
 }  // namespace
 
@@ -165,9 +185,9 @@ Gemma4 Gemma4::load(const std::string& dir, const LoadOptions& options) {
     const auto& e = ckpt.entry(full);
     GT_CHECK(e.shape == shape, ckpt.file_of(full), ": tensor '", full, "' has shape ", shape_str(e.shape), ", but ",
              m.config_.path, " implies ", shape_str(shape));
-    GT_CHECK(e.dtype == "F32" || e.dtype == "BF16" || e.dtype == "F16", ckpt.file_of(full), ": tensor '", full,
-             "' is ", e.dtype, "; parameters must be F32, BF16 or F16");
-    const Tensor t = ckpt.get(full);
+    GT_CHECK(e.dtype == "F32" || e.dtype == "BF16" || e.dtype == "F16" || e.dtype == "F8_E4M3", ckpt.file_of(full),
+             ": tensor '", full, "' is ", e.dtype, "; parameters must be F32, BF16, F16 or F8_E4M3");
+    const Tensor t = e.dtype == "F8_E4M3" ? read_fp8(ckpt, full, m.config_, used) : ckpt.get(full);
     // A diverged export (or a damaged file) would otherwise run and print a NaN loss with exit status 0.
     GT_CHECK(all_finite(t), ckpt.file_of(full), ": tensor '", full, "' has non-finite values (NaN or infinity)");
     m.state_.add(name, convert(t, options.storage), !ends_with(name, "layer_scalar"));
@@ -275,6 +295,7 @@ void Gemma4::save(const std::string& dir, DType dtype) const {
   // The config is written back as read, with the dtype field telling transformers what the file now holds.
   nlohmann::ordered_json j = config_.json;
   j["dtype"] = torch_dtype_name(dtype);
+  j.erase("quantization_config");  // the weights written here are dense, whatever the folder read held
   if (j.contains("text_config") && j["text_config"].is_object() && j["text_config"].contains("dtype"))
     j["text_config"]["dtype"] = torch_dtype_name(dtype);
   const std::string text = j.dump(2) + "\n";

@@ -55,7 +55,8 @@ class Gemma4 {
   // Reads DIR/config.json and the checkpoint in DIR. Tensors under the text prefix (model. or
   // model.language_model.) must all be present with the shapes the config implies; vision/audio towers and the
   // unused k/v/k_norm of KV-shared layers are skipped (one log line per kind) and kept, unread, for save();
-  // lm_head.weight may be absent or must equal the embedding table. Any other tensor is an error.
+  // lm_head.weight may be absent or must equal the embedding table. Any other tensor is an error. An FP8 export's
+  // F8_E4M3 linears (docs/export.md) are read dequantized to f32 (codes x weight_scale).
   static Gemma4 load(const std::string& dir, const LoadOptions& options = {});
   // Random weights for a config (tests and benchmarks): linears and embeddings N(0, std), norms 1 + N(0, 0.1),
   // layer_scalar 1; float32.
@@ -97,6 +98,9 @@ class Gemma4 {
   // same prefix, the parameters in their storage dtype (or `dtype` when given), the skipped tensors unchanged.
   void save(const std::string& dir) const;
   void save(const std::string& dir, DType dtype) const;
+  // The checkpoint tensors load skipped (vision/audio towers, unused k/v of KV-shared layers), full names, for
+  // writers of other formats (export/).
+  const std::vector<std::pair<std::string, Tensor>>& passthrough() const { return passthrough_; }
 
  private:
   Gemma4() = default;

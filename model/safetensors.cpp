@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json_file.h"
+#include "model/float8.h"
 
 namespace gt {
 
@@ -30,6 +31,7 @@ namespace {
 size_t dtype_bytes(const std::string& dt) {
   if (dt == "F32" || dt == "I32") return 4;
   if (dt == "BF16" || dt == "F16") return 2;
+  if (dt == "F8_E4M3") return 1;
   if (dt == "I64") return 8;
   return 0;
 }
@@ -191,6 +193,12 @@ Tensor SafetensorsFile::get(const std::string& name) const {
     }
     return t;
   }
+  if (e.dtype == "F8_E4M3") {
+    Tensor t = Tensor::empty(e.shape);
+    float* out = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) out[i] = e4m3_to_float(static_cast<uint8_t>(p[i]));
+    return t;
+  }
   const DType dt = e.dtype == "F32" ? DType::F32 : e.dtype == "BF16" ? DType::BF16 : e.dtype == "I32" ? DType::I32
                                                                                                     : DType::I64;
   // Zero-copy when the data is aligned for its type (it is in files written by safetensors); copy otherwise.
@@ -201,19 +209,34 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   return t;
 }
 
+RawTensor raw_tensor(const std::string& name, const Tensor& t) {
+  Tensor c = t.detach().contiguous();
+  if (c.device() != Device::CPU) c = c.to(Device::CPU);
+  const size_t nbytes = static_cast<size_t>(c.numel()) * dtype_size(c.dtype());
+  auto owner = std::make_shared<Tensor>(c);
+  return {name, file_dtype(c.dtype()), c.shape(), c.raw(), nbytes, std::shared_ptr<const void>(owner, owner.get())};
+}
+
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<RawTensor> raw;
+  raw.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) raw.push_back(raw_tensor(name, t));
+  save_safetensors(path, raw, metadata);
+}
+
+void save_safetensors(const std::string& path, const std::vector<RawTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
-  std::vector<Tensor> dense;
-  for (const auto& [name, t] : tensors) {
-    GT_CHECK(!header.contains(name), "save_safetensors(", path, "): duplicate tensor name '", name, "'");
-    Tensor c = t.detach().contiguous();
-    const size_t nbytes = static_cast<size_t>(c.numel()) * dtype_size(c.dtype());
-    header[name] = {{"dtype", file_dtype(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};
-    offset += nbytes;
-    dense.push_back(c);
+  for (const RawTensor& t : tensors) {
+    GT_CHECK(!header.contains(t.name), "save_safetensors(", path, "): duplicate tensor name '", t.name, "'");
+    const size_t eb = dtype_bytes(t.dtype);
+    GT_CHECK(eb && t.nbytes == static_cast<size_t>(shape_numel(t.shape)) * eb, "save_safetensors(", path,
+             "): tensor '", t.name, "' has ", t.nbytes, " bytes for ", t.dtype, shape_str(t.shape));
+    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes}}};
+    offset += t.nbytes;
   }
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');  // keeps the data section 8-byte aligned
@@ -221,8 +244,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     const uint64_t len = h.size();
     os.write(reinterpret_cast<const char*>(&len), 8);
     os.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (const Tensor& c : dense)
-      os.write(static_cast<const char*>(c.raw()), static_cast<std::streamsize>(c.numel() * dtype_size(c.dtype())));
+    for (const RawTensor& t : tensors)
+      os.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.nbytes));
   });
 }
 

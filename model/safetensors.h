@@ -2,7 +2,7 @@
 // The safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor names to
 // {dtype, shape, data_offsets}, then the raw little-endian data. Files are memory-mapped; F32, BF16, I32 and I64
 // tensors are returned as zero-copy views of the mapping (copy-on-write: writing to one never touches the file),
-// F16 ones are widened to F32 on read.
+// F16 and F8_E4M3 (FP8 exports, model/float8.h) ones are widened to F32 on read.
 #include <map>
 #include <memory>
 #include <string>
@@ -19,7 +19,7 @@ class SafetensorsFile {
  public:
   struct Entry {
     std::string name;
-    std::string dtype;  // as written in the file: "F32", "BF16", "F16", "I32", "I64"
+    std::string dtype;  // as written in the file: "F32", "BF16", "F16", "F8_E4M3", "I32", "I64"
     Shape shape;
     size_t begin = 0, end = 0;  // byte range inside the data section
   };
@@ -47,6 +47,20 @@ class SafetensorsFile {
 // Writes tensors (any float/int dtype of ours; stored as F32, BF16, I32 or I64) in the given order, to a temporary
 // name first and then renamed, so a crash never leaves a half-written file under `path`.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// A tensor's stored form, for dtypes the autograd core has no type for (F8_E4M3): `nbytes` bytes at `data`, kept
+// alive by `owner`.
+struct RawTensor {
+  std::string name, dtype;
+  Shape shape;
+  const void* data = nullptr;
+  size_t nbytes = 0;
+  std::shared_ptr<const void> owner;
+};
+RawTensor raw_tensor(const std::string& name, const Tensor& t);  // an F32, BF16, I32 or I64 tensor as stored
+// The same writer for stored forms; the byte count must match the dtype and shape.
+void save_safetensors(const std::string& path, const std::vector<RawTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // IEEE half to float (exact).

@@ -481,7 +481,7 @@ void remove_abandoned_exports(const fs::path& target) {
 }  // namespace
 
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
-               const std::string& source_dir) {
+               const std::string& source_dir, const std::function<void(const std::string&)>& write_model) {
   const data::Tokenizer tok = data::Tokenizer::from_file(tokenizer_json);
   json gen = {{"do_sample", true}, {"temperature", 1.0}, {"top_k", 64}, {"top_p", 0.95}};
   if (!source_dir.empty() && fs::exists(fs::path(source_dir) / "generation_config.json"))
@@ -499,7 +499,10 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
   fs::remove_all(tmp);
   try {
-    model.save(tmp.string());
+    if (write_model)
+      write_model(tmp.string());
+    else
+      model.save(tmp.string());
     fs::copy_file(tokenizer_json, tmp / "tokenizer.json", fs::copy_options::overwrite_existing);
     for (const char* extra : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
       if (!source_dir.empty() && fs::exists(fs::path(source_dir) / extra))

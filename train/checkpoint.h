@@ -15,6 +15,7 @@
 // refusing it would strand every run started before version 2. Whether a file is verified follows from meta's own
 // checksum, so a corrupted version field cannot turn the verification off.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -79,8 +80,10 @@ class CheckpointDir {
 // chat_template.jinja are copied from `source_dir` when it has them. The folder is assembled beside `dir` (as
 // `dir`.tmp.<pid>) and renamed into place, an existing `dir` first renamed aside (`dir`.old.<pid>, then removed),
 // so a kill at any moment leaves `dir` complete or absent; such folders left by exports that were killed (their pid
-// is gone) are removed first.
+// is gone) are removed first. `write_model`, when given, writes config.json and the weights into the folder
+// instead of Gemma4::save (the FP8 export, export/fp8.h).
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
-               const std::string& source_dir = "");
+               const std::string& source_dir = "",
+               const std::function<void(const std::string& folder)>& write_model = {});
 
 }  // namespace gt::train
