@@ -15,6 +15,7 @@
 // refusing it would strand every run started before version 2. Whether a file is verified follows from meta's own
 // checksum, so a corrupted version field cannot turn the verification off.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,5 +83,9 @@ class CheckpointDir {
 // is gone) are removed first.
 void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std::string& dir,
                const std::string& source_dir = "");
+
+// The folder protocol of export_hf for any folder: fill(tmp) writes the whole new folder at `tmp`, beside `dir`,
+// which then replaces `dir` by renames.
+void replace_dir_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill);
 
 }  // namespace gt::train
