@@ -294,3 +294,25 @@ TEST(Lora, MergedModelMatchesTheAdapterRun) {
     EXPECT_LT(max_abs_diff(load_quiet(out).logits(ids), with_adapter), 1e-4);
   }
 }
+
+// Generation's path (the KV cache, one token at a time) applies the adapter as the full forward does.
+TEST(Lora, CachedDecodeWithAnAdapterEqualsTheFullForward) {
+  Gemma4 m = load_quiet("a_causal_ple");
+  m.set_adapter(LoraAdapter::create(m, LoraConfig{}, 1));
+  perturb(*m.adapter(), 40);
+  const std::vector<int64_t> ids = fixture_ids("a_causal_ple").to_ids();
+  const auto T = static_cast<int64_t>(ids.size());
+  NoGradGuard ng;
+  const std::vector<float> full = m.logits(Tensor::from_ids(ids, {1, T})).to_floats();
+  KVCache cache;
+  ForwardOptions fo;
+  fo.cache = &cache;
+  std::vector<float> cached = m.logits(Tensor::from_ids({ids[0], ids[1]}, {1, 2}), fo).to_floats();
+  for (int64_t t = 2; t < T; ++t) {
+    const auto step = m.logits(Tensor::from_ids({ids[static_cast<size_t>(t)]}, {1, 1}), fo).to_floats();
+    cached.insert(cached.end(), step.begin(), step.end());
+  }
+  ASSERT_EQ(cached.size(), full.size());
+  EXPECT_LT(max_abs_diff(Tensor::from_vector(cached, {T, m.config().vocab_size}),
+                         Tensor::from_vector(full, {T, m.config().vocab_size})), 1e-4);
+}
