@@ -14,7 +14,7 @@
 namespace {
 
 struct Options {
-  std::string completions, model, data, out, weights, device = "cpu";
+  std::string completions, model, adapter, data, out, weights, device = "cpu";
   std::vector<std::string> compare;
   int64_t max_new_tokens = 512, top_k = 0;
   double temperature = 0, top_p = 1;
@@ -52,6 +52,7 @@ int score_model(const Options& o) {
   gt::eval::ModelEval e;
   gt::cli::require_model_dir(o.model, "--model");
   e.model_dir = o.model;
+  e.adapter_dir = o.adapter;
   e.data = o.data;
   e.out_dir = o.out;
   e.source.max_new_tokens = o.max_new_tokens;
@@ -72,6 +73,8 @@ gt::cli::Registrar reg("eval", [](CLI::App& app) {
   auto* completions = sub->add_option("--completions", o->completions,
                                       "Completions made elsewhere: one {\"id\", \"completion\"} object per line");
   auto* model = sub->add_option("--model", o->model, "Generate the completions with this model directory");
+  sub->add_option("--adapter", o->adapter, "With --model: a LoRA adapter folder (peft's layout) to apply")
+      ->needs(model);
   sub->add_option("--max-new-tokens", o->max_new_tokens, "With --model: limit on new tokens")->capture_default_str();
   sub->add_option("--temperature", o->temperature, "With --model: 0 = greedy (the default)")->capture_default_str();
   sub->add_option("--top-k", o->top_k, "With --model: 0 = off")->capture_default_str();

@@ -64,6 +64,8 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
   auto hidden = std::make_shared<bool>(false);
   sub->add_flag("--hidden-states", *hidden,
                 "Also write hidden.0 (scaled embeddings) and hidden.N (output of layer N-1, before the final norm)");
+  auto adapter = std::make_shared<std::string>();
+  sub->add_option("--adapter", *adapter, "A LoRA adapter folder (peft's layout) to apply on top of --model");
   auto device = std::make_shared<std::string>("cpu");
   gt::cli::add_device_option(sub, *device);
   gt::cli::set_job(sub, [=] {
@@ -73,6 +75,7 @@ gt::cli::Registrar forward_reg("forward", [](CLI::App& app) {
     gt::LoadOptions lo;
     lo.storage = parse_storage(*dtype);
     gt::Gemma4 m = gt::Gemma4::load(*model, lo);
+    if (!adapter->empty()) m.set_adapter(gt::LoraAdapter::load(*adapter, m));
     m.to(dev);
     std::cerr << "forward: loaded " << *model << " in " << seconds_since(t0) << " s ("
               << gt::dtype_name(m.state().at("embed_tokens.weight").dtype()) << " storage)\n";

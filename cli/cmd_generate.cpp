@@ -14,7 +14,7 @@
 namespace {
 
 struct Args {
-  std::string model, prompt, system, prompt_ids, format = "text", device = "cpu";
+  std::string model, adapter, prompt, system, prompt_ids, format = "text", device = "cpu";
   bool think = false;
   int64_t max_new_tokens = 256, num_samples = 1, top_k = 0;
   double temperature = 1.0, top_p = 1.0;
@@ -44,6 +44,7 @@ int run(const Args& a) {
   lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
   gt::cli::require_model_dir(a.model, "--model");
   gt::Gemma4 model = gt::Gemma4::load(a.model, lo);
+  if (!a.adapter.empty()) model.set_adapter(gt::LoraAdapter::load(a.adapter, model));
   model.to(gt::cli::parse_device(a.device));
   const fs::path tok_path = fs::path(a.model) / "tokenizer.json";
   std::unique_ptr<gt::data::Tokenizer> tok;
@@ -96,6 +97,7 @@ gt::cli::Registrar reg("generate", [](CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto* sub = app.add_subcommand("generate", "Generate from a model directory (KV cache, sampling)");
   sub->add_option("--model", a->model, "Hugging Face model directory")->required();
+  sub->add_option("--adapter", a->adapter, "A LoRA adapter folder (peft's layout) to apply on top of --model");
   auto* p = sub->add_option("--prompt", a->prompt, "User message, rendered with the Gemma 4 chat format");
   auto* pi = sub->add_option("--prompt-ids", a->prompt_ids, "Prompt token ids, comma-separated (used as given)");
   p->excludes(pi);

@@ -45,6 +45,7 @@ Report evaluate_model_dir(const ModelEval& e) {
   LoadOptions lo;
   if (e.progress) lo.log = [out = e.progress](const std::string& m) { *out << m << "\n"; };
   Gemma4 model = Gemma4::load(e.model_dir, lo);
+  if (!e.adapter_dir.empty()) model.set_adapter(LoraAdapter::load(e.adapter_dir, model));
   model.to(e.device);
   const fs::path tok_path = fs::path(e.model_dir) / "tokenizer.json";
   GT_CHECK(fs::exists(tok_path), e.model_dir, ": no tokenizer.json in the model directory");
@@ -57,6 +58,7 @@ Report evaluate_model_dir(const ModelEval& e) {
   const SamplingOptions& sp = mo.sampling;
   report.inputs["data"] = e.data;
   report.inputs["model"] = e.model_dir;
+  if (!e.adapter_dir.empty()) report.inputs["adapter"] = e.adapter_dir;
   report.inputs["sampling"] = "temperature " + std::to_string(sp.temperature) + ", top_k " + std::to_string(sp.top_k) +
                               ", top_p " + std::to_string(sp.top_p) + ", seed " + std::to_string(sp.seed) +
                               ", max_new_tokens " + std::to_string(mo.max_new_tokens);

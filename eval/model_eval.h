@@ -15,6 +15,7 @@ namespace gt::eval {
 
 struct ModelEval {
   std::string model_dir;  // a Hugging Face folder with its tokenizer.json
+  std::string adapter_dir;  // optional: a LoRA adapter folder (peft's layout) applied on top of the model
   std::string data;       // samples with gold plans (JSON Lines)
   std::string out_dir;    // report.md, report.json, completions.jsonl
   ModelSourceOptions source;  // stop_ids are taken from the folder's generation_config.json

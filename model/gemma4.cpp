@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "autograd/cuda/kernels.h"
+#include "autograd/ops.h"
 #include "autograd/parallel.h"
 #include "base/checked.h"
 #include "base/error.h"
@@ -157,6 +158,8 @@ void Gemma4::build_handles() {
     y.per_layer_projection = get(p + "per_layer_projection.weight");
     y.post_per_layer_input_norm = get(p + "post_per_layer_input_norm.weight");
     y.layer_scalar = get(p + "layer_scalar");
+    if (adapter_)
+      for (size_t i = 0; i < kLoraTargets; ++i) y.lora[i] = adapter_->weights(l, static_cast<LoraTarget>(i));
     layers_.push_back(y);
   }
 }
@@ -276,6 +279,40 @@ void Gemma4::to(Device device) {
   NamedParameters moved;
   for (const auto& [name, t] : state_.items()) moved.add(name, t.detach().to(device), t.requires_grad());
   state_ = std::move(moved);
+  if (adapter_) adapter_->to(device);
+  build_handles();
+}
+
+void Gemma4::set_adapter(LoraAdapter adapter) {
+  GT_CHECK(adapter.num_layers() == config_.num_layers, "Gemma4::set_adapter: an adapter for ", adapter.num_layers(),
+           " layers on a model of ", config_.num_layers);
+  adapter.to(device());
+  adapter_ = std::make_shared<LoraAdapter>(std::move(adapter));
+  build_handles();
+}
+
+void Gemma4::freeze() {
+  // Handles share their tensor's autograd record, so this reaches the layers' handles too.
+  for (const auto& item : state_.items()) Tensor(item.second).requires_grad_(false);
+}
+
+void Gemma4::merge_adapter() {
+  GT_CHECK(adapter_, "Gemma4::merge_adapter: no adapter attached");
+  NoGradGuard no_grad;
+  const double s = adapter_->config().scale();
+  for (int64_t l = 0; l < config_.num_layers; ++l)
+    for (size_t i = 0; i < kLoraTargets; ++i) {
+      const LoraWeights& lw = adapter_->weights(l, static_cast<LoraTarget>(i));
+      if (!lw.defined()) continue;
+      const std::string name = lora_module_path(l, static_cast<LoraTarget>(i)) + ".weight";
+      Tensor& w = state_.at(name);
+      // peft's merge: W + (B @ A) * scaling, computed in f32.
+      Tensor merged = add(w, scale(matmul(lw.b, lw.a), s)).to(w.dtype()).contiguous();
+      merged.set_name(name);
+      if (w.requires_grad()) merged.requires_grad_();
+      w = merged;
+    }
+  adapter_.reset();
   build_handles();
 }
 

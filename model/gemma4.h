@@ -6,8 +6,11 @@
 // of the mapped file; f16 is widened to f32 on read), or are converted on load (LoadOptions::storage). Compute is
 // float32 throughout: every op widens bf16 operands, gradients are f32. The embedding scales follow transformers:
 // sqrt(hidden) rounded to float32 and then to the table's dtype (39.25 for E2B in bf16, 39.1918 in f32).
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "autograd/tensor.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "model/lora.h"
 
 namespace gt {
 
@@ -38,6 +42,10 @@ struct ForwardOptions {
   // Inference with a KV cache: the ids continue the cached sequence (positions start at cache->length), their
   // keys and values are appended, sliding entries trimmed. Recording must be off (NoGradGuard).
   KVCache* cache = nullptr;
+  // With an adapter attached (Gemma4::set_adapter): adapter_off runs the base alone (GRPO's reference policy), and
+  // lora_dropout_key, set only by training forwards, turns lora_dropout on with masks drawn from it.
+  bool adapter_off = false;
+  std::optional<uint64_t> lora_dropout_key;
 };
 
 // Handles of one decoder layer's tensors (entries of Gemma4::state()); k_proj/v_proj/k_norm are undefined on
@@ -48,6 +56,7 @@ struct Gemma4Layer {
   Tensor gate_proj, up_proj, down_proj;
   Tensor per_layer_input_gate, per_layer_projection, post_per_layer_input_norm;
   Tensor layer_scalar;  // buffer [1], not trainable
+  std::array<LoraWeights, kLoraTargets> lora;  // the attached adapter's A and B of each linear, by LoraTarget
 };
 
 class Gemma4 {
@@ -75,6 +84,16 @@ class Gemma4 {
   NamedParameters& state() { return state_; }
   const NamedParameters& state() const { return state_; }
   const Gemma4Layer& layer(int64_t l) const { return layers_.at(static_cast<size_t>(l)); }
+
+  // LoRA (model/lora.h, docs/lora.md). set_adapter attaches an adapter made for this model (moved to its device);
+  // every forward then applies it unless ForwardOptions::adapter_off. freeze() stops the base's parameters from
+  // taking gradients, so only the adapter trains. merge_adapter() folds W += s · B A into the base weights (in f32,
+  // stored back in their dtype) and detaches the adapter.
+  void set_adapter(LoraAdapter adapter);
+  LoraAdapter* adapter() { return adapter_.get(); }
+  const LoraAdapter* adapter() const { return adapter_.get(); }
+  void freeze();
+  void merge_adapter();
 
   // ids [B, T] (integers) -> final-normed hidden states [B, T, hidden].
   Tensor hidden_states(const Tensor& ids, const ForwardOptions& options = {}) const;
@@ -112,6 +131,7 @@ class Gemma4 {
   std::vector<Gemma4Layer> layers_;
   Tensor embed_tokens, embed_tokens_per_layer, per_layer_model_projection, per_layer_projection_norm, norm;
   std::vector<std::pair<std::string, Tensor>> passthrough_;  // skipped checkpoint tensors, full names
+  std::shared_ptr<LoraAdapter> adapter_;  // shared by copies of the model, as its tensors are
 };
 
 // transformers' causal-LM loss: logits [B, T, V], labels [B, T] (integer, -100 = ignore); position t predicts

@@ -42,19 +42,27 @@ struct LayerOut {
 // One decoder layer. k_in/v_in are the source layer's keys and values on a KV-shared layer, undefined otherwise.
 // With a cache, `entry` is this layer's own entry (which gains the new keys) or, on a KV-shared layer, its
 // source's (read for the position of its first key); pos0 is the absolute position of the first query.
+// `lora` is null when no adapter applies; `index` is the layer's number (it tells the dropout masks apart).
 LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma4Layer& w, const Tensor& h_in,
                        const Tensor& pli, const Tensor& k_in, const Tensor& v_in, const Rotary& rot,
-                       const Tensor& key_mask, KVCache::Entry* entry = nullptr, int64_t pos0 = 0) {
+                       const Tensor& key_mask, const LoraRun* lora, int64_t index, KVCache::Entry* entry = nullptr,
+                       int64_t pos0 = 0) {
   const int64_t B = h_in.size(0), T = h_in.size(1), H = c.num_heads, D = lc.head_dim;
   const double eps = c.rms_norm_eps;
+  // The one call site of the adaptable linears: the base weight plus, when an adapter applies, its A and B.
+  auto proj = [&](const Tensor& x, const Tensor& weight, LoraTarget t) {
+    const auto i = static_cast<size_t>(t);
+    return lora_linear(x, weight, w.lora[i], lora, static_cast<uint64_t>(index) * kLoraTargets + i);
+  };
 
   const Tensor x = rms_norm(h_in, w.input_layernorm, eps);
-  Tensor q = rms_norm(linear(x, w.q_proj).reshape({B, T, H, D}), w.q_norm, eps);
+  Tensor q = rms_norm(proj(x, w.q_proj, LoraTarget::Q).reshape({B, T, H, D}), w.q_norm, eps);
   q = rope(q, rot.cos, rot.sin);
   Tensor k = k_in, v = v_in;
   if (!lc.kv_shared) {
-    k = rope(rms_norm(linear(x, w.k_proj).reshape({B, T, lc.kv_heads, D}), w.k_norm, eps), rot.cos, rot.sin);
-    v = rms_norm(linear(x, w.v_proj).reshape({B, T, lc.kv_heads, D}), Tensor(), eps);
+    k = rope(rms_norm(proj(x, w.k_proj, LoraTarget::K).reshape({B, T, lc.kv_heads, D}), w.k_norm, eps), rot.cos,
+             rot.sin);
+    v = rms_norm(proj(x, w.v_proj, LoraTarget::V).reshape({B, T, lc.kv_heads, D}), Tensor(), eps);
     if (entry) {
       if (entry->k.defined()) {
         k = concat({entry->k, k}, 1);
@@ -71,11 +79,11 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
   ao.key_mask = key_mask;
   ao.q_offset = entry ? pos0 - entry->start : 0;
   const Tensor a = attention(q, k, v, ao).reshape({B, T, H * D});
-  Tensor h = add(h_in, rms_norm(linear(a, w.o_proj), w.post_attention_layernorm, eps));
+  Tensor h = add(h_in, rms_norm(proj(a, w.o_proj, LoraTarget::O), w.post_attention_layernorm, eps));
 
   const Tensor m = rms_norm(h, w.pre_feedforward_layernorm, eps);
-  const Tensor act = gelu_tanh_mul(linear(m, w.gate_proj), linear(m, w.up_proj));
-  h = add(h, rms_norm(linear(act, w.down_proj), w.post_feedforward_layernorm, eps));
+  const Tensor act = gelu_tanh_mul(proj(m, w.gate_proj, LoraTarget::Gate), proj(m, w.up_proj, LoraTarget::Up));
+  h = add(h, rms_norm(proj(act, w.down_proj, LoraTarget::Down), w.post_feedforward_layernorm, eps));
 
   if (c.ple_dim) {
     const Tensor g = gelu_tanh_mul(linear(h, w.per_layer_input_gate), pli);
@@ -136,6 +144,10 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
 
   const Tensor mask = options.attention_mask;
   KVCache* cache = options.cache;
+  std::optional<LoraRun> lora;
+  if (adapter_ && !options.adapter_off)
+    lora = LoraRun{adapter_->config().scale(), adapter_->config().lora_dropout, options.lora_dropout_key};
+  const LoraRun* run = lora ? &*lora : nullptr;
   if (cache) {
     GT_CHECK(!options.checkpoint_layers && !mask.defined() && !any_requires_grad({embed_tokens}),
              "Gemma4: a KV cache is for inference: no gradient checkpointing, attention mask or recording");
@@ -159,11 +171,11 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
       if (lc.kv_shared) in.insert(in.end(), {k_in, v_in});
       const bool keep_kv = is_source[static_cast<size_t>(l)];
       const Gemma4Config* cp = &config_;
-      auto fn = [cp, lc, w, r, mask, P, keep_kv](const std::vector<Tensor>& x) {
+      auto fn = [cp, lc, w, r, mask, P, keep_kv, lora, l](const std::vector<Tensor>& x) {
         size_t i = 1;
         const Tensor pl = P ? x[i++] : Tensor();
         const Tensor ki = lc.kv_shared ? x[i] : Tensor(), vi = lc.kv_shared ? x[i + 1] : Tensor();
-        LayerOut o = decoder_layer(*cp, lc, w, x[0], pl, ki, vi, r, mask);
+        LayerOut o = decoder_layer(*cp, lc, w, x[0], pl, ki, vi, r, mask, lora ? &*lora : nullptr, l);
         return keep_kv ? std::vector<Tensor>{o.h, o.k, o.v} : std::vector<Tensor>{o.h};
       };
       std::vector<Tensor> res = checkpoint(fn, in);
@@ -174,7 +186,7 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
       }
     } else {
       KVCache::Entry* entry = cache ? &cache->layers[static_cast<size_t>(lc.kv_shared ? lc.kv_source : l)] : nullptr;
-      out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask, entry, pos0);
+      out = decoder_layer(c, lc, w, h, p, k_in, v_in, r, mask, run, l, entry, pos0);
     }
     h = out.h;
     if (options.hidden_states) options.hidden_states->push_back(h);

@@ -89,7 +89,8 @@ class Trainer : train::TrainingRun {
     if (!c.heldout_data.empty()) heldout_ = load_prompts(c.heldout_data, tokenizer_, c.max_prompt_length, true);
     stop_ids_ = stop_ids_for(c.model.dir, tokenizer_);
     GT_CHECK(!stop_ids_.empty(), c.tokenizer, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
-    if (c.beta > 0) ref_ = std::make_unique<Gemma4>(train::build_model(c.model, c.path, "grpo", nullptr));
+    // With a LoRA adapter the reference policy is the frozen model itself with the adapter off: no second copy.
+    if (c.beta > 0 && !c.lora) ref_ = std::make_unique<Gemma4>(train::build_model(c.model, c.path, "grpo", nullptr));
     if (o.device != Device::CPU) {
       model_.to(o.device);
       if (ref_) ref_->to(o.device);
@@ -219,7 +220,11 @@ class Trainer : train::TrainingRun {
   void store_logprobs(Batch& b) const {
     const std::vector<Sequence> seqs = sequences(b);
     if (c_.num_iterations > 1) b.old_logp = sequence_logprobs(model_, seqs, policy_);
-    if (ref_) b.ref_logp = sequence_logprobs(*ref_, seqs, policy_);
+    if (c_.beta > 0) {
+      PolicyOptions reference = policy_;
+      reference.forward.adapter_off = true;
+      b.ref_logp = sequence_logprobs(ref_ ? *ref_ : model_, seqs, reference);
+    }
   }
 
   void take_step() override {
@@ -237,8 +242,10 @@ class Trainer : train::TrainingRun {
     targets.old_logp = b.old_logp;
     targets.ref_logp = b.ref_logp;
     const std::vector<Sequence> seqs = sequences(b);
+    PolicyOptions po = policy_;
+    po.forward.lora_dropout_key = lora_dropout(0);  // one key a step: its micro-batches draw alike-shaped masks alike
     const PolicyStats ps =
-        accumulate_policy_gradient(model_, seqs, targets, {c_.epsilon_low, c_.epsilon_high, c_.beta}, policy_);
+        accumulate_policy_gradient(model_, seqs, targets, {c_.epsilon_low, c_.epsilon_high, c_.beta}, po);
     if (!ps.finite) {
       const Sequence& s = seqs[static_cast<size_t>(ps.first_bad_sequence)];
       std::vector<int64_t> ids(*s.prompt);
@@ -372,7 +379,7 @@ class Trainer : train::TrainingRun {
     if (best) {
       best_mean_ = h.mean;
       best_step_ = step();
-      train::export_hf(model_, c_.tokenizer, best_dir(), c_.model.dir);
+      export_model(best_dir());
       record({{"type", "best"}, {"step", step()}, {"mean", h.mean}, {"path", best_dir()}});
     }
     last_heldout_ = h.mean;
@@ -422,7 +429,7 @@ class Trainer : train::TrainingRun {
                b.completions.size(), " completions, not ", c_.generation_batch());
       score_and_plan(b);
       if (c_.num_iterations > 1) b.old_logp = unflatten(st.extra_tensor("batch_old_logp"), b.completions, file);
-      if (ref_) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
+      if (c_.beta > 0) b.ref_logp = unflatten(st.extra_tensor("batch_ref_logp"), b.completions, file);
       batch_ = std::move(b);
     }
   }

@@ -19,12 +19,14 @@
 //   generation   {"num_generations": 4, "temperature": 1.0, "top_p": 0.9, "top_k": 0,
 //                 "max_completion_length": 512}
 //   loss         {"type": "dapo" | "grpo" | "bnpo" | "dr_grpo", "epsilon_low": 0.2, "epsilon_high": 0.2,
-//                 "beta": 0.0 (KL coefficient; > 0 loads a frozen reference copy of the starting model),
+//                 "beta": 0.0 (KL coefficient; > 0 loads a frozen reference copy of the starting model, or with
+//                 a `lora` section uses the model itself with the adapter off),
 //                 "scale_rewards": "group" | "batch" | "none", "mask_truncated_completions": false}
 //   reward       {"weights": {...} or "weights.json" (rl/reward.h; default: the published weights),
 //                 "command": "" (an external reward command instead, rl/external_reward.h), "timeout_s": 30}
 //   optimizer    as in SFT, with lr 1e-6 by default (Adafactor, scale_parameter and relative_step false)
 //   schedule     as in SFT: {"name": "none" | "linear" | "cosine", "warmup_steps": 0}
+//   lora         as in SFT: train only LoRA adapters (docs/lora.md); final/ and best/ then hold the adapter
 //   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all),
 //                 "max_new_tokens": 512, "temperature": 0 (greedy, so evals are comparable), "top_p": 1, "top_k": 0,
 //                 "seed": 0}; scored with the published reward weights

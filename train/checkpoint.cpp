@@ -492,6 +492,22 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
   GT_CHECK(!eos.empty(), tokenizer_json, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");
   gen["eos_token_id"] = eos;
 
+  replace_dir_atomically(dir, [&](const std::string& tmp_dir) {
+    const fs::path tmp(tmp_dir);
+    if (write_model)
+      write_model(tmp_dir);
+    else
+      model.save(tmp_dir);
+    fs::copy_file(tokenizer_json, tmp / "tokenizer.json", fs::copy_options::overwrite_existing);
+    for (const char* extra : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
+      if (!source_dir.empty() && fs::exists(fs::path(source_dir) / extra))
+        fs::copy_file(fs::path(source_dir) / extra, tmp / extra, fs::copy_options::overwrite_existing);
+    const std::string text = gen.dump(2) + "\n";
+    write_file_atomically((tmp / "generation_config.json").string(), [&](std::ostream& os) { os << text; });
+  });
+}
+
+void replace_dir_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill) {
   // "out/final/" names out/final, whose temporary must lie beside it, not inside.
   fs::path target = fs::path(dir).lexically_normal();
   if (!target.has_filename()) target = target.parent_path();
@@ -499,16 +515,7 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
   fs::remove_all(tmp);
   try {
-    if (write_model)
-      write_model(tmp.string());
-    else
-      model.save(tmp.string());
-    fs::copy_file(tokenizer_json, tmp / "tokenizer.json", fs::copy_options::overwrite_existing);
-    for (const char* extra : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"})
-      if (!source_dir.empty() && fs::exists(fs::path(source_dir) / extra))
-        fs::copy_file(fs::path(source_dir) / extra, tmp / extra, fs::copy_options::overwrite_existing);
-    const std::string text = gen.dump(2) + "\n";
-    write_file_atomically((tmp / "generation_config.json").string(), [&](std::ostream& os) { os << text; });
+    fill(tmp.string());
     // Renamed aside, not removed in place: a kill during remove_all would leave a partial folder at `target`.
     const fs::path old = target.string() + ".old." + std::to_string(::getpid());
     if (fs::exists(target)) fs::rename(target, old);

@@ -86,4 +86,8 @@ void export_hf(const Gemma4& model, const std::string& tokenizer_json, const std
                const std::string& source_dir = "",
                const std::function<void(const std::string& folder)>& write_model = {});
 
+// The folder protocol of export_hf for any folder: fill(tmp) writes the whole new folder at `tmp`, beside `dir`,
+// which then replaces `dir` by renames.
+void replace_dir_atomically(const std::string& dir, const std::function<void(const std::string& tmp)>& fill);
+
 }  // namespace gt::train

@@ -156,7 +156,9 @@ class Trainer : TrainingRun {
       const std::vector<const TokenizedSample*> micro(
           step_samples.begin() + static_cast<std::ptrdiff_t>(k),
           step_samples.begin() + static_cast<std::ptrdiff_t>(std::min(step_samples.size(), k + static_cast<size_t>(c_.batch_size))));
-      const Tensor l = batch_loss(model_, micro, forward_, denominator);
+      ForwardOptions fo = forward_;
+      fo.lora_dropout_key = lora_dropout(static_cast<int64_t>(k / static_cast<size_t>(c_.batch_size)));
+      const Tensor l = batch_loss(model_, micro, fo, denominator);
       const double v = l.item();
       check_loss(v, micro);
       loss += v;

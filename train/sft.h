@@ -17,7 +17,8 @@
 // kernel reduces in a fixed order (autograd/parallel.h) and no state lives outside the checkpoint.
 //
 // Out dir: run_config.json (the config with defaults filled in), metrics.jsonl (log_file), checkpoints/, and final/,
-// the exported Hugging Face folder. metrics.jsonl holds one JSON object a line: {"type": "data"} (per file, the
+// the exported Hugging Face folder (with a `lora` section: the adapter alone, in peft's layout; docs/lora.md).
+// metrics.jsonl holds one JSON object a line: {"type": "data"} (per file, the
 // truncation report), {"type": "train", step, epoch, loss, lr, grad_norm, tokens, trainable_tokens, tokens_per_s,
 // elapsed_s}, {"type": "eval", step, epoch, heldout_loss, heldout_tokens, elapsed_s}, {"type": "checkpoint", step,
 // path}, {"type": "resume", step, path}. A resumed run first drops the lines after its checkpoint's step.

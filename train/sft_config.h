@@ -23,6 +23,8 @@
 //   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all)}
 //   checkpoint   {"every": 0 (steps; 0: only at the end), "keep_last": 3 (0: keep all)}
 //   checkpoint_layers false, log_file "metrics.jsonl", progress_every_s 1 (seconds between progress lines)
+//   lora         absent (full fine-tuning), or {"r", "lora_alpha", "lora_dropout", "use_rslora", "target_modules"}:
+//                train only LoRA adapters on the frozen model (train/lora_config.h, docs/lora.md)
 #include <cstdint>
 #include <string>
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "train/lora_config.h"
 
 namespace gt::train {
 
@@ -82,11 +83,16 @@ OpenSections read_trainer_config(Section& root, TrainerConfig& c, const SharedDe
   Section eval = root.section("eval");
   read_eval_cadence(eval, c);
   read_checkpoint_and_logging(root, c);
+  if (root.has("lora")) {
+    Section lora = root.section("lora");
+    c.lora = read_lora_section(lora);
+    lora.done();
+  }
   return {std::move(data), std::move(eval)};
 }
 
 json trainer_identity(const TrainerConfig& c) {
-  return {{"model", model_identity(c.model)},
+  json j = {{"model", model_identity(c.model)},
           {"epochs", c.epochs},
           {"max_steps", c.max_steps},
           {"seed", c.seed},
@@ -94,6 +100,8 @@ json trainer_identity(const TrainerConfig& c) {
           {"grad_clip", c.grad_clip},
           {"optimizer", optimizer_json(c.optimizer_config())},
           {"schedule", {{"name", schedule_name(c.schedule)}, {"warmup_steps", c.warmup_steps}}}};
+  if (c.lora) j["lora"] = lora_json(*c.lora);  // absent otherwise, so full runs keep their identity
+  return j;
 }
 
 void write_trainer_config(json& j, const TrainerConfig& c) {

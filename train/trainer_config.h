@@ -3,10 +3,12 @@
 // written back in one place, so a shared key is read and checked the same way in both and each trainer's reader only
 // reads its own keys.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "model/lora.h"
 #include "train/config_reader.h"
 
 namespace gt::train {
@@ -40,6 +42,7 @@ struct TrainerConfig : RunSettings {
   AdamWOptions adamw;
   ScheduleKind schedule = ScheduleKind::None;
   int64_t warmup_steps = 0;
+  std::optional<LoraConfig> lora;  // set: train only LoRA adapters on the frozen model (train/lora_config.h)
 
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
   double lr() const { return optimizer_config().lr(); }
@@ -61,11 +64,11 @@ struct SharedDefaults {
 
 // Reads from `root` the required "model", "tokenizer", "data" ("train" required, "heldout") and "out_dir"; "epochs",
 // "max_steps", "seed", "batch_size", "grad_clip", "optimizer", "schedule"; "every" and "max_samples" of "eval"; and
-// "checkpoint", "checkpoint_layers", "log_file", "progress_every_s". `c`'s own values are the defaults.
+// "checkpoint", "checkpoint_layers", "log_file", "progress_every_s", "lora". `c`'s own values are the defaults.
 OpenSections read_trainer_config(Section& root, TrainerConfig& c, const SharedDefaults& d);
 
 // The shared settings that decide the steps (model identity, epochs, max_steps, seed, batch_size, grad_clip,
-// optimizer, schedule), for a trainer's training_identity.
+// optimizer, schedule, and lora when set), for a trainer's training_identity.
 nlohmann::json trainer_identity(const TrainerConfig& c);
 // Writes the rest of the shared keys into `j` (a trainer's training_identity): the model's path, the tokenizer,
 // the data files and the run settings.

@@ -14,6 +14,7 @@
 #include "optim/adafactor.h"
 #include "optim/adamw.h"
 #include "train/gradients.h"
+#include "train/lora_config.h"
 #include "train/lr_schedule.h"
 
 namespace gt::train {
@@ -94,10 +95,21 @@ TrainingRun::TrainingRun(std::string tag, const TrainerConfig& c, const RunOptio
       ckpts_((fs::path(c.out_dir) / "checkpoints").string(), c.keep_last) {
   GT_CHECK(tokenizer_.vocab_size() <= model_.config().vocab_size, c.tokenizer, ": ", tokenizer_.vocab_size(),
            " token ids do not fit the model's vocabulary of ", model_.config().vocab_size);
+  if (c.lora) {
+    model_.freeze();
+    model_.set_adapter(LoraAdapter::create(model_, *c.lora, lora_init_seed(c.seed)));
+  }
+}
+
+NamedParameters& TrainingRun::trained() { return model_.adapter() ? model_.adapter()->state() : model_.state(); }
+
+std::optional<uint64_t> TrainingRun::lora_dropout(int64_t micro) const {
+  if (!config_.lora || config_.lora->lora_dropout == 0) return std::nullopt;
+  return lora_dropout_key(config_.seed, step_, micro);
 }
 
 void TrainingRun::init_optimizer() {
-  params_ = model_.state().trainable();
+  params_ = trained().trainable();
   opt_ = make_optimizer(config_.optimizer_config(), params_);
 }
 
@@ -137,6 +149,7 @@ RunResult TrainingRun::run_loop(const json& config) {
     say("resumed from " + *ckpts_.latest() + " at step " + std::to_string(step_) + " of " + std::to_string(total_));
   } else {
     announce();
+    if (model_.adapter()) say(describe_adapter());
     if (has_heldout()) evaluate();
   }
 
@@ -155,7 +168,7 @@ RunResult TrainingRun::run_loop(const json& config) {
   if (ended && last_saved_ != step_) save();
   if (ended || e.out_of_time) {
     e.final_dir = (fs::path(config_.out_dir) / "final").string();
-    export_hf(model_, config_.tokenizer, e.final_dir, config_.model.dir);
+    export_model(e.final_dir);
     say((ended ? std::string()
                : "out of time after step " + std::to_string(step_) + " of " + std::to_string(total_) + "; ") +
         "exported " + e.final_dir);
@@ -167,6 +180,13 @@ RunResult TrainingRun::run_loop(const json& config) {
   e.total_steps = total_;
   e.last_checkpoint = last_path_;
   return e;
+}
+
+void TrainingRun::export_model(const std::string& dir) const {
+  if (model_.adapter())
+    export_adapter(model_, dir, config_.model.dir.empty() ? config_.model.config : config_.model.dir);
+  else
+    export_hf(model_, config_.tokenizer, dir, config_.model.dir);
 }
 
 std::vector<int64_t> TrainingRun::next_items(int64_t n) {
@@ -229,6 +249,17 @@ double TrainingRun::update(double grad_norm) {
   return lr;
 }
 
+std::string TrainingRun::describe_adapter() const {
+  const LoraConfig& l = model_.adapter()->config();
+  int64_t n = 0;
+  for (const auto& [name, t] : model_.adapter()->state().items()) n += t.numel();
+  std::ostringstream os;
+  os << "LoRA r " << l.r << ", lora_alpha " << l.lora_alpha << " (scale " << l.scale() << "), dropout "
+     << l.lora_dropout << ": " << model_.adapter()->state().size() / 2 << " adapted linears, " << n
+     << " trainable parameters; the model's own are frozen";
+  return os.str();
+}
+
 void TrainingRun::progress(const json& rec) {
   std::ostringstream os;
   os << "step " << step_ << "/" << total_ << " epoch " << std::fixed << std::setprecision(2) << epoch_float();
@@ -283,7 +314,7 @@ void TrainingRun::save() {
              {"elapsed_s", elapsed()}, {"total_steps", total_}, {"identity", identity_}};
   st.extra = {{"permutation", Tensor::from_ids(perm_, {data_size()})}};
   add_state(st);
-  st.model = model_.state().items();
+  st.model = trained().items();
   st.optimizer = opt_->state();
   last_path_ = ckpts_.save(st);
   last_saved_ = step_;
@@ -317,7 +348,7 @@ void TrainingRun::restore() {
   perm_ = st.extra_tensor("permutation").to_ids();
   GT_CHECK(is_permutation_of(perm_, data_size()) && pos_ >= 0 && pos_ <= data_size() && epoch_ >= 0, file,
            ": its data position does not fit ", data_size(), " ", data_noun());
-  load_model_tensors(model_.state(), st, file);
+  load_model_tensors(trained(), st, file);
   try {
     opt_->load_state(st.optimizer);
   } catch (const Error& e) {

@@ -55,7 +55,7 @@ std::string identity_diff(const nlohmann::json& saved, const nlohmann::json& now
 struct RunResult {
   int64_t step = 0;
   int64_t total_steps = 0;
-  bool finished = false;     // reached the end (and exported final/)
+  bool finished = false;     // reached the end (and exported final/: the adapter folder in a LoRA run)
   bool out_of_time = false;  // stopped by time_limit_s before the end (and exported final/ there)
   std::string final_dir;     // out_dir/final once finished (or out of time)
   std::string last_checkpoint;
@@ -135,6 +135,11 @@ class TrainingRun {
 
   // Called by the trainer's constructor once the model is where it trains.
   void init_optimizer();
+  // What trains, is checkpointed and restored: the adapter's state in a LoRA run (the model is frozen), else the
+  // model's.
+  NamedParameters& trained();
+  // ForwardOptions::lora_dropout_key for micro-batch `micro` of the coming step; none when no dropout applies.
+  std::optional<uint64_t> lora_dropout(int64_t micro) const;
   // The training identity (the config's training_identity) with the model's config and `train_data` added; its
   // hash must match for a resume.
   void set_identity(nlohmann::json identity, nlohmann::json train_data);
@@ -142,6 +147,9 @@ class TrainingRun {
   // The whole run; `config` is written to out_dir/run_config.json.
   RunResult run_loop(const nlohmann::json& config);
 
+  // What final/ (and GRPO's best/) hold: the Hugging Face folder (export_hf), or in a LoRA run the adapter alone in
+  // peft's layout (export_adapter).
+  void export_model(const std::string& dir) const;
   // The data indices of the next `n` items in the epoch's order, fewer at the epoch's end; a new epoch (with a new
   // permutation) starts first when the last one is used up.
   std::vector<int64_t> next_items(int64_t n);
@@ -164,6 +172,7 @@ class TrainingRun {
   void next_epoch_if_done();
   double update(double grad_norm);  // clips, sets the lr for the step after step_, steps; returns the lr
   void check_grad_norm(const GradNorm& gn, const StepStats& s) const;
+  std::string describe_adapter() const;
   void progress(const nlohmann::json& rec);
   bool progress_due() const;
   void save();

@@ -231,7 +231,15 @@ INSTANTIATE_TEST_SUITE_P(
                   {{"type", "bnpo"}, {"beta", 0.1}, {"mask_truncated_completions", true}, {"scale_rewards", "batch"}}},
                  {"schedule", {{"name", "cosine"}, {"warmup_steps", 1}}},
                  {"checkpoint", {{"every", 2}, {"keep_last", 1}}}},
-            3}),
+            3},
+        // LoRA with dropout, its KL measured against the model with the adapter off, stopped between iterations.
+        ResumeCase{"lora_iterations_kl",
+                   json{{"max_steps", 4},
+                        {"num_iterations", 2},
+                        {"loss", {{"beta", 0.1}}},
+                        {"optimizer", {{"lr", 1e-2}}},
+                        {"lora", {{"r", 2}, {"lora_dropout", 0.1}}}},
+                   3}),
     [](const ::testing::TestParamInfo<ResumeCase>& i) { return std::string(i.param.name); });
 
 TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
@@ -255,6 +263,29 @@ TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
   EXPECT_GT(train[1]["kl"].get<double>(), 0.0);
   EXPECT_EQ(train[1]["reward"], train[0]["reward"]);            // the same batch
   EXPECT_EQ(read_records(c.log_path(), "samples").size(), 2u);  // one per new batch
+}
+
+// With LoRA the reference is the frozen model with the adapter off (no second copy): the KL starts at 0 (B is zero)
+// and grows as the adapter trains; only the adapter is checkpointed and exported (final/ and best/).
+TEST(Grpo, LoraMeasuresTheKlAgainstTheModelWithTheAdapterOff) {
+  GrpoFixture f;
+  const GrpoConfig c = f.config({{"max_steps", 4},
+                                 {"num_iterations", 2},
+                                 {"reward", {{"command", kSpecialTokenReward}}},
+                                 {"optimizer", {{"lr", 1e-2}}},
+                                 {"loss", {{"beta", 0.1}}},
+                                 {"lora", {{"r", 2}}}});
+  const GrpoResult r = run_grpo(c);
+  const auto train = read_records(c.log_path(), "train");
+  ASSERT_EQ(train.size(), 4u);
+  EXPECT_EQ(train[0]["kl"].get<double>(), 0.0);
+  EXPECT_GT(train[1]["kl"].get<double>(), 0.0);
+  for (const auto& [name, t] : train::read_training_state(r.last_checkpoint).model)
+    EXPECT_NE(name.find(".lora_"), std::string::npos) << name;
+  for (const std::string dir : {r.final_dir, r.best_dir}) {
+    EXPECT_TRUE(fs::exists(dir + "/adapter_model.safetensors")) << dir;
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors")) << dir;
+  }
 }
 
 TEST(Grpo, ResumeRefusesOtherSettingsAndAFreshRunAnOccupiedOutDir) {
