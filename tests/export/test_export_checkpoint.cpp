@@ -86,7 +86,7 @@ TEST(ExportCheckpoint, BadSourcesAreErrorsNamingTheFile) {
 TEST(ExportCheckpoint, ACheckpointWithoutItsRunSettingsSaysWhatIsMissing) {
   SftFixture f;
   train::run_sft(f.config({{"epochs", 1}}));
-  fs::remove(fs::path(f.out()) / "config.json");
+  fs::remove(fs::path(f.out()) / "run_config.json");
   expect_error([&] { exporter::open_export_source(f.out(), nullptr); }, {"run_config.json", "missing"});
   std::ofstream(fs::path(f.out()) / "config.json") << R"({"architectures": ["Gemma4ForCausalLM"]})";
   expect_error([&] { exporter::open_export_source(f.out(), nullptr); }, {"config.json", "not the run's saved settings"});
