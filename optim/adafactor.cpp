@@ -193,12 +193,8 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
                  non_finite_flag(i)};
     const double alpha = rho * (opt_.scale_parameter ? std::max(opt_.eps2, gpu_weights_rms(w)) : 1.0);
     step_size_[i] = alpha;
-    const Coeffs k = coefficients(opt_, beta2, alpha);
-    const Tensor mt = opt_.beta1 ? ps.slots.back() : Tensor();
-    if (factored)
-      gpu_adafactor_factored(w, dense, sparse, ps.slots[0], ps.slots[1], mt, k, opt_.clip_threshold);
-    else
-      gpu_adafactor_unfactored(w, dense, ps.slots[0], mt, k, opt_.clip_threshold);
+    queued_.push_back({w, dense, sparse, ps.slots[0], factored ? ps.slots[1] : Tensor(),
+                       opt_.beta1 ? ps.slots.back() : Tensor(), coefficients(opt_, beta2, alpha)});
     return;
   }
   float* m = opt_.beta1 ? ps.slots.back().data<float>() : nullptr;
@@ -263,6 +259,13 @@ void Adafactor::update(size_t i, ParamState& ps, const Tensor& dense, const Spar
     for (int64_t b = 0; b < batches; ++b)
       factored_apply(mats[static_cast<size_t>(b)], b * N * C, rf.data() + b * per, cf.data() + b * C, m, w, k);
   });
+}
+
+void Adafactor::flush() {
+  if (queued_.empty()) return;
+  const std::vector<AdafactorGpuStep> steps = std::move(queued_);  // none is left queued if a launch throws
+  queued_.clear();
+  gpu_adafactor(steps, opt_.clip_threshold);
 }
 
 }  // namespace gt

@@ -26,6 +26,7 @@
 #include <optional>
 #include <vector>
 
+#include "optim/cuda/adafactor_gpu.h"
 #include "optim/optimizer.h"
 
 namespace gt {
@@ -61,10 +62,12 @@ class Adafactor : public Optimizer {
  protected:
   std::vector<Slot> slot_layout(const Tensor& param) const override;
   void update(size_t i, ParamState& ps, const Tensor& dense, const SparseRows& sparse) override;
+  void flush() override;
 
  private:
   AdafactorOptions opt_;
   std::vector<double> step_size_;
+  std::vector<optim_detail::AdafactorGpuStep> queued_;  // GPU steps waiting for flush()
 };
 
 }  // namespace gt

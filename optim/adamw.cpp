@@ -54,7 +54,7 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
     // The same step on the GPU (optim/cuda/adamw.cu); the slots and the master copy live there too.
     const GpuWeights w{p, ps.master, precision().rounding == Rounding::Stochastic,
                        rounding_key(precision(), i, ps.step), non_finite_flag(i)};
-    gpu_adamw(w, dense, sparse, ps.slots[0], ps.slots[1], opt_.amsgrad ? ps.slots[2] : Tensor(), k);
+    queued_.push_back({w, dense, sparse, ps.slots[0], ps.slots[1], opt_.amsgrad ? ps.slots[2] : Tensor(), k});
     return;
   }
   float* M = ps.slots[0].data<float>();
@@ -81,6 +81,13 @@ void AdamW::update(size_t i, ParamState& ps, const Tensor& dense, const SparseRo
         adamw_element(w, M, V, Vmax, at + j, e >= 0 ? rg.g[e * rg.cols + j] : 0.0f, k);
     });
   });
+}
+
+void AdamW::flush() {
+  if (queued_.empty()) return;
+  const std::vector<AdamWGpuStep> steps = std::move(queued_);  // none is left queued if the launch throws
+  queued_.clear();
+  gpu_adamw(steps);
 }
 
 }  // namespace gt

@@ -9,6 +9,7 @@
 // rows it does not list; every row still changes (M and V decay, weight decay), so the step is a dense pass.
 #include <vector>
 
+#include "optim/cuda/adamw_gpu.h"
 #include "optim/optimizer.h"
 
 namespace gt {
@@ -30,9 +31,11 @@ class AdamW : public Optimizer {
  protected:
   std::vector<Slot> slot_layout(const Tensor& param) const override;
   void update(size_t i, ParamState& ps, const Tensor& dense, const SparseRows& sparse) override;
+  void flush() override;
 
  private:
   AdamWOptions opt_;
+  std::vector<optim_detail::AdamWGpuStep> queued_;  // GPU steps waiting for flush()
 };
 
 }  // namespace gt

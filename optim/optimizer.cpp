@@ -100,7 +100,9 @@ void Optimizer::step() {
     if (ps.step == 0) init_state(i);
     ++ps.step;
     update(i, ps, dense, sparse);
+    if (!multi_tensor_) flush();
   }
+  flush();
   // One small copy per step (a synchronisation on the GPU, which the step's end needs anyway).
   const Tensor flags = flags_.to(Device::CPU);
   for (size_t i = 0; i < params_.size(); ++i)

@@ -50,6 +50,9 @@ class Optimizer {
   // found by the update's own pass over the weights; empty when every updated value is finite.
   const std::vector<std::string>& non_finite() const { return non_finite_; }
   void zero_grad();
+  // GPU parameters take their step together, in one sequence of launches for all of them (the default), or one
+  // parameter at a time: the same arithmetic and the same bits either way (tests compare the two).
+  void set_multi_tensor(bool on) { multi_tensor_ = on; }
   virtual void set_lr(double lr);
   double lr() const { return lr_; }
   int64_t steps() const { return steps_; }
@@ -83,7 +86,10 @@ class Optimizer {
   virtual std::vector<Slot> slot_layout(const Tensor& param) const = 0;
   // One step of parameter i, whose ps.step already counts it. Exactly one of `dense` (f32, contiguous, the
   // parameter's shape) and `sparse` (checked rows of a 2-D table) is defined.
+  // A GPU update may only queue its work; flush() runs what is queued, and step() calls it after the last update
+  // (and after each one without multi_tensor).
   virtual void update(size_t i, ParamState& ps, const Tensor& dense, const SparseRows& sparse) = 0;
+  virtual void flush() {}
 
   const PrecisionOptions& precision() const { return precision_; }
   const char* kind() const { return kind_; }
@@ -100,6 +106,7 @@ class Optimizer {
   double lr_;
   int64_t steps_ = 0;
   PrecisionOptions precision_;
+  bool multi_tensor_ = true;
   Tensor flags_;  // i32 [params], zeroed by each step
   std::vector<std::string> non_finite_;
 };

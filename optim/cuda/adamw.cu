@@ -1,5 +1,8 @@
-// AdamW on the GPU (adamw_gpu.h): adamw.cpp's element update, one thread per element.
+// AdamW on the GPU (adamw_gpu.h): adamw.cpp's element update, one launch for every parameter of the step.
+#include <algorithm>
+
 #include "optim/cuda/adamw_gpu.h"
+#include "optim/cuda/multi_tensor.cuh"
 #include "optim/cuda/weights.cuh"
 
 namespace gt::optim_detail {
@@ -8,43 +11,70 @@ namespace {
 
 constexpr int kThreads = 256;
 
+struct Job {
+  DevWeights w;
+  const float* g;
+  const int64_t* entry_of;  // sparse: the entry holding each row, or -1 (null: dense)
+  int64_t C;
+  float *M, *V, *Vmax;
+  int64_t n, grid;
+  AdamWCoeffs k;
+};
+
 // adamw_element (adamw_step.h), with g read from the dense gradient or the entry holding the row (0 without one).
-__global__ void adamw_kernel(DevWeights w, const float* g, const int64_t* entry_of, int64_t C, float* M, float* V,
-                             float* Vmax, int64_t n, AdamWCoeffs k) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+__global__ void adamw_kernel(const Job* jobs, const int64_t* first, int count) {
+  const int job = job_of(first, count, blockIdx.x);
+  const Job& p = jobs[job];
+  const int64_t v = blockIdx.x - first[job];
+  for (int64_t i = v * blockDim.x + threadIdx.x; i < p.n; i += p.grid * blockDim.x) {
     float gi;
-    if (entry_of) {
-      const int64_t e = entry_of[i / C];
-      gi = e >= 0 ? g[e * C + i % C] : 0.0f;
+    if (p.entry_of) {
+      const int64_t e = p.entry_of[i / p.C];
+      gi = e >= 0 ? p.g[e * p.C + i % p.C] : 0.0f;
     } else {
-      gi = g[i];
+      gi = p.g[i];
     }
-    adamw_element(w, M, V, Vmax, i, gi, k);
+    adamw_element(p.w, p.M, p.V, p.Vmax, i, gi, p.k);
   }
 }
 
 }  // namespace
 
-void gpu_adamw(const GpuWeights& w, const Tensor& dense, const SparseRows& sparse, const Tensor& m, const Tensor& v,
-               const Tensor& vmax, const AdamWCoeffs& k) {
-  const Tensor& p = w.param;
-  const int64_t n = p.numel();
-  if (n == 0) return;
-  Tensor entry_of;
-  const float* g = nullptr;
-  int64_t C = 1;
-  if (sparse.defined()) {
-    entry_of = entry_map(sparse.rows.to(Device::CUDA), p.size(0));
-    g = static_cast<const float*>(sparse.values.raw());
-    C = p.size(1);
-  } else {
-    g = static_cast<const float*>(dense.raw());
+void gpu_adamw(const std::vector<AdamWGpuStep>& params) {
+  std::vector<Job> jobs;
+  std::vector<Tensor> keep;  // the sparse steps' row maps, alive until the launch has run
+  int64_t total = 0;
+  std::vector<int64_t> first;
+  for (const AdamWGpuStep& s : params) {
+    const Tensor& p = s.w.param;
+    if (p.numel() == 0) continue;
+    Job j{};
+    j.w = dev(s.w);
+    j.C = 1;
+    if (s.sparse.defined()) {
+      keep.push_back(entry_map(s.sparse.rows.to(Device::CUDA), p.size(0)));
+      j.entry_of = static_cast<const int64_t*>(keep.back().raw());
+      j.g = static_cast<const float*>(s.sparse.values.raw());
+      j.C = p.size(1);
+    } else {
+      j.g = static_cast<const float*>(s.dense.raw());
+    }
+    j.M = static_cast<float*>(s.m.raw());
+    j.V = static_cast<float*>(s.v.raw());
+    j.Vmax = s.vmax.defined() ? static_cast<float*>(s.vmax.raw()) : nullptr;
+    j.n = p.numel();
+    j.grid = std::min<int64_t>(cuda::blocks_for(j.n, kThreads), 4096);
+    j.k = s.k;
+    first.push_back(total);
+    total += j.grid;
+    jobs.push_back(j);
   }
-  const unsigned blocks = std::min<unsigned>(cuda::blocks_for(n, kThreads), 4096u);
-  adamw_kernel<<<blocks, kThreads, 0, cuda::stream()>>>(
-      dev(w), g, entry_of.defined() ? static_cast<const int64_t*>(entry_of.raw()) : nullptr, C,
-      static_cast<float*>(m.raw()), static_cast<float*>(v.raw()), vmax.defined() ? static_cast<float*>(vmax.raw()) : nullptr,
-      n, k);
+  if (jobs.empty()) return;
+  GT_CHECK(total < (int64_t{1} << 31) && jobs.size() < (size_t{1} << 31), "adamw: ", jobs.size(),
+           " parameters in one step");
+  const JobTable<Job> table(jobs, first);
+  adamw_kernel<<<static_cast<unsigned>(total), kThreads, 0, cuda::stream()>>>(table.jobs(), table.first(0),
+                                                                              table.count());
   cuda::check_launch("adamw");
 }
 
