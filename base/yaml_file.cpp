@@ -36,12 +36,38 @@ std::string json_number_text(const std::string& s) {
   return t;
 }
 
+// The byte offset of the first invalid UTF-8 sequence in `t` (overlong forms, surrogates and code points above
+// U+10FFFF included), or npos. yaml-cpp passes such bytes through into strings, and makes them from escapes such as
+// "\ud800"; nlohmann::json then refuses to write them (a raw type_error when the run saves its settings), so they
+// are refused here, in the text and in every scalar, as the JSON parser does.
+size_t invalid_utf8_at(std::string_view t) {
+  for (size_t i = 0; i < t.size();) {
+    const auto b = static_cast<unsigned char>(t[i]);
+    const size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > t.size()) return i;
+    uint32_t cp = len == 1 ? b : b & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(t[i + k]);
+      if ((c & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 struct Converter {
   std::string origin;
   std::size_t values_left;
 
   [[noreturn]] void bad(const YAML::Node& n, const std::string& why) const {
     fail(origin, ":", n.Mark().line + 1, ": ", why);
+  }
+
+  void check_utf8(const YAML::Node& n) const {
+    if (invalid_utf8_at(n.Scalar()) != std::string_view::npos) bad(n, "a value is not UTF-8 (after its escapes)");
   }
 
   // A plain scalar, resolved as the YAML 1.2 core schema does.
@@ -63,6 +89,7 @@ struct Converter {
   }
 
   json scalar(const YAML::Node& n) const {
+    check_utf8(n);
     const std::string& tag = n.Tag();
     if (tag == "!" || tag == kStrTag) return n.Scalar();  // quoted, or tagged a string
     if (tag == "?") return plain(n);
@@ -96,6 +123,7 @@ struct Converter {
           *it.out = json::object();
           for (const auto& kv : it.node) {
             if (!kv.first.IsScalar()) bad(kv.first, "a key must be a plain string");
+            check_utf8(kv.first);
             const std::string& key = kv.first.Scalar();
             if (it.out->contains(key)) bad(kv.first, "duplicate key '" + key + "'");
             stack.push_back({kv.second, &(*it.out)[key], it.depth + 1});
@@ -106,27 +134,6 @@ struct Converter {
     return result;
   }
 };
-
-// The byte offset of the first invalid UTF-8 sequence in `t` (overlong forms, surrogates and code points above
-// U+10FFFF included), or npos. yaml-cpp passes such bytes through into strings, which nlohmann::json then refuses
-// to write (a raw type_error when the run saves its settings), so they are refused here, as the JSON parser does.
-size_t invalid_utf8_at(std::string_view t) {
-  for (size_t i = 0; i < t.size();) {
-    const auto b = static_cast<unsigned char>(t[i]);
-    const size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > t.size()) return i;
-    uint32_t cp = len == 1 ? b : b & (0x7f >> len);
-    for (size_t k = 1; k < len; ++k) {
-      const auto c = static_cast<unsigned char>(t[i + k]);
-      if ((c & 0xc0) != 0x80) return i;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 }  // namespace
 

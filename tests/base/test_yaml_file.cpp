@@ -56,6 +56,9 @@ TEST(YamlFile, ErrorsNameTheFileAndTheLine) {
   expect_error([] { parse_yaml("a: 1\nb: \"\xff\"\n", "x.yaml"); }, {"x.yaml:2: invalid YAML: not UTF-8 (byte 9)"});
   expect_error([] { parse_yaml("a: \xc0\xafx\n", "x.yaml"); }, {"x.yaml:1: invalid YAML: not UTF-8"});  // overlong
   expect_error([] { parse_yaml("a: \xed\xa0\x80\n", "x.yaml"); }, {"x.yaml:1: invalid YAML: not UTF-8"});  // surrogate
+  // The fuzzer's input (a NUL and a control byte inside a key): yaml-cpp made a string of it that is not UTF-8.
+  const std::string found("# an SFT run config with TRL's names" "\x0a" "model: {d" "\x22" "categories" "\x22" "iny, storage: keep}" "\x0a" "tokenizer: models/tiny/tokenizer.json" "\x0a" "ice_train" "\x02" "" "\x00" "_batchs_ize: 3" "\x0a" "gradient_accumula ruhrain_epocn confhs: 3i.g", 186);
+  expect_error([&] { parse_yaml(found, "x.yaml"); }, {"x.yaml:", "not UTF-8"});
   EXPECT_EQ(parse_yaml("a: \"\xc3\xa9\xf0\x9f\x99\x82\"\n", "x.yaml")["a"], "\xc3\xa9\xf0\x9f\x99\x82");
 }
 
