@@ -66,7 +66,9 @@ json run_settings(const fs::path& state) {
 }
 
 std::string settings_path(const json& j, const char* section, const char* key, const fs::path& state) {
-  const json& v = section ? j.at(section).value(key, json()) : j.value(key, json());
+  const json* holder = section ? (j.contains(section) ? &j[section] : nullptr) : &j;
+  if (!holder || !holder->is_object()) return "";
+  const json v = holder->value(key, json());
   if (!v.is_string()) return "";
   const std::string p = v.get<std::string>();
   GT_CHECK(fs::exists(p), state.string(), ": its run's ", section ? std::string(section) + "." : "", key, " '", p,

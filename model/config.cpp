@@ -88,7 +88,10 @@ std::vector<LayerType> parse_layer_types(const json& t, int64_t num_layers, cons
   if (t.contains("layer_types") && !t["layer_types"].is_null()) {
     GT_CHECK(t["layer_types"].is_array() && static_cast<int64_t>(t["layer_types"].size()) == num_layers, p,
              ": layer_types must list ", num_layers, " entries, got ", t["layer_types"].dump());
-    for (const auto& s : t["layer_types"]) types.push_back(parse_layer_type(s.get<std::string>(), p));
+    for (const auto& s : t["layer_types"]) {
+      GT_CHECK(s.is_string(), p, ": layer_types entries must be strings, got ", s.dump());
+      types.push_back(parse_layer_type(s.get<std::string>(), p));
+    }
   } else {
     for (int64_t i = 0; i < num_layers; ++i) types.push_back((i + 1) % 6 ? LayerType::Sliding : LayerType::Full);
   }
@@ -106,9 +109,14 @@ void parse_per_layer_config(const json& plc, int64_t num_layers, const std::stri
              num_layers);
     GT_CHECK(it->is_object(), p, ": per_layer_config.", it.key(), " must be an object");
     for (auto f = it->begin(); f != it->end(); ++f) {
-      if (f.key() == "head_dim") hd[static_cast<size_t>(l)] = f->get<int64_t>();
-      else if (f.key() == "num_key_value_heads") kvh[static_cast<size_t>(l)] = f->get<int64_t>();
-      else fail(p, ": unsupported setting per_layer_config.", it.key(), ".", f.key(), " (only head_dim and num_key_value_heads)");
+      const bool known = f.key() == "head_dim" || f.key() == "num_key_value_heads";
+      if (!known)
+        fail(p, ": unsupported setting per_layer_config.", it.key(), ".", f.key(),
+             " (only head_dim and num_key_value_heads)");
+      // Checked before get<>, which throws a bare json type_error (found by fuzz_model_config).
+      GT_CHECK(f->is_number_integer(), p, ": per_layer_config.", it.key(), ".", f.key(), " must be an integer, got ",
+               f->dump());
+      (f.key() == "head_dim" ? hd : kvh)[static_cast<size_t>(l)] = f->get<int64_t>();
     }
   }
 }

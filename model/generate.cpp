@@ -61,7 +61,10 @@ std::vector<int64_t> stop_ids_from(const std::string& model_dir) {
   const nlohmann::json j = read_json_file(p);
   if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
   const auto& e = j["eos_token_id"];
-  GT_CHECK(e.is_number_integer() || e.is_array(), p.string(), ": eos_token_id must be an id or a list of ids");
+  bool ids = e.is_number_integer() || e.is_array();
+  if (e.is_array())
+    for (const auto& id : e) ids = ids && id.is_number_integer();
+  GT_CHECK(ids, p.string(), ": eos_token_id must be an id or a list of ids, got ", e.dump());
   return e.is_array() ? e.get<std::vector<int64_t>>() : std::vector<int64_t>{e.get<int64_t>()};
 }
 

@@ -109,6 +109,13 @@ TEST(Gemma4Config, AbsurdSizesAreErrorsNamingTheFile) {
   j = e2b_config()["text_config"];
   j["per_layer_config"] = {{"99999999999999999999", json::object()}};
   expect_error([&] { parse_gemma4_config(j, "flat.json"); }, {"per_layer_config key \"99999999999999999999\""});
+  // Found by fuzz_model_config: a value of the wrong type reached json's get<> (a bare type_error, no file named).
+  j["per_layer_config"] = {{"0", {{"head_dim", "8"}}}};
+  expect_error([&] { parse_gemma4_config(j, "flat.json"); },
+               {"flat.json", "per_layer_config.0.head_dim must be an integer, got \"8\""});
+  j["per_layer_config"] = json::object();
+  j["layer_types"][0] = 7;
+  expect_error([&] { parse_gemma4_config(j, "flat.json"); }, {"flat.json", "layer_types entries must be strings, got 7"});
   expect_error([] { Tensor::empty({int64_t{1} << 57, 1536}); }, {"has more elements than fit in 64 bits"});
   expect_error([] { Tensor::empty({int64_t{1} << 62}); }, {"has more bytes than fit in 64 bits"});
 }
