@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/json_file.h"
+#include "base/utf8.h"
 
 namespace gt {
 
@@ -36,28 +37,10 @@ std::string json_number_text(const std::string& s) {
   return t;
 }
 
-// The byte offset of the first invalid UTF-8 sequence in `t` (overlong forms, surrogates and code points above
-// U+10FFFF included), or npos. yaml-cpp passes such bytes through into strings, and makes them from escapes such as
-// "\ud800"; nlohmann::json then refuses to write them (a raw type_error when the run saves its settings), so they
-// are refused here, in the text and in every scalar, as the JSON parser does.
-size_t invalid_utf8_at(std::string_view t) {
-  for (size_t i = 0; i < t.size();) {
-    const auto b = static_cast<unsigned char>(t[i]);
-    const size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > t.size()) return i;
-    uint32_t cp = len == 1 ? b : b & (0x7f >> len);
-    for (size_t k = 1; k < len; ++k) {
-      const auto c = static_cast<unsigned char>(t[i + k]);
-      if ((c & 0xc0) != 0x80) return i;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
+// Text that is not UTF-8 (invalid_utf8_at, base/utf8.h) is refused in the whole input and again in every scalar:
+// yaml-cpp passes such bytes through into strings, and makes them from escapes and other encodings it detects;
+// nlohmann::json then refuses to write them (a raw type_error when the run saves its settings), as its parser
+// would have refused them.
 struct Converter {
   std::string origin;
   std::size_t values_left;

@@ -210,14 +210,7 @@ bool parse_byte_token(std::string_view t, uint8_t& byte) {
   return true;
 }
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    int32_t cp;
-    i += utf8_next(s, i, cp);
-    if (cp < 0) return false;
-  }
-  return true;
-}
+bool valid_utf8(std::string_view s) { return invalid_utf8_at(s) == std::string_view::npos; }
 
 void decode_byte_fallback(std::vector<std::string>& tokens) {
   std::vector<std::string> out;
