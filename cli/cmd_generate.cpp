@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "base/error.h"
@@ -16,10 +17,33 @@ namespace {
 struct Args {
   std::string model, adapter, prompt, system, prompt_ids, format = "text", device = "cpu";
   bool think = false;
-  int64_t max_new_tokens = 256, num_samples = 1, top_k = 0;
-  double temperature = 1.0, top_p = 1.0;
+  gt::cli::LogLevel log = gt::cli::LogLevel::Normal;
+  int64_t max_new_tokens = 256, num_samples = 1;
+  // Unset: the model folder's generation_config.json decides (gt::sampling_from).
+  std::optional<double> temperature, top_p;
+  std::optional<int64_t> top_k;
   uint64_t seed = 0;
 };
+
+// The folder's sampling settings with the flags on top. A top-k or top-p flag asks for sampling, so on a folder
+// that says greedy it samples at temperature 1 unless --temperature says otherwise.
+gt::SamplingOptions sampling_of(const Args& a) {
+  gt::SamplingOptions s = gt::sampling_from(a.model);
+  if ((a.top_k || a.top_p) && s.temperature == 0) s.temperature = 1.0;
+  if (a.temperature) s.temperature = *a.temperature;
+  if (a.top_k) s.top_k = *a.top_k;
+  if (a.top_p) s.top_p = *a.top_p;
+  s.seed = a.seed;
+  return s;
+}
+
+std::string describe(const gt::SamplingOptions& s) {
+  if (s.temperature == 0) return "greedy";
+  std::ostringstream os;
+  os << "temperature " << s.temperature << ", top-k " << (s.top_k ? std::to_string(s.top_k) : "off") << ", top-p "
+     << s.top_p << ", seed " << s.seed;
+  return os.str();
+}
 
 std::vector<int64_t> parse_ids(const std::string& s) {
   std::vector<int64_t> ids;
@@ -41,7 +65,7 @@ std::vector<int64_t> parse_ids(const std::string& s) {
 int run(const Args& a) {
   namespace fs = std::filesystem;
   gt::LoadOptions lo;
-  lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
+  if (a.log != gt::cli::LogLevel::Quiet) lo.log = [](const std::string& m) { std::cerr << m << "\n"; };
   gt::cli::require_model_dir(a.model, "--model");
   gt::Gemma4 model = gt::Gemma4::load(a.model, lo);
   if (!a.adapter.empty()) model.set_adapter(gt::LoraAdapter::load(a.adapter, model));
@@ -70,7 +94,8 @@ int run(const Args& a) {
   gt::GenerateOptions o;
   o.max_new_tokens = a.max_new_tokens;
   o.num_samples = a.num_samples;
-  o.sampling = {a.temperature, a.top_k, a.top_p, a.seed};
+  o.sampling = sampling_of(a);
+  if (a.log != gt::cli::LogLevel::Quiet) std::cerr << "sampling: " << describe(o.sampling) << "\n";
   o.stop_ids = gt::stop_ids_from(a.model);
   if (tok) o.vocab_limit = tok->vocab_size();
   // One sample streams token by token; several are printed one after another once made.
@@ -104,11 +129,14 @@ gt::cli::Registrar reg("generate", [](CLI::App& app) {
   sub->add_option("--system", a->system, "System prompt (with --prompt)")->needs(p);
   sub->add_flag("--think", a->think, "Thinking on (with --prompt)")->needs(p);
   sub->add_option("--max-new-tokens", a->max_new_tokens, "Limit on new tokens")->capture_default_str();
-  sub->add_option("--temperature", a->temperature, "0 = greedy")->capture_default_str();
-  sub->add_option("--top-k", a->top_k, "0 = off")->capture_default_str();
-  sub->add_option("--top-p", a->top_p, "1 = off")->capture_default_str();
+  sub->add_option("--temperature", a->temperature,
+                  "0 = greedy (default: the model's generation_config.json, greedy without one)")
+      ->check(gt::cli::at_least(0));
+  sub->add_option("--top-k", a->top_k, "0 = off (default: generation_config.json)")->check(gt::cli::at_least(0));
+  sub->add_option("--top-p", a->top_p, "1 = off (default: generation_config.json)")->check(gt::cli::above(0));
   sub->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
   gt::cli::add_device_option(sub, a->device);
+  gt::cli::add_log_level_options(sub, a->log);
   sub->add_option("--num-samples", a->num_samples, "Samples of the prompt (they share its prefill)")
       ->capture_default_str();
   sub->add_option("--format", a->format, "text (streamed) or ids (a JSON array of new ids per sample)")

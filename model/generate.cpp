@@ -68,4 +68,38 @@ std::vector<int64_t> stop_ids_from(const std::string& model_dir) {
   return e.is_array() ? e.get<std::vector<int64_t>>() : std::vector<int64_t>{e.get<int64_t>()};
 }
 
+namespace {
+
+// A number from generation_config.json, or `fallback` when the key is absent or null (transformers treats null as
+// unset); anything else is an error naming the file.
+double config_number(const nlohmann::json& j, const char* key, double fallback, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  GT_CHECK(j[key].is_number(), file, ": ", key, " must be a number, got ", j[key].dump());
+  return j[key].get<double>();
+}
+
+}  // namespace
+
+SamplingOptions sampling_from(const std::string& model_dir) {
+  const std::filesystem::path p = std::filesystem::path(model_dir) / "generation_config.json";
+  SamplingOptions s;
+  s.temperature = 0.0;
+  if (!std::filesystem::exists(p)) return s;
+  const std::string file = p.string();
+  const nlohmann::json j = read_json_file(p);
+  GT_CHECK(j.is_object(), file, ": must hold a JSON object");
+  if (j.contains("do_sample") && !j["do_sample"].is_null())
+    GT_CHECK(j["do_sample"].is_boolean(), file, ": do_sample must be true or false, got ", j["do_sample"].dump());
+  if (!j.value("do_sample", false)) return s;
+  s.temperature = config_number(j, "temperature", 1.0, file);
+  const double top_k = config_number(j, "top_k", 50, file);
+  s.top_p = config_number(j, "top_p", 1.0, file);
+  GT_CHECK(s.temperature > 0, file, ": temperature must be > 0 with do_sample true, got ", s.temperature);
+  GT_CHECK(top_k >= 0 && top_k <= 1e9 && top_k == static_cast<double>(static_cast<int64_t>(top_k)), file,
+           ": top_k must be a whole number >= 0, got ", j["top_k"].dump());
+  GT_CHECK(s.top_p > 0 && s.top_p <= 1, file, ": top_p must be in (0, 1], got ", s.top_p);
+  s.top_k = static_cast<int64_t>(top_k);
+  return s;
+}
+
 }  // namespace gt

@@ -34,4 +34,11 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
 // {1, 106, 50} when the file is absent.
 std::vector<int64_t> stop_ids_from(const std::string& model_dir);
 
+// The sampling settings DIR/generation_config.json asks for, read as transformers' generate reads them
+// (docs/generation.md): "do_sample" false or absent is greedy (temperature 0) whatever the other keys say;
+// "do_sample" true samples with "temperature" (default 1.0), "top_k" (default 50, transformers' default; 0 or null
+// = off) and "top_p" (default 1.0). Without the file: greedy, as transformers' default GenerationConfig. Values of
+// the wrong type or out of range are errors naming the file.
+SamplingOptions sampling_from(const std::string& model_dir);
+
 }  // namespace gt

@@ -133,13 +133,79 @@ TEST(Generate, CliPrintsIds) {
   std::string ids;
   for (int64_t t : g["prompt"].get<std::vector<int64_t>>()) ids += (ids.empty() ? "" : ",") + std::to_string(t);
   const auto r = gt::testing::run_gemma_tune("generate --model " + kModels + "c_causal_plain --prompt-ids " + ids +
-                                             " --temperature 0 --format ids --max-new-tokens 28 2>/dev/null");
+                                             " --temperature 0 --format ids --max-new-tokens 28 --quiet");
   ASSERT_EQ(r.rc, 0) << r.output;
   auto want = g["tokens"].get<std::vector<int64_t>>();
   const auto stop = std::find_if(want.begin(), want.end(), [](int64_t t) { return t == 1 || t == 106 || t == 50; });
   if (stop != want.end()) want.erase(stop + 1, want.end());
   EXPECT_EQ(nlohmann::json::parse(r.output).get<std::vector<int64_t>>(), want);
   EXPECT_NE(gt::testing::run_gemma_tune("generate --model " + kModels + "c_causal_plain --prompt-ids 2,x").rc, 0);
+}
+
+// generation_config.json read as transformers' generate reads it: do_sample off or absent is greedy; on, the
+// defaults are temperature 1, top_k 50, top_p 1; null reads as unset. Values from hand-written files.
+TEST(Generate, SamplingFollowsGenerationConfigAsTransformersDoes) {
+  gt::testing::TempDir dir;
+  const std::string d = dir.path.string();
+  auto with = [&](const std::string& text) {
+    dir.write("generation_config.json", text);
+    return sampling_from(d);
+  };
+  EXPECT_EQ(sampling_from(d).temperature, 0.0);  // no file
+  EXPECT_EQ(with(R"({"temperature": 0.7, "top_k": 5})").temperature, 0.0);
+  EXPECT_EQ(with(R"({"do_sample": false, "temperature": 0.7})").temperature, 0.0);
+  SamplingOptions s = with(R"({"do_sample": true})");
+  EXPECT_EQ(s.temperature, 1.0);
+  EXPECT_EQ(s.top_k, 50);
+  EXPECT_EQ(s.top_p, 1.0);
+  s = with(R"({"do_sample": true, "temperature": 1.0, "top_k": 64, "top_p": 0.95, "eos_token_id": [1, 106]})");
+  EXPECT_EQ(s.temperature, 1.0);
+  EXPECT_EQ(s.top_k, 64);
+  EXPECT_EQ(s.top_p, 0.95);
+  s = with(R"({"do_sample": true, "temperature": 0.6, "top_k": null, "top_p": null})");
+  EXPECT_EQ(s.temperature, 0.6);
+  EXPECT_EQ(s.top_k, 50);
+  EXPECT_EQ(s.top_p, 1.0);
+  for (const char* bad : {R"({"do_sample": "yes"})", R"({"do_sample": true, "top_k": 2.5})",
+                          R"({"do_sample": true, "top_k": -1})", R"({"do_sample": true, "top_p": 0})",
+                          R"({"do_sample": true, "temperature": 0})", R"({"do_sample": true, "temperature": "1"})",
+                          R"([1, 2])"}) {
+    try {
+      with(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("generation_config.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// The CLI follows the folder's generation_config.json unless a flag says otherwise: greedy by the file gives the
+// golden greedy tokens with no sampling flag; a sampling file is announced with its settings and a flag overrides
+// it.
+TEST(Generate, CliTakesItsSamplingDefaultsFromTheModelFolder) {
+  gt::testing::TempDir dir;
+  const auto model = dir.path / "m";
+  std::filesystem::copy(kModels + "c_causal_plain", model);
+  const auto& g = golden()["models"]["c_causal_plain"];
+  std::string ids;
+  for (int64_t t : g["prompt"].get<std::vector<int64_t>>()) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+  const std::string cmd =
+      "generate --model " + model.string() + " --prompt-ids " + ids + " --format ids --max-new-tokens 28";
+  std::ofstream(model / "generation_config.json") << R"({"do_sample": false, "eos_token_id": []})";
+  auto r = gt::testing::run_gemma_tune(cmd + " --quiet");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output).get<std::vector<int64_t>>(), g["tokens"].get<std::vector<int64_t>>());
+  // What it says on stderr, stdout dropped (run_command adds its own 2>&1 after the braces).
+  auto says = [&](const std::string& flags) {
+    return gt::testing::run_command("{ " + std::string(GT_BINARY) + " " + cmd + flags + " 2>&1 >/dev/null; }");
+  };
+  std::ofstream(model / "generation_config.json") << R"({"do_sample": true, "top_k": 64, "top_p": 0.95})";
+  r = says(" --seed 3");
+  EXPECT_NE(r.output.find("sampling: temperature 1, top-k 64, top-p 0.95, seed 3"), std::string::npos) << r.output;
+  r = says(" --temperature 0 --quiet");
+  EXPECT_EQ(r.output, "");
+  r = says(" --temperature 0");
+  EXPECT_NE(r.output.find("sampling: greedy"), std::string::npos) << r.output;
 }
 
 // Ids at or beyond vocab_limit (the tokenizer's size when the model's vocabulary is padded past it) are never drawn,
