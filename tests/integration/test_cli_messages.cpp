@@ -2,6 +2,9 @@
 // known one, a range error prints its bound, a help text says what an option takes.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "support/files.h"
 
 using namespace gt::testing;
@@ -49,4 +52,32 @@ TEST(CliMessages, AMissingModelOrDataSaysWhatToRunFirst) {
     "tokenizer": "t.json", "data": {"train": "runs/nowhere/train.jsonl"}, "out_dir": "o"})").string();
   expect_output("sft --config " + sft, {"'data.train' runs/nowhere/train.jsonl does not exist",
                                         "gemma-tune data synth --out runs/nowhere"});
+}
+
+// `info --model` reports the folder as it is: the parameter count equals the sum of the shapes in the safetensors
+// header (read here directly), and a missing folder says what to run first.
+TEST(CliMessages, InfoChecksAModelFolder) {
+  const std::string dir = std::string(GT_FIXTURES) + "/model/a_causal_ple";
+  std::ifstream f(dir + "/model.safetensors", std::ios::binary);
+  uint64_t header_len = 0;
+  f.read(reinterpret_cast<char*>(&header_len), 8);
+  std::string header(header_len, '\0');
+  f.read(header.data(), static_cast<std::streamsize>(header_len));
+  int64_t params = 0;
+  const nlohmann::json tensors = nlohmann::json::parse(header);
+  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    int64_t n = 1;
+    for (int64_t d : it.value().at("shape").get<std::vector<int64_t>>()) n *= d;
+    params += n;
+  }
+  const CommandResult r = run_gemma_tune("info --model " + dir);
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const std::vector<std::string> parts = {"layers 5, hidden 32, heads 4, vocab 256",
+                                          "text parameters " + std::to_string(params), "tokenizer.json: missing",
+                                          "generation: greedy; stop ids 1 106 50"};
+  for (const std::string& part : parts)
+    EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
+  TempDir tmp;
+  expect_output("info --model " + (tmp.path / "none").string(), {"--model", "does not exist", "gemma-tune sft"});
 }
