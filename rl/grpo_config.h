@@ -25,7 +25,7 @@
 //   reward       {"weights": {...} or "weights.json" (rl/reward.h; default: the published weights),
 //                 "command": "" (an external reward command instead, rl/external_reward.h), "timeout_s": 30}
 //   optimizer    as in SFT, with lr 1e-6 by default (Adafactor, scale_parameter and relative_step false)
-//   schedule     as in SFT: {"name": "none" | "linear" | "cosine", "warmup_steps": 0}
+//   schedule     as in SFT: {"name": "none" | "linear" | "cosine", "warmup_steps": 0, "warmup_ratio": 0}
 //   lora         as in SFT: train only LoRA adapters (docs/lora.md); final/ and best/ then hold the adapter
 //   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all),
 //                 "max_new_tokens": 512, "temperature": 0 (greedy, so evals are comparable), "top_p": 1, "top_k": 0,

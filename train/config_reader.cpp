@@ -359,12 +359,19 @@ OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed) {
   return c;
 }
 
-void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps) {
+void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
+                   double& warmup_ratio) {
   kind = sched.choice("name", kind, kScheduleNames);
   warmup_steps = sched.integer("warmup_steps", warmup_steps, 0);
+  warmup_ratio = sched.number("warmup_ratio", warmup_ratio);
+  if (!(warmup_ratio >= 0 && warmup_ratio <= 1))
+    sched.bad("warmup_ratio", "must be in [0, 1], got " + std::to_string(warmup_ratio));
+  // transformers quietly prefers warmup_steps; two settings for one thing is more likely a mistake here.
+  if (warmup_ratio > 0 && warmup_steps > 0)
+    sched.error("give one of 'warmup_steps' and 'warmup_ratio', not both");
   sched.done();
   if (opt.kind == OptimizerKind::Adafactor && opt.adafactor.relative_step &&
-      (kind != ScheduleKind::None || warmup_steps > 0))
+      (kind != ScheduleKind::None || warmup_steps > 0 || warmup_ratio > 0))
     sched.error(
         "'schedule' must be none without warmup when 'optimizer.relative_step' is true (Adafactor then sets its "
         "own step size)");

@@ -118,7 +118,8 @@ class Section {
 // "warmup_steps"}, refused with Adafactor's relative_step unless none without warmup.
 ModelSource read_model_source(Section& model, const std::string& file);
 OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed);
-void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps);
+void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
+                   double& warmup_ratio);
 
 nlohmann::json model_identity(const ModelSource& m);  // what of the model source decides the run (not the paths)
 nlohmann::json optimizer_json(const OptimizerConfig& o);

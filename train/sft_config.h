@@ -19,7 +19,7 @@
 //                 "weight_decay", "scale_parameter": false, "relative_step": false, "warmup_init": false} or
 //                {"name": "adamw", "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}; both also take
 //                "master_weights": true and "rounding": "nearest" | "stochastic" (optimizer.h)
-//   schedule     {"name": "none" | "linear" | "cosine", "warmup_steps": 0}
+//   schedule     {"name": "none" | "linear" | "cosine", "warmup_steps": 0, "warmup_ratio": 0 (one of the two)}
 //   eval         {"every": 0 (steps; 0: only at the start and the end), "max_samples": 0 (0: all)}
 //   checkpoint   {"every": 0 (steps; 0: only at the end), "keep_last": 3 (0: keep all)}
 //   checkpoint_layers false, log_file "metrics.jsonl", progress_every_s 1 (seconds between progress lines)

@@ -1,5 +1,6 @@
 #include "train/trainer_config.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "base/error.h"
@@ -78,7 +79,7 @@ OpenSections read_trainer_config(Section& root, TrainerConfig& c, const SharedDe
   c.adafactor = oc.adafactor;
   c.adamw = oc.adamw;
   Section sched = root.section("schedule");
-  read_schedule(sched, oc, c.schedule, c.warmup_steps);
+  read_schedule(sched, oc, c.schedule, c.warmup_steps, c.warmup_ratio);
 
   Section eval = root.section("eval");
   read_eval_cadence(eval, c);
@@ -91,6 +92,11 @@ OpenSections read_trainer_config(Section& root, TrainerConfig& c, const SharedDe
   return {std::move(data), std::move(eval)};
 }
 
+int64_t TrainerConfig::warmup_for(int64_t total) const {
+  if (warmup_steps > 0) return warmup_steps;
+  return static_cast<int64_t>(std::ceil(warmup_ratio * static_cast<double>(total)));
+}
+
 json trainer_identity(const TrainerConfig& c) {
   json j = {{"model", model_identity(c.model)},
           {"epochs", c.epochs},
@@ -100,6 +106,8 @@ json trainer_identity(const TrainerConfig& c) {
           {"grad_clip", c.grad_clip},
           {"optimizer", optimizer_json(c.optimizer_config())},
           {"schedule", {{"name", schedule_name(c.schedule)}, {"warmup_steps", c.warmup_steps}}}};
+  // Absent when 0, so runs that never set it keep their identity (and resume).
+  if (c.warmup_ratio > 0) j["schedule"]["warmup_ratio"] = c.warmup_ratio;
   if (c.lora) j["lora"] = lora_json(*c.lora);  // absent otherwise, so full runs keep their identity
   return j;
 }

@@ -42,11 +42,15 @@ struct TrainerConfig : RunSettings {
   AdamWOptions adamw;
   ScheduleKind schedule = ScheduleKind::None;
   int64_t warmup_steps = 0;
+  // transformers' warmup_ratio: with warmup_steps 0, the warmup is ceil(warmup_ratio x the run's steps).
+  double warmup_ratio = 0;
   std::optional<LoraConfig> lora;  // set: train only LoRA adapters on the frozen model (train/lora_config.h)
 
   // The peak learning rate (0 under Adafactor's relative_step, which has none).
   double lr() const { return optimizer_config().lr(); }
   OptimizerConfig optimizer_config() const { return {optimizer, adafactor, adamw}; }
+  // The warmup of a run of `total` optimizer steps, as transformers' TrainingArguments.get_warmup_steps.
+  int64_t warmup_for(int64_t total) const;
 };
 
 // The sections of a trainer's own keys that the shared ones share: the trainer reads its keys there, then calls

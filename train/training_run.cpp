@@ -237,7 +237,7 @@ double TrainingRun::update(double grad_norm) {
     if (coef < 1.0) scale_grads(params_, coef);
   }
   const double lr =
-      apply_lr(*opt_, config_.optimizer_config(), config_.schedule, config_.warmup_steps, total_, step_);
+      apply_lr(*opt_, config_.optimizer_config(), config_.schedule, config_.warmup_for(total_), total_, step_);
   opt_->step();
   // The weights in memory are now unusable: stop before this step is counted, checkpointed or exported, so the
   // checkpoints keep the last finite state.

@@ -131,6 +131,24 @@ TEST(ConfigNames, ValuesWithoutACounterpartAndBothNamesAreErrors) {
   sft_error({{"learning_rate", "1e-3"}}, {"'learning_rate' ('optimizer.lr') must be a number or null, got string"});
 }
 
+// HF's warmup_ratio: with no warmup_steps the warmup is ceil(ratio x the run's steps) (TrainingArguments.
+// get_warmup_steps); ceil(0.1 x 25) = ceil(2.5) = 3, ceil(0.25 x 8) = 2, ceil(0.1 x 30) = 3.
+TEST(ConfigNames, WarmupRatioIsHfsShareOfTheRunsSteps) {
+  const SftConfig c = parse_sft_config(sft_json({{"warmup_ratio", 0.1}, {"lr_scheduler_type", "linear"}}), "c.json");
+  EXPECT_EQ(c.warmup_ratio, 0.1);
+  EXPECT_EQ(c.warmup_for(25), 3);
+  EXPECT_EQ(c.warmup_for(30), 3);
+  EXPECT_EQ(c.warmup_for(0), 0);
+  EXPECT_EQ(parse_sft_config(sft_json({{"schedule", {{"warmup_ratio", 0.25}}}}), "c.json").warmup_for(8), 2);
+  EXPECT_EQ(parse_sft_config(sft_json({{"warmup_steps", 4}}), "c.json").warmup_for(100), 4);
+  EXPECT_EQ(to_json(c)["schedule"]["warmup_ratio"], 0.1);
+  EXPECT_FALSE(to_json(parse_sft_config(minimal_sft(), "c.json"))["schedule"].contains("warmup_ratio"));
+  expect_error([] { parse_sft_config(sft_json({{"warmup_ratio", 0.1}, {"warmup_steps", 3}}), "c.json"); },
+               {"c.json", "give one of 'warmup_steps' and 'warmup_ratio', not both"});
+  expect_error([] { parse_sft_config(sft_json({{"warmup_ratio", 1.5}}), "c.json"); },
+               {"c.json", "warmup_ratio", "must be in [0, 1]"});
+}
+
 TEST(ConfigNames, EveryUnknownKeyIsReportedAtOnceWithTheNearestName) {
   const std::string msg = thrown_message<Error>([] {
     parse_sft_config(sft_json({{"learning_rte", 1e-3},
