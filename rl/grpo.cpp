@@ -245,7 +245,8 @@ class Trainer : train::TrainingRun {
     PolicyOptions po = policy_;
     po.forward.lora_dropout_key = lora_dropout(0);  // one key a step: its micro-batches draw alike-shaped masks alike
     const PolicyStats ps =
-        accumulate_policy_gradient(model_, seqs, targets, {c_.epsilon_low, c_.epsilon_high, c_.beta}, po);
+        accumulate_policy_gradient(model_, seqs, targets,
+                                   {c_.epsilon_low, c_.epsilon_high, c_.beta, c_.importance_level}, po);
     if (!ps.finite) {
       const Sequence& s = seqs[static_cast<size_t>(ps.first_bad_sequence)];
       std::vector<int64_t> ids(*s.prompt);

@@ -67,6 +67,8 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
       loss.choice("scale_rewards", c.scale_rewards,
                   {{"group", ScaleRewards::Group}, {"batch", ScaleRewards::Batch}, {"none", ScaleRewards::None}});
   c.mask_truncated_completions = loss.boolean("mask_truncated_completions", c.mask_truncated_completions);
+  c.importance_level = loss.choice("importance_sampling_level", c.importance_level,
+                                   {{"token", ImportanceLevel::Token}, {"sequence", ImportanceLevel::Sequence}});
   loss.done();
 
   Section reward = root.section("reward");
@@ -116,6 +118,9 @@ json training_identity(const GrpoConfig& c) {
               {"scale_rewards", scale_rewards_name(c.scale_rewards)},
               {"mask_truncated_completions", c.mask_truncated_completions}}},
             {"reward", {{"weights", c.reward_weights.to_json()}, {"command", c.reward_command}}}});
+  // Absent at the default, so runs from before the setting keep their identity (and resume).
+  if (c.importance_level != ImportanceLevel::Token)
+    j["loss"]["importance_sampling_level"] = importance_level_name(c.importance_level);
   return j;
 }
 

@@ -21,7 +21,8 @@
 //   loss         {"type": "dapo" | "grpo" | "bnpo" | "dr_grpo", "epsilon_low": 0.2, "epsilon_high": 0.2,
 //                 "beta": 0.0 (KL coefficient; > 0 loads a frozen reference copy of the starting model, or with
 //                 a `lora` section uses the model itself with the adapter off),
-//                 "scale_rewards": "group" | "batch" | "none", "mask_truncated_completions": false}
+//                 "scale_rewards": "group" | "batch" | "none", "mask_truncated_completions": false,
+//                 "importance_sampling_level": "token" | "sequence" (GSPO: one ratio per completion, rl/grpo_loss.h)}
 //   reward       {"weights": {...} or "weights.json" (rl/reward.h; default: the published weights),
 //                 "command": "" (an external reward command instead, rl/external_reward.h), "timeout_s": 30}
 //   optimizer    as in SFT, with lr 1e-6 by default (Adafactor, scale_parameter and relative_step false)
@@ -62,6 +63,7 @@ struct GrpoConfig : train::TrainerConfig {
   double beta = 0;
   ScaleRewards scale_rewards = ScaleRewards::Group;
   bool mask_truncated_completions = false;
+  ImportanceLevel importance_level = ImportanceLevel::Token;
 
   RewardWeights reward_weights;
   std::string reward_command;

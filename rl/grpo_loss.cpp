@@ -19,6 +19,8 @@ const char* loss_type_name(LossType t) {
   return "?";
 }
 
+const char* importance_level_name(ImportanceLevel l) { return l == ImportanceLevel::Token ? "token" : "sequence"; }
+
 const char* scale_rewards_name(ScaleRewards s) {
   switch (s) {
     case ScaleRewards::Group: return "group";
@@ -137,17 +139,59 @@ void TokenStats::add(const TokenStats& o) {
   loss += o.loss;
 }
 
+namespace {
+
+struct ClippedTerm {
+  double loss;   // -min(r A, clip(r) A)
+  double dlogr;  // its derivative in log r (r times its derivative in r)
+};
+
+// -min(u, v), u = r A, v = clip(r) A, with torch.minimum's gradient: all to the smaller side, half to each on a tie;
+// the clamped side passes a gradient only inside the range.
+ClippedTerm clipped_term(double r, double A, double lo, double hi) {
+  const double u = r * A, v = std::clamp(r, lo, hi) * A;
+  const bool inside = r >= lo && r <= hi;
+  double d;
+  if (u < v)
+    d = -r * A;
+  else if (u > v)
+    d = inside ? -r * A : 0.0;
+  else
+    d = -0.5 * r * A + (inside ? -0.5 * r * A : 0.0);
+  return {-std::min(u, v), d};
+}
+
+// GSPO's ratio per completion: exp of the mean log-ratio over its elements with a positive weight.
+std::vector<double> sequence_ratios(const std::vector<float>& lp, const TokenInputs& in) {
+  int32_t count = 0;
+  for (int32_t s : in.sequence) count = std::max(count, s + 1);
+  std::vector<double> sum(static_cast<size_t>(count), 0.0), n(static_cast<size_t>(count), 0.0);
+  for (size_t k = 0; k < lp.size(); ++k) {
+    if (in.weight[k] == 0 || in.sequence[k] < 0) continue;
+    const double old = in.old_logp.empty() ? lp[k] : in.old_logp[k];
+    sum[static_cast<size_t>(in.sequence[k])] += static_cast<double>(lp[k]) - old;
+    n[static_cast<size_t>(in.sequence[k])] += 1;
+  }
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] = std::exp(sum[i] / std::max(1.0, n[i]));
+  return sum;
+}
+
+}  // namespace
+
 Tensor grpo_token_loss(const Tensor& logp, const TokenInputs& in, const ClipOptions& clip, TokenStats* stats) {
   const auto n = static_cast<size_t>(logp.numel());
+  const bool per_sequence = clip.level == ImportanceLevel::Sequence;
   GT_CHECK(in.advantage.size() == n && in.weight.size() == n && (in.old_logp.empty() || in.old_logp.size() == n) &&
-               (in.ref_logp.empty() || in.ref_logp.size() == n),
-           "grpo_token_loss: logp ", logp.str(), " needs one advantage, weight (and old/ref log-prob) per element");
+               (in.ref_logp.empty() || in.ref_logp.size() == n) && (!per_sequence || in.sequence.size() == n),
+           "grpo_token_loss: logp ", logp.str(),
+           " needs one advantage, weight (old/ref log-prob, sequence index) per element");
   GT_CHECK(clip.beta == 0 || !in.ref_logp.empty(), "grpo_token_loss: beta ", clip.beta, " needs reference log-probs");
   GT_CHECK(clip.eps_low >= 0 && clip.eps_low < 1 && clip.eps_high >= 0, "grpo_token_loss: bad clip range eps_low ",
            clip.eps_low, ", eps_high ", clip.eps_high);
   const std::vector<float> lp = logp.to_floats();
+  const std::vector<double> seq_ratio = per_sequence ? sequence_ratios(lp, in) : std::vector<double>{};
   const double lo = 1.0 - clip.eps_low, hi = 1.0 + clip.eps_high;
-  // d loss / d logp per element, before the weight and the upstream gradient.
+  // d loss / d logp per element, before the upstream gradient.
   auto dlp = std::make_shared<std::vector<double>>(n, 0.0);
   TokenStats st;
   double total = 0;
@@ -155,19 +199,15 @@ Tensor grpo_token_loss(const Tensor& logp, const TokenInputs& in, const ClipOpti
     const double w = in.weight[k];
     if (w == 0) continue;
     const double x = lp[k], A = in.advantage[k];
-    const double rho = in.old_logp.empty() ? 1.0 : std::exp(x - static_cast<double>(in.old_logp[k]));
-    const double c = std::clamp(rho, lo, hi);
-    const double u = rho * A, v = c * A;
-    const bool inside = rho >= lo && rho <= hi;
-    // -min(u, v), with torch.minimum's gradient: all to the smaller side, half to each on a tie; the clamped
-    // side passes a gradient only inside the range.
-    double loss = -std::min(u, v), d;
-    if (u < v)
-      d = -rho * A;
-    else if (u > v)
-      d = inside ? -rho * A : 0.0;
-    else
-      d = -0.5 * rho * A + (inside ? -0.5 * rho * A : 0.0);
+    double rho;
+    if (per_sequence) {
+      GT_CHECK(in.sequence[k] >= 0, "grpo_token_loss: element ", k, " has a weight but no sequence");
+      rho = seq_ratio[static_cast<size_t>(in.sequence[k])];
+    } else {
+      rho = in.old_logp.empty() ? 1.0 : std::exp(x - static_cast<double>(in.old_logp[k]));
+    }
+    const ClippedTerm term = clipped_term(rho, A, lo, hi);
+    double loss = term.loss, d = term.dlogr;
     if (!in.ref_logp.empty()) {
       const double delta = static_cast<double>(in.ref_logp[k]) - x;
       const double kl = std::exp(delta) - delta - 1.0;

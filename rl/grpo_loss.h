@@ -9,7 +9,10 @@
 //
 // Token loss. rho = exp(logp - logp_old); l = -min(rho A, clip(rho, 1 - eps_low, 1 + eps_high) A) + beta KL,
 // KL = exp(ref - logp) - (ref - logp) - 1 (k3). When a batch is used once, logp_old is the detached current value:
-// rho = 1 and the gradient is -A.
+// rho = 1 and the gradient is -A. TRL's importance_sampling_level "sequence" (GSPO) puts one ratio on every token
+// of completion i, s_i = exp(mean over its counted tokens of (logp - logp_old)), in place of rho; since
+// d s_i / d logp_t = s_i / n_i and n_i tokens carry the same term, each token's gradient is w_i s_i dl/ds_i: on a
+// batch used once (s = 1) both levels give the same loss and gradient.
 //
 // Aggregation. The loss of an optimizer step is sum_i w_i sum_t l_it over the counted tokens of completion i, with
 // one weight per completion; the generation batch of N completions is split in order into N / B loss batches of B
@@ -31,10 +34,12 @@
 namespace gt::rl {
 
 enum class LossType : uint8_t { Grpo, Bnpo, DrGrpo, Dapo };
+enum class ImportanceLevel : uint8_t { Token, Sequence };
 enum class ScaleRewards : uint8_t { Group, Batch, None };
 
 const char* loss_type_name(LossType t);
 const char* scale_rewards_name(ScaleRewards s);
+const char* importance_level_name(ImportanceLevel l);
 
 struct Advantages {
   std::vector<double> values;     // one per completion
@@ -72,6 +77,7 @@ BatchWeights plan_batch(const std::vector<double>& rewards, const std::vector<in
 struct ClipOptions {
   double eps_low = 0.2, eps_high = 0.2;
   double beta = 0;  // the KL coefficient; 0 needs no reference log-probs
+  ImportanceLevel level = ImportanceLevel::Token;
 };
 
 // Per element of the logp tensor (numel n, any shape): its completion's advantage and weight (0: the element takes
@@ -80,6 +86,9 @@ struct TokenInputs {
   std::vector<double> advantage, weight;
   std::vector<float> old_logp;  // empty: the detached current value (ratio 1)
   std::vector<float> ref_logp;  // needed when beta > 0
+  // ImportanceLevel::Sequence: which completion each element belongs to (-1: none); its ratio is taken over the
+  // elements of that completion with a positive weight.
+  std::vector<int32_t> sequence;
 };
 
 // Counts over the elements with a positive weight (TRL's clip_ratio/low_mean, high_mean, region_mean and kl).

@@ -82,6 +82,7 @@ PolicyStats accumulate_policy_gradient(const Gemma4& model, const std::vector<Se
     in.weight.assign(cells, 0.0);
     if (!targets.old_logp.empty()) in.old_logp.assign(cells, 0.f);
     if (!targets.ref_logp.empty()) in.ref_logp.assign(cells, 0.f);
+    if (clip.level == ImportanceLevel::Sequence) in.sequence.assign(cells, -1);
     for (size_t s = from; s < to; ++s) {
       const size_t L = seqs[s].completion->size(), first = static_cast<size_t>(l.first[s - from]);
       GT_CHECK(targets.old_logp.empty() || targets.old_logp[s].size() == L, "grpo: sequence ", s,
@@ -89,6 +90,7 @@ PolicyStats accumulate_policy_gradient(const Gemma4& model, const std::vector<Se
       GT_CHECK(targets.ref_logp.empty() || targets.ref_logp[s].size() == L, "grpo: sequence ", s,
                " has a stored reference log-prob per token mismatch");
       for (size_t t = 0; t < L; ++t) {
+        if (clip.level == ImportanceLevel::Sequence) in.sequence[first + t] = static_cast<int32_t>(s - from);
         in.advantage[first + t] = targets.advantage[s];
         in.weight[first + t] = targets.weight[s];
         if (!targets.old_logp.empty()) in.old_logp[first + t] = targets.old_logp[s][t];

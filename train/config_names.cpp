@@ -99,6 +99,7 @@ const std::vector<KeyName> kNames = {
     {"scale_rewards", "loss.scale_rewards", "TRL", nullptr, "\"group\"", scale_rewards,
      "true is group, false is none"},
     {"mask_truncated_completions", "loss.mask_truncated_completions", "TRL", nullptr, "false"},
+    {"importance_sampling_level", "loss.importance_sampling_level", "TRL", nullptr, "\"token\""},
     {"logging_steps", nullptr, "HF", "10", "10", nullptr,
      "every step is logged to metrics.jsonl; progress_every_s sets how often stderr shows progress"},
     {"generation_batch_size", nullptr, "TRL", nullptr, "null", nullptr,

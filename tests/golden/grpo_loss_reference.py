@@ -2,7 +2,8 @@
 # The GRPO loss with TRL's semantics (GRPOTrainer._compute_loss: padded [completions, tokens] rows, loss batches of
 # per_device completions, gradient accumulation over them, num_items_in_batch counted before truncation masking) on a
 # tiny fixed batch, evaluated in double from float32 inputs; the gradients by central differences (h = 1e-6, error
-# about 1e-10). Clipping is active on both sides and the k3 KL term is on.
+# about 1e-10). Clipping is active on both sides and the k3 KL term is on. level "sequence" is TRL's
+# importance_sampling_level="sequence" (GSPO): one ratio per completion, exp of its masked mean log-ratio.
 import math
 import struct
 
@@ -31,7 +32,7 @@ def advantages(r):
         out += [(v - m) / (s + 1e-4) for v in grp]
     return out
 
-def loss(lp, loss_type, masked=()):
+def loss(lp, loss_type, masked=(), level="token"):
     A = advantages(rewards)
     lengths = [len(x) for x in lp]
     num_items = sum(lengths)  # before masking, as TRL
@@ -39,8 +40,9 @@ def loss(lp, loss_type, masked=()):
     ptl = []
     for i, row in enumerate(lp):
         r = []
+        seq = math.exp(sum((x - old[i][t]) * mask[i][t] for t, x in enumerate(row)) / max(1, sum(mask[i])))
         for t, x in enumerate(row):
-            c1 = math.exp(x - old[i][t])
+            c1 = math.exp(x - old[i][t]) if level == "token" else seq
             c2 = min(max(c1, 1 - eps_lo), 1 + eps_hi)
             l = -min(c1 * A[i], c2 * A[i])
             d = ref[i][t] - x
@@ -64,15 +66,16 @@ def loss(lp, loss_type, masked=()):
             total += sum(ptl[i][t] * mask[i][t] for i in rows for t in range(len(ptl[i]))) / num_items
     return total
 
-for masked in [(), (3,)]:
-    for lt in ["grpo", "bnpo", "dr_grpo", "dapo"]:
-        L = loss(logp, lt, masked)
+cases = [(m, lt, "token") for m in [(), (3,)] for lt in ["grpo", "bnpo", "dr_grpo", "dapo"]]
+cases += [(m, lt, "sequence") for m in [(), (3,)] for lt in ["grpo", "dapo"]]
+for masked, lt, level in cases:
+        L = loss(logp, lt, masked, level)
         grads = []
         h = 1e-6
         for i in range(len(logp)):
             for t in range(len(logp[i])):
                 up = [r[:] for r in logp]; dn = [r[:] for r in logp]
                 up[i][t] += h; dn[i][t] -= h
-                grads.append((loss(up, lt, masked) - loss(dn, lt, masked)) / (2 * h))
-        print(masked, lt, "%.17g" % L, ", ".join("%.10g" % g for g in grads))
+                grads.append((loss(up, lt, masked, level) - loss(dn, lt, masked, level)) / (2 * h))
+        print(masked, lt, level, "%.17g" % L, ", ".join("%.10g" % g for g in grads))
 print("A", ["%.17g" % a for a in advantages(rewards)])

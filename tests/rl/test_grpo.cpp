@@ -265,6 +265,27 @@ TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
   EXPECT_EQ(read_records(c.log_path(), "samples").size(), 2u);  // one per new batch
 }
 
+// GSPO (importance_sampling_level "sequence"): on the first use of a batch its step is bit for bit the token
+// level's (every ratio is 1); on the reuse the ratios are per completion, so they differ from the token level's.
+TEST(Grpo, SequenceLevelRatiosMatchTheTokenLevelOnFreshBatchesOnly) {
+  GrpoFixture f;
+  std::vector<json> runs;
+  for (const char* level : {"token", "sequence"}) {
+    const GrpoConfig c = f.config({{"max_steps", 2},
+                                   {"num_iterations", 2},
+                                   {"reward", {{"command", kSpecialTokenReward}}},
+                                   {"loss", {{"importance_sampling_level", level}}},
+                                   {"data", {{"heldout", nullptr}}}},
+                                  level);
+    run_grpo(c);
+    const auto train = read_records(c.log_path(), "train");
+    ASSERT_EQ(train.size(), 2u);
+    runs.push_back(json(train));
+  }
+  for (const char* key : {"loss", "grad_norm", "ratio_mean"}) EXPECT_EQ(runs[0][0][key], runs[1][0][key]) << key;
+  EXPECT_NE(runs[0][1]["ratio_mean"], runs[1][1]["ratio_mean"]);
+}
+
 // With LoRA the reference is the frozen model with the adapter off (no second copy): the KL starts at 0 (B is zero)
 // and grows as the adapter trains; only the adapter is checkpointed and exported (final/ and best/).
 TEST(Grpo, LoraMeasuresTheKlAgainstTheModelWithTheAdapterOff) {

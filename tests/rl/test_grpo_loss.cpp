@@ -75,6 +75,30 @@ const std::vector<Expected> kExpected = {
       0}},
 };
 
+// importance_sampling_level "sequence" (GSPO), same batch; output of the same script.
+const std::vector<Expected> kExpectedSequence = {
+    {LossType::Grpo,
+     false,
+     -0.042965008538995653,
+     {-0.05572131362, -0.05638909201, -0.05677653168, 0.08496412963, 0.08353192871, 0.0004758129446, -0.00174929371,
+      0.1645971839}},
+    {LossType::Dapo,
+     false,
+     -0.21126761976384029,
+     {-0.08358197043, -0.08458363801, -0.08516479752, 0.08496412965, 0.08353192871, 0.0004758129446, -0.00174929371,
+      0.08229859194}},
+    {LossType::Grpo,
+     true,
+     -0.21155936776845793,
+     {-0.05572131362, -0.05638909201, -0.05677653168, 0.08496412963, 0.08353192871, 0.0004758129446, -0.00174929371,
+      0}},
+    {LossType::Dapo,
+     true,
+     -0.29556479937857144,
+     {-0.08358197043, -0.08458363801, -0.08516479752, 0.08496412962, 0.08353192871, 0.0004758129446, -0.00174929371,
+      0}},
+};
+
 // Per-token inputs of the fixed batch for one aggregation.
 TokenInputs inputs_for(LossType type, bool mask_last, BatchWeights* plan_out = nullptr) {
   const AggregationOptions agg{type, /*batch_size=*/2, /*max_completion_length=*/4};
@@ -85,6 +109,7 @@ TokenInputs inputs_for(LossType type, bool mask_last, BatchWeights* plan_out = n
     for (int64_t t = 0; t < kLengths[i]; ++t) {
       in.advantage.push_back(plan.advantages.values[i]);
       in.weight.push_back(plan.counted[i] > 0 ? plan.weights[i] : 0.0);
+      in.sequence.push_back(static_cast<int32_t>(i));
     }
   in.old_logp = kOld;
   in.ref_logp = kRef;
@@ -161,6 +186,44 @@ TEST(GrpoLoss, EachLossTypeEqualsTheReferenceWithClippingOnBothSidesAndKl) {
     EXPECT_EQ(st.high_clipped, 2);
     EXPECT_EQ(st.tokens, e.mask_last ? 7 : 8);
   }
+}
+
+// GSPO: one ratio per completion, exp of its mean log-ratio: 0.951 (completions 0, 1 and 3) and 1.317 (completion
+// 2, A > 0: both its tokens clipped high).
+TEST(GrpoLoss, SequenceLevelRatiosEqualTheReference) {
+  for (const Expected& e : kExpectedSequence) {
+    SCOPED_TRACE(std::string(loss_type_name(e.type)) + (e.mask_last ? " (last masked)" : ""));
+    const TokenInputs in = inputs_for(e.type, e.mask_last);
+    const Tensor lp = leaf(kLogp);
+    TokenStats st;
+    const Tensor loss = grpo_token_loss(lp, in, {0.2, 0.2, kBeta, ImportanceLevel::Sequence}, &st);
+    EXPECT_NEAR(st.loss, e.loss, 1e-14 * std::fabs(e.loss));
+    loss.backward();
+    const std::vector<float> g = lp.grad().to_floats();
+    for (size_t k = 0; k < g.size(); ++k) EXPECT_NEAR(g[k], e.grad[k], 1e-7 * std::fabs(e.grad[k]) + 1e-9) << k;
+    EXPECT_EQ(st.low_clipped, 0);
+    EXPECT_EQ(st.high_clipped, 2);
+  }
+  // On a batch used once (no stored log-probs) both levels give the same loss and gradient, bit for bit.
+  TokenInputs in = inputs_for(LossType::Grpo, false);
+  in.old_logp.clear();
+  std::vector<float> grads[2];
+  for (ImportanceLevel level : {ImportanceLevel::Token, ImportanceLevel::Sequence}) {
+    const Tensor lp = leaf(kLogp);
+    grpo_token_loss(lp, in, {0.2, 0.2, kBeta, level}).backward();
+    grads[static_cast<int>(level)] = lp.grad().to_floats();
+  }
+  EXPECT_EQ(grads[0], grads[1]);
+  // Finite differences through the sequence mean (no ratio within 0.1 of a clip edge: steps of 1e-2 cross none).
+  const TokenInputs fd = inputs_for(LossType::Dapo, false);
+  EXPECT_LE(gt::testing::gradcheck(
+                [&](auto& v) {
+                  return std::vector<Tensor>{grpo_token_loss(v[0], fd, {0.2, 0.2, kBeta, ImportanceLevel::Sequence})};
+                },
+                {leaf(kLogp)}),
+            1.0);
+  in.sequence.clear();
+  EXPECT_THROW(grpo_token_loss(leaf(kLogp), in, {0.2, 0.2, 0, ImportanceLevel::Sequence}), Error);
 }
 
 TEST(GrpoLoss, ClippedTokensPassOnlyTheKlGradient) {

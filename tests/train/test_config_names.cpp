@@ -93,7 +93,8 @@ TEST(ConfigNames, GrpoSettingsReadTheSameUnderTrlNames) {
                        {"top_k", 0}}},
                      {"loss",
                       {{"type", "bnpo"}, {"beta", 0.04}, {"epsilon_low", 0.2}, {"epsilon_high", 0.28},
-                       {"scale_rewards", "none"}, {"mask_truncated_completions", true}}},
+                       {"scale_rewards", "none"}, {"mask_truncated_completions", true},
+                       {"importance_sampling_level", "sequence"}}},
                      {"num_iterations", 2}};
   const json theirs = {{"per_device_train_batch_size", 8},
                        {"max_prompt_length", 512},
@@ -108,6 +109,7 @@ TEST(ConfigNames, GrpoSettingsReadTheSameUnderTrlNames) {
                        {"epsilon_high", 0.28},
                        {"scale_rewards", false},
                        {"mask_truncated_completions", true},
+                       {"importance_sampling_level", "sequence"},
                        {"num_iterations", 2}};
   EXPECT_EQ(rl::to_json(rl::parse_grpo_config(grpo_json(theirs), "t.json")),
             rl::to_json(rl::parse_grpo_config(grpo_json(ours), "o.json")));
