@@ -201,13 +201,23 @@ class Trainer : train::TrainingRun {
     g.stop_ids = stop_ids_;
     g.vocab_limit = tokenizer_.vocab_size();
     int64_t generated = 0;
+    resampled_groups_ = 0;
     for (int64_t k = 0; k < c_.prompts_per_step; ++k) {
-      const int64_t p = next_items(1).front();
-      b.prompts.push_back(p);
-      g.sampling.seed = static_cast<uint64_t>(rollouts_->uniform() * 0x1p53);
-      for (Generation& gen : generate(model_, prompts_.ids[static_cast<size_t>(p)], g)) {
-        generated += static_cast<int64_t>(gen.tokens.size());
-        b.completions.push_back(complete(p, std::move(gen.tokens), gen.stopped));
+      for (int64_t tries = 0;; ++tries) {
+        const int64_t p = next_items(1).front();
+        g.sampling.seed = static_cast<uint64_t>(rollouts_->uniform() * 0x1p53);
+        std::vector<Completion> group;
+        for (Generation& gen : generate(model_, prompts_.ids[static_cast<size_t>(p)], g)) {
+          generated += static_cast<int64_t>(gen.tokens.size());
+          group.push_back(complete(p, std::move(gen.tokens), gen.stopped));
+        }
+        if (c_.dynamic_sampling && tries < c_.max_resamples && rewards_all_equal(group)) {
+          ++resampled_groups_;
+          continue;
+        }
+        b.prompts.push_back(p);
+        for (Completion& c : group) b.completions.push_back(std::move(c));
+        break;
       }
     }
     rollout_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -215,6 +225,13 @@ class Trainer : train::TrainingRun {
     score_and_plan(b);
     store_logprobs(b);
     batch_ = std::move(b);
+  }
+
+  // The criterion of a zero-std group in the advantages (rl/grpo_loss.h), so a group kept is one that moves.
+  static bool rewards_all_equal(const std::vector<Completion>& group) {
+    std::vector<double> rewards;
+    for (const Completion& c : group) rewards.push_back(c.score.reward);
+    return compute_advantages(rewards, static_cast<int64_t>(rewards.size()), ScaleRewards::None).zero_std[0] != 0;
   }
 
   void store_logprobs(Batch& b) const {
@@ -319,6 +336,7 @@ class Trainer : train::TrainingRun {
               {"loss_tokens", t.tokens},
               {"update_tokens", ps.tokens_processed}};
     r["kl"] = b.ref_logp.empty() ? json(nullptr) : json(t.kl_sum / tokens);
+    if (c_.dynamic_sampling && iteration == 0) r["resampled_groups"] = resampled_groups_;
     if (rollout_tokens_ > 0) {
       r["rollout_tokens"] = rollout_tokens_;
       r["rollout_tokens_per_s"] = static_cast<double>(rollout_tokens_) / std::max(rollout_seconds_, 1e-9);
@@ -449,6 +467,7 @@ class Trainer : train::TrainingRun {
   std::optional<double> best_mean_;
   int64_t best_step_ = -1;
   double last_reward_ = 0;
+  int64_t resampled_groups_ = 0;  // groups of the newest batch replaced by dynamic sampling
   std::optional<double> last_heldout_;
 
   double rollout_seconds_ = 0;

@@ -47,6 +47,8 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
   c.top_p = so.top_p;
   c.top_k = so.top_k;
   c.max_completion_length = gen.integer("max_completion_length", c.max_completion_length, 1);
+  c.dynamic_sampling = gen.boolean("dynamic_sampling", c.dynamic_sampling);
+  c.max_resamples = gen.integer("max_resamples", c.max_resamples, 0);
   gen.done();
   if (c.generation_batch() % c.batch_size != 0)
     root.bad("batch_size", "(" + std::to_string(c.batch_size) + ") must divide prompts_per_step * num_generations (" +
@@ -119,6 +121,10 @@ json training_identity(const GrpoConfig& c) {
               {"mask_truncated_completions", c.mask_truncated_completions}}},
             {"reward", {{"weights", c.reward_weights.to_json()}, {"command", c.reward_command}}}});
   // Absent at the default, so runs from before the setting keep their identity (and resume).
+  if (c.dynamic_sampling) {
+    j["generation"]["dynamic_sampling"] = true;
+    j["generation"]["max_resamples"] = c.max_resamples;
+  }
   if (c.importance_level != ImportanceLevel::Token)
     j["loss"]["importance_sampling_level"] = importance_level_name(c.importance_level);
   return j;

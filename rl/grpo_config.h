@@ -17,7 +17,9 @@
 //   num_iterations 1       optimizer steps taken on each generation batch (old log-probs are stored when > 1)
 //   grad_clip 0            max global gradient norm (0: off)
 //   generation   {"num_generations": 4, "temperature": 1.0, "top_p": 0.9, "top_k": 0,
-//                 "max_completion_length": 512}
+//                 "max_completion_length": 512, "dynamic_sampling": false (DAPO: a group whose rewards are all
+//                 equal is replaced by the next prompt's), "max_resamples": 4 (replacements per prompt slot at most;
+//                 the prompts come from the data order, so an epoch ends sooner)}
 //   loss         {"type": "dapo" | "grpo" | "bnpo" | "dr_grpo", "epsilon_low": 0.2, "epsilon_high": 0.2,
 //                 "beta": 0.0 (KL coefficient; > 0 loads a frozen reference copy of the starting model, or with
 //                 a `lora` section uses the model itself with the adapter off),
@@ -57,6 +59,10 @@ struct GrpoConfig : train::TrainerConfig {
   double top_p = 0.9;
   int64_t top_k = 0;
   int64_t max_completion_length = 512;
+  // DAPO's dynamic sampling: a group whose rewards are all equal (no advantage, so no gradient) is replaced by the
+  // group of the next prompt, at most max_resamples times per prompt slot; the last one drawn is kept.
+  bool dynamic_sampling = false;
+  int64_t max_resamples = 4;
 
   LossType loss_type = LossType::Dapo;
   double epsilon_low = 0.2, epsilon_high = 0.2;

@@ -286,6 +286,32 @@ TEST(Grpo, SequenceLevelRatiosMatchTheTokenLevelOnFreshBatchesOnly) {
   EXPECT_NE(runs[0][1]["ratio_mean"], runs[1][1]["ratio_mean"]);
 }
 
+// DAPO's dynamic sampling. A constant reward makes every group's rewards equal: each prompt slot draws
+// 1 + max_resamples groups and keeps the last, so 2 slots x 2 replacements are logged. A reward that is the parity
+// of the completion's length varies within most groups: with enough tries no batch keeps an all-equal group.
+TEST(Grpo, DynamicSamplingReplacesGroupsWithoutAdvantage) {
+  GrpoFixture f;
+  const json base = {{"max_steps", 2}, {"data", {{"heldout", nullptr}}}};
+  json constant = base;
+  constant.merge_patch({{"reward", {{"command", "cat >/dev/null; echo 1"}}},
+                        {"generation", {{"dynamic_sampling", true}, {"max_resamples", 2}}}});
+  const GrpoConfig c = f.config(constant, "constant");
+  run_grpo(c);
+  for (const json& r : read_records(c.log_path(), "train")) {
+    EXPECT_EQ(r["resampled_groups"], 4);
+    EXPECT_EQ(r["zero_std_fraction"], 1.0);
+  }
+  json parity = base;
+  parity.merge_patch({{"reward", {{"command", R"(sed 's/.*"completion"://' | awk '{print length($0) % 2}')"}}},
+                      {"generation", {{"dynamic_sampling", true}, {"max_resamples", 16}}}});
+  const GrpoConfig p = f.config(parity, "parity");
+  run_grpo(p);
+  for (const json& r : read_records(p.log_path(), "train")) {
+    EXPECT_EQ(r["zero_std_fraction"], 0.0);
+    EXPECT_GE(r["resampled_groups"].get<int64_t>(), 0);
+  }
+}
+
 // With LoRA the reference is the frozen model with the adapter off (no second copy): the KL starts at 0 (B is zero)
 // and grows as the adapter trains; only the adapter is checkpointed and exported (final/ and best/).
 TEST(Grpo, LoraMeasuresTheKlAgainstTheModelWithTheAdapterOff) {
