@@ -86,6 +86,17 @@ std::vector<json> all_records(const std::string& path) {
   return out;
 }
 
+// An SFT metrics file as a run from before the renames wrote it (lr, heldout_loss).
+std::string under_old_names(const std::string& path) {
+  std::string out;
+  for (json rec : all_records(path)) {
+    if (rec.contains("learning_rate")) rec["lr"] = rec["learning_rate"], rec.erase("learning_rate");
+    if (rec.contains("eval_loss")) rec["heldout_loss"] = rec["eval_loss"], rec.erase("eval_loss");
+    out += rec.dump() + "\n";
+  }
+  return out;
+}
+
 // What TensorBoard should show of one metrics record, by Hugging Face's TensorBoardCallback rule (eval_x as
 // eval/x, everything else as train/x): the tag and float value of each number but the step.
 std::map<std::string, float> expected_scalars(const json& r) {
@@ -192,11 +203,7 @@ TEST(TensorBoard, ResumingARunWithoutEventFilesReplaysItsKeptRecordsUnderCurrent
   run_sft(c, first);
   // Make it a run from before the event files and the renames.
   for (const fs::path& p : event_files(c.out_dir)) fs::remove(p);
-  std::string old_log;
-  for (json rec : all_records(c.log_path())) {
-    if (rec.contains("learning_rate")) rec["lr"] = rec["learning_rate"], rec.erase("learning_rate");
-    old_log += rec.dump() + "\n";
-  }
+  const std::string old_log = under_old_names(c.log_path());
   std::ofstream(c.log_path()) << old_log;
   SftRunOptions again;
   again.resume = true;
@@ -248,13 +255,7 @@ TEST(MetricPlots, AnSftRunDrawsItsCurvesAndAnOldLogDrawsTheSame) {
   }
   EXPECT_FALSE(fs::exists(plots / "reward.svg")) << "no GRPO charts for an SFT run";
   // The same log under the old names.
-  std::string old_log;
-  for (json rec : all_records(c.log_path())) {
-    if (rec.contains("learning_rate")) rec["lr"] = rec["learning_rate"], rec.erase("learning_rate");
-    if (rec.contains("eval_loss")) rec["heldout_loss"] = rec["eval_loss"], rec.erase("eval_loss");
-    old_log += rec.dump() + "\n";
-  }
-  const std::string old_path = f.dir.write("old.jsonl", old_log).string();
+  const std::string old_path = f.dir.write("old.jsonl", under_old_names(c.log_path())).string();
   const auto written = write_metric_plots(old_path, (f.dir.path / "old_plots").string());
   EXPECT_EQ(written, (std::vector<std::string>{"loss.svg", "learning_rate.svg", "grad_norm.svg", "eval_loss.svg"}));
   for (const std::string& file : written) EXPECT_EQ(bytes_of(f.dir.path / "old_plots" / file), bytes_of(plots / file));
