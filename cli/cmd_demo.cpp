@@ -33,6 +33,7 @@
 #include "rl/grpo_config.h"
 #include "train/checkpoint.h"
 #include "train/config_reader.h"
+#include "train/metric_plots.h"
 #include "train/sft.h"
 
 namespace {
@@ -275,6 +276,19 @@ class Demo {
                                               out_ / "eval-grpo" / "report.json", "SFT+GRPO");
   }
 
+  // The training curves of each run that logged (train/metric_plots.h), redrawn so the report's links hold.
+  std::string curves() const {
+    std::ostringstream md;
+    for (const auto& [run, name] : {std::pair{"sft", "SFT"}, std::pair{"grpo", "GRPO"}}) {
+      const fs::path metrics = out_ / run / "metrics.jsonl";
+      if (!fs::exists(metrics)) continue;
+      md << "\n## " << name << " curves\n\n";
+      for (const std::string& f : gt::train::write_metric_plots(metrics.string(), (out_ / run / "plots").string()))
+        md << "![" << name << " " << fs::path(f).stem().string() << "](" << run << "/plots/" << f << ")\n";
+    }
+    return md.str();
+  }
+
   void write_report(const gt::eval::Report& report, bool with_grpo,
                     double total) const {
     std::ostringstream md;
@@ -309,7 +323,7 @@ class Demo {
       md << " |\n";
     }
     md << "| total | " << seconds(total) << " | |\n\n## Held-out eval\n\n"
-       << held_out(report, with_grpo);
+       << held_out(report, with_grpo) << curves();
     gt::write_file_atomically(out_ / "report.md", md.str());
   }
 

@@ -16,6 +16,7 @@
 #include "rl/rollout.h"
 #include "train/checkpoint.h"
 #include "train/gradients.h"
+#include "train/metric_names.h"
 #include "train/run_log.h"
 #include "train/training_run.h"
 
@@ -308,8 +309,6 @@ class Trainer : train::TrainingRun {
         for (const auto& [k, v] : t.items()) terms_sum[k] = terms_sum.value(k, 0.0) + v.get<double>();
       }
     }
-    json terms = json::object();
-    for (const auto& [k, v] : terms_sum.items()) terms[k] = v.get<double>() / static_cast<double>(with_terms);
     double abs_adv = 0;
     for (double a : adv) abs_adv += std::fabs(a);
     const TokenStats& t = ps.tokens;
@@ -317,24 +316,25 @@ class Trainer : train::TrainingRun {
     json r = {{"iteration", iteration},
               {"loss", t.loss},
               {"reward", mean(rewards)},
-              {"reward_std", stdev(rewards)},
-              {"reward_terms", terms},
-              {"group_reward_std", b.plan.advantages.mean_group_std},
-              {"zero_std_fraction", b.plan.advantages.zero_std_fraction},
+              {"reward_batch_std", stdev(rewards)},
+                            {"reward_std", b.plan.advantages.mean_group_std},
+              {"frac_reward_zero_std", b.plan.advantages.zero_std_fraction},
               {"advantage_std", stdev(adv)},
               {"advantage_abs_mean", abs_adv / static_cast<double>(adv.size())},
               {"advantage_min", *std::min_element(adv.begin(), adv.end())},
               {"advantage_max", *std::max_element(adv.begin(), adv.end())},
-              {"clip_low", static_cast<double>(t.low_clipped) / tokens},
-              {"clip_high", static_cast<double>(t.high_clipped) / tokens},
-              {"clip_region", static_cast<double>(t.low_clipped + t.high_clipped) / tokens},
+              {"clip_ratio/low_mean", static_cast<double>(t.low_clipped) / tokens},
+              {"clip_ratio/high_mean", static_cast<double>(t.high_clipped) / tokens},
+              {"clip_ratio/region_mean", static_cast<double>(t.low_clipped + t.high_clipped) / tokens},
               {"ratio_mean", t.ratio_sum / tokens},
-              {"completion_length", mean(lengths)},
-              {"completion_length_min", *std::min_element(lengths.begin(), lengths.end())},
-              {"completion_length_max", *std::max_element(lengths.begin(), lengths.end())},
-              {"truncated_ratio", static_cast<double>(truncated) / static_cast<double>(b.completions.size())},
+              {"completions/mean_length", mean(lengths)},
+              {"completions/min_length", *std::min_element(lengths.begin(), lengths.end())},
+              {"completions/max_length", *std::max_element(lengths.begin(), lengths.end())},
+              {"completions/clipped_ratio", static_cast<double>(truncated) / static_cast<double>(b.completions.size())},
               {"loss_tokens", t.tokens},
               {"update_tokens", ps.tokens_processed}};
+    for (const auto& [k, v] : terms_sum.items())
+      r[train::reward_term_key(k)] = v.get<double>() / static_cast<double>(with_terms);
     r["kl"] = b.ref_logp.empty() ? json(nullptr) : json(t.kl_sum / tokens);
     if (c_.dynamic_sampling && iteration == 0) r["resampled_groups"] = resampled_groups_;
     if (rollout_tokens_ > 0) {
@@ -366,13 +366,14 @@ class Trainer : train::TrainingRun {
   }
 
   void describe_step(std::ostream& os, const json& r, double rollout_tokens_per_s) const override {
-    os << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std " << r["reward_std"].get<double>()
-       << ", zero-std groups " << std::setprecision(2) << r["zero_std_fraction"].get<double>() << ") loss "
-       << std::setprecision(4) << r["loss"].get<double>();
+    os << " reward " << std::setprecision(3) << r["reward"].get<double>() << " (std "
+       << r["reward_batch_std"].get<double>() << ", zero-std groups " << std::setprecision(2)
+       << r["frac_reward_zero_std"].get<double>() << ") loss " << std::setprecision(4) << r["loss"].get<double>();
     if (!r["kl"].is_null()) os << " kl " << std::setprecision(4) << r["kl"].get<double>();
-    os << " clip " << std::setprecision(2) << r["clip_low"].get<double>() << "/" << r["clip_high"].get<double>()
-       << " len " << std::setprecision(0) << r["completion_length"].get<double>() << " trunc " << std::setprecision(2)
-       << r["truncated_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
+    os << " clip " << std::setprecision(2) << r["clip_ratio/low_mean"].get<double>() << "/"
+       << r["clip_ratio/high_mean"].get<double>() << " len " << std::setprecision(0)
+       << r["completions/mean_length"].get<double>() << " trunc " << std::setprecision(2)
+       << r["completions/clipped_ratio"].get<double>() << " |g| " << std::setprecision(3) << r["grad_norm"].get<double>()
        << " rollout " << std::setprecision(0) << rollout_tokens_per_s << " tok/s update "
        << r["update_tokens_per_s"].get<double>() << " tok/s";
   }
@@ -382,12 +383,11 @@ class Trainer : train::TrainingRun {
     const HeldoutResult h = evaluate_heldout(model_, tokenizer_, *heldout_, heldout_opts_);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const bool best = !best_mean_ || h.mean > *best_mean_;
-    json rec = h.to_json();
-    rec.update({{"type", "eval"},
-                {"step", step()},
-                {"best", best},
-                {"elapsed_s", elapsed()},
-                {"tokens_per_s", static_cast<double>(h.tokens) / std::max(secs, 1e-9)}});
+    // Evaluation metrics carry Hugging Face Trainer's eval_ prefix (docs/metrics.md).
+    json rec = {{"type", "eval"}, {"step", step()}, {"best", best}, {"elapsed_s", elapsed()}};
+    const json metrics = h.to_json();
+    for (const auto& [k, v] : metrics.items()) rec["eval_" + k] = v;
+    rec["eval_tokens_per_s"] = static_cast<double>(h.tokens) / std::max(secs, 1e-9);
     record(rec);
     std::ostringstream os;
     os << "step " << step() << " held-out Mean " << std::fixed << std::setprecision(4) << h.mean << " over " << h.samples
@@ -399,7 +399,7 @@ class Trainer : train::TrainingRun {
       best_mean_ = h.mean;
       best_step_ = step();
       export_model(best_dir());
-      record({{"type", "best"}, {"step", step()}, {"mean", h.mean}, {"path", best_dir()}});
+      record({{"type", "best"}, {"step", step()}, {"eval_mean", h.mean}, {"path", best_dir()}});
     }
     last_heldout_ = h.mean;
   }

@@ -28,10 +28,12 @@
 // logs the same records and ends with the same weights bit for bit as an unbroken run.
 //
 // Out dir: run_config.json, metrics.jsonl, checkpoints/, best/ and final/ (Hugging Face folders). metrics.jsonl
-// records: {"type": "data"} (the prompt sets), "train" (per step: loss, lr, grad_norm, reward and every reward term,
-// reward_std, advantage spread, zero_std_fraction, kl, clip_low/high/region, ratio_mean, completion lengths,
-// truncated_ratio, rollout and update tokens/s), "samples" (a few completions of each new batch with their rewards),
-// "eval" (the Mean and the metrics), "best", "checkpoint", "resume".
+// records, under TRL's GRPOTrainer names where it logs the same (docs/metrics.md): {"type": "data"} (the prompt sets),
+// "train" (per step: loss, learning_rate, grad_norm, reward, rewards/<term>/mean, reward_std (within groups),
+// reward_batch_std, advantage spread, frac_reward_zero_std, kl, clip_ratio/low_mean|high_mean|region_mean,
+// ratio_mean, completions/mean_length|min_length|max_length|clipped_ratio, rollout and update tokens/s), "samples" (a
+// few completions of each new batch with their rewards), "eval" (eval_mean and the eval_ metrics), "best",
+// "checkpoint", "resume". TensorBoard event files and plots/ beside it (train/run_log.h).
 #include <cstdint>
 #include <optional>
 #include <string>

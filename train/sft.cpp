@@ -179,7 +179,7 @@ class Trainer : TrainingRun {
 
   void describe_step(std::ostream& os, const json& r, double tokens_per_s) const override {
     os << "/" << c_.epochs << " loss " << std::setprecision(4) << r["loss"].get<double>() << " lr "
-       << std::scientific << std::setprecision(2) << r["lr"].get<double>() << " |g| " << std::fixed
+       << std::scientific << std::setprecision(2) << r["learning_rate"].get<double>() << " |g| " << std::fixed
        << std::setprecision(3) << r["grad_norm"].get<double>() << " " << std::setprecision(0) << tokens_per_s
        << " tok/s";
   }
@@ -190,8 +190,8 @@ class Trainer : TrainingRun {
     record({{"type", "eval"},
                  {"step", step()},
                  {"epoch", epoch_float()},
-                 {"heldout_loss", loss},
-                 {"heldout_tokens", tokens},
+                 {"eval_loss", loss},
+                 {"eval_tokens", tokens},
                  {"elapsed_s", elapsed()}});
     std::ostringstream os;
     os << "step " << step() << " held-out loss " << std::fixed << std::setprecision(4) << loss << " over " << tokens

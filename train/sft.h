@@ -19,9 +19,10 @@
 // Out dir: run_config.json (the config with defaults filled in), metrics.jsonl (log_file), checkpoints/, and final/,
 // the exported Hugging Face folder (with a `lora` section: the adapter alone, in peft's layout; docs/lora.md).
 // metrics.jsonl holds one JSON object a line: {"type": "data"} (per file, the
-// truncation report), {"type": "train", step, epoch, loss, lr, grad_norm, tokens, trainable_tokens, tokens_per_s,
-// elapsed_s}, {"type": "eval", step, epoch, heldout_loss, heldout_tokens, elapsed_s}, {"type": "checkpoint", step,
-// path}, {"type": "resume", step, path}. A resumed run first drops the lines after its checkpoint's step.
+// truncation report), {"type": "train", step, epoch, loss, learning_rate, grad_norm, tokens, trainable_tokens,
+// tokens_per_s, elapsed_s}, {"type": "eval", step, epoch, eval_loss, eval_tokens, elapsed_s}, {"type": "checkpoint",
+// step, path}, {"type": "resume", step, path} (Hugging Face Trainer's names; docs/metrics.md has the old ones). A
+// resumed run first drops the lines after its checkpoint's step.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -16,6 +16,7 @@
 #include "train/gradients.h"
 #include "train/lora_config.h"
 #include "train/lr_schedule.h"
+#include "train/metric_plots.h"
 
 namespace gt::train {
 
@@ -159,7 +160,10 @@ RunResult TrainingRun::run_loop(const json& config) {
     take_step();
     e.out_of_time = o_.time_limit_s > 0 && elapsed() >= o_.time_limit_s;
     const bool eval_due = config_.eval_every > 0 && step_ % config_.eval_every == 0;
-    if (has_heldout() && (eval_due || step_ == total_ || e.out_of_time)) evaluate();
+    if (has_heldout() && (eval_due || step_ == total_ || e.out_of_time)) {
+      evaluate();
+      plot();
+    }
     stopped = (o_.stop_after > 0 && step_ >= o_.stop_after) || (o_.stop_flag && o_.stop_flag->load()) || e.out_of_time;
     if ((config_.save_every > 0 && step_ % config_.save_every == 0) || step_ == total_ || stopped) save();
   }
@@ -176,6 +180,7 @@ RunResult TrainingRun::run_loop(const json& config) {
   } else {
     say("stopped after step " + std::to_string(step_) + "; continue with --resume");
   }
+  plot();
   e.step = step_;
   e.total_steps = total_;
   e.last_checkpoint = last_path_;
@@ -208,7 +213,8 @@ void TrainingRun::finish_step(StepStats stats) {
   step_seconds_ += dt;
   ++steps_here_;
   json rec = std::move(stats.record);
-  rec.update({{"type", "train"}, {"step", step_}, {"epoch", epoch_float()}, {"lr", lr}, {"grad_norm", gn.norm}});
+  rec.update(
+      {{"type", "train"}, {"step", step_}, {"epoch", epoch_float()}, {"learning_rate", lr}, {"grad_norm", gn.norm}});
   for (const StepStats::Rate& r : stats.rates)
     rec[r.key] = static_cast<double>(r.tokens) / std::max(seconds(r.since), 1e-9);
   rec["elapsed_s"] = elapsed();
@@ -278,6 +284,10 @@ bool TrainingRun::progress_due() const {
 }
 
 void TrainingRun::record(const json& rec) { log_->write(rec); }
+
+void TrainingRun::plot() const {
+  write_metric_plots(config_.log_path(), (fs::path(config_.out_dir) / "plots").string());
+}
 
 void TrainingRun::say(const std::string& line) const {
   if (o_.progress) *o_.progress << tag_ << ": " << line << std::endl;

@@ -77,7 +77,8 @@ struct RunOptions {
 
 // The run a trainer's steps take place in, the same for SFT and GRPO: the model, tokenizer and optimizer; a fresh
 // start (refused over another run's checkpoints) or an exact resume (refused when the training identity differs);
-// run_config.json and metrics.jsonl in out_dir; the data order (a seeded permutation a epoch) and position; the end of
+// run_config.json, metrics.jsonl (with TensorBoard event files beside it) and plots/ (after each eval and at the end)
+// in out_dir; the data order (a seeded permutation a epoch) and position; the end of
 // every step once its gradients exist (finish_step); held-out evals at the start, every eval_every steps, at the end
 // and when out of time; checkpoints every save_every steps, at the end and whenever the run stops (stop_after,
 // stop_flag, time_limit_s); final/ exported at the end or when out of time. The trainer supplies the gradients of
@@ -174,6 +175,7 @@ class TrainingRun {
   void check_grad_norm(const GradNorm& gn, const StepStats& s) const;
   std::string describe_adapter() const;
   void progress(const nlohmann::json& rec);
+  void plot() const;  // the charts of metrics.jsonl into out_dir/plots (train/metric_plots.h)
   bool progress_due() const;
   void save();
   void restore();

@@ -71,7 +71,14 @@ TEST(Demo, RunsEveryStageWritesItsReportAndContinuesInTheSameOutDir) {
   EXPECT_NE(again.output.find("dev.clean.jsonl"), std::string::npos) << again.output;
   EXPECT_TRUE(fs::exists(out / "eval-grpo/report.json"));
   EXPECT_NE(again.output.find("SFT+GRPO"), std::string::npos) << again.output;
-  EXPECT_NE(gt::read_text_file(out / "report.md").find("| grpo | "), std::string::npos);
+  const std::string with_grpo = gt::read_text_file(out / "report.md");
+  EXPECT_NE(with_grpo.find("| grpo | "), std::string::npos);
+  // The report shows each run's curves (docs/metrics.md), and the files it links exist.
+  for (const char* link : {"sft/plots/loss.svg", "sft/plots/eval_loss.svg", "grpo/plots/reward.svg",
+                           "grpo/plots/eval_mean.svg"}) {
+    EXPECT_NE(with_grpo.find(std::string("](") + link + ")"), std::string::npos) << link << "\n" << with_grpo;
+    EXPECT_TRUE(fs::exists(out / link)) << link;
+  }
 }
 
 TEST(Demo, ConfigErrorsNameTheSourceAndTheKey) {

@@ -26,7 +26,8 @@ std::string bytes_of(const std::string& path) {
 }
 
 json without_clock(json r) {
-  for (const char* k : {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s", "path"})
+  for (const char* k :
+         {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "eval_tokens_per_s", "elapsed_s", "path"})
     r.erase(k);
   return r;
 }

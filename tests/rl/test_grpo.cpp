@@ -6,11 +6,14 @@
 #include <cmath>
 #include <filesystem>
 
+#include "base/files.h"
 #include "grpo_fixture.h"
 #include "model/gemma4.h"
 #include "rl/grpo.h"
 #include "support/expect_error.h"
+#include "support/svg_check.h"
 #include "train/checkpoint.h"
+#include "train/metric_names.h"
 
 using namespace gt;
 using namespace gt::rl;
@@ -31,7 +34,9 @@ std::vector<float> checkpoint_weights(const std::string& path) {
 // A record without what the clock decides.
 json deterministic(const json& r) {
   json o = r;
-  for (const char* k : {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s"}) o.erase(k);
+  for (const char* k :
+       {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "eval_tokens_per_s", "elapsed_s"})
+    o.erase(k);
   return o;
 }
 
@@ -61,15 +66,16 @@ TEST(Grpo, RaisesTheRewardItIsGivenAndLogsEveryQuantity) {
   EXPECT_GT(last, 12.0) << "first 4 steps " << first << ", last 4 steps " << last;
   for (const json& t : train) {
     for (const char* k :
-         {"loss", "lr", "grad_norm", "reward", "reward_std", "group_reward_std", "zero_std_fraction", "advantage_std",
-          "advantage_abs_mean", "clip_low", "clip_high", "clip_region", "ratio_mean", "completion_length",
-          "truncated_ratio", "update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s"})
+         {"loss", "learning_rate", "grad_norm", "reward", "reward_std", "reward_batch_std", "frac_reward_zero_std",
+          "advantage_std", "advantage_abs_mean", "clip_ratio/low_mean", "clip_ratio/high_mean",
+          "clip_ratio/region_mean", "ratio_mean", "completions/mean_length", "completions/clipped_ratio",
+          "update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s"})
       EXPECT_TRUE(t.contains(k) && t[k].is_number()) << k << " in " << t.dump();
     EXPECT_TRUE(t["kl"].is_null());                        // beta 0: no reference model
     EXPECT_DOUBLE_EQ(t["ratio_mean"].get<double>(), 1.0);  // each batch is used once
-    EXPECT_EQ(t["clip_region"].get<double>(), 0.0);
-    EXPECT_LE(t["completion_length_max"].get<double>(), 16);
-    EXPECT_DOUBLE_EQ(t["lr"].get<double>(), 5e-2);
+    EXPECT_EQ(t["clip_ratio/region_mean"].get<double>(), 0.0);
+    EXPECT_LE(t["completions/max_length"].get<double>(), 16);
+    EXPECT_DOUBLE_EQ(t["learning_rate"].get<double>(), 5e-2);
   }
   // Two prompts a step over six prompts: an epoch every three steps.
   EXPECT_DOUBLE_EQ(train[2]["epoch"].get<double>(), 1.0);
@@ -80,7 +86,7 @@ TEST(Grpo, RaisesTheRewardItIsGivenAndLogsEveryQuantity) {
     for (const char* k : {"prompt_id", "reward", "advantage", "tokens", "truncated", "completion"})
       EXPECT_TRUE(s.contains(k)) << k;
   // The external command gives a reward and no terms.
-  EXPECT_TRUE(train[0]["reward_terms"].empty());
+  for (const auto& [k, v] : train[0].items()) EXPECT_NE(k.rfind("rewards/", 0), 0u) << k;
 }
 
 TEST(Grpo, BuiltInRewardTermsAreLoggedAndTheBestModelIsKeptByTheHeldOutEval) {
@@ -91,13 +97,14 @@ TEST(Grpo, BuiltInRewardTermsAreLoggedAndTheBestModelIsKeptByTheHeldOutEval) {
   const auto train = read_records(c.log_path(), "train");
   for (const char* k :
        {"valid_json", "in_candidates", "recall", "no_wrong_picks", "wrong_picks", "exact_count", "hydration"})
-    EXPECT_TRUE(train[0]["reward_terms"].contains(k)) << k;
+    EXPECT_TRUE(train[0].contains(train::reward_term_key(k))) << k;
   const auto evals = read_records(c.log_path(), "eval");
   ASSERT_EQ(evals.size(), 3u);  // steps 0, 2 and 3 (the end)
   EXPECT_EQ(evals[0]["step"], 0);
-  EXPECT_EQ(evals[0]["samples"], 2);
+  EXPECT_EQ(evals[0]["eval_samples"], 2);
   for (const char* k :
-       {"mean", "json_valid", "plugin_id_match", "count_match", "no_hallucinate", "hydrated", "deps_chain"})
+       {"eval_mean", "eval_json_valid", "eval_plugin_id_match", "eval_count_match", "eval_no_hallucinate",
+        "eval_hydrated", "eval_deps_chain"})
     EXPECT_TRUE(evals[0].contains(k)) << k;
   // Random bytes are never a plan: every Mean is 0, so the step-0 model stays the best (not strictly improved on).
   EXPECT_TRUE(evals[0]["best"].get<bool>());
@@ -105,6 +112,15 @@ TEST(Grpo, BuiltInRewardTermsAreLoggedAndTheBestModelIsKeptByTheHeldOutEval) {
   ASSERT_TRUE(r.best_mean.has_value());
   EXPECT_EQ(r.best_step, 0);
   EXPECT_EQ(read_records(c.log_path(), "best").size(), 1u);
+  // GRPO's curves: one polyline per reward term, the held-out Mean per eval (docs/metrics.md).
+  const fs::path plots = fs::path(c.out_dir) / "plots";
+  for (const char* file : {"loss.svg", "learning_rate.svg", "grad_norm.svg", "reward.svg", "clip_ratio.svg"})
+    EXPECT_TRUE(fs::exists(plots / file)) << file;
+  EXPECT_FALSE(fs::exists(plots / "kl.svg")) << "beta 0: no KL";
+  auto polylines = [&](const char* file) { return polyline_sizes(read_text_file((plots / file).string())); };
+  EXPECT_EQ(polylines("reward_terms.svg"), std::vector<size_t>(7, 3));  // 3 steps
+  EXPECT_EQ(polylines("clip_ratio.svg"), std::vector<size_t>(3, 3));
+  EXPECT_EQ(polylines("eval_mean.svg"), std::vector<size_t>{3});
   for (const char* file : {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json"}) {
     EXPECT_TRUE(fs::exists(fs::path(r.best_dir) / file)) << file;
     EXPECT_TRUE(fs::exists(fs::path(r.final_dir) / file)) << file;
@@ -126,7 +142,7 @@ TEST(Grpo, ZeroStdBatchesTrainNothingAndDoNotStopTheRun) {
   const GrpoResult r = run_grpo(c);
   ASSERT_TRUE(r.finished);
   for (const json& t : read_records(c.log_path(), "train")) {
-    EXPECT_EQ(t["zero_std_fraction"].get<double>(), 1.0);
+    EXPECT_EQ(t["frac_reward_zero_std"].get<double>(), 1.0);
     EXPECT_EQ(t["advantage_abs_mean"].get<double>(), 0.0);
     EXPECT_EQ(t["grad_norm"].get<double>(), 0.0);
     EXPECT_EQ(t["loss"].get<double>(), 0.0);
@@ -259,7 +275,7 @@ TEST(Grpo, ReusedBatchesClipAndMeasureTheKlAgainstTheReference) {
   // Step 2 reuses it after an update at lr 1e-2: the ratios move past the narrow clip range and the KL grows.
   EXPECT_EQ(train[1]["iteration"], 1);
   EXPECT_NE(train[1]["ratio_mean"].get<double>(), 1.0);
-  EXPECT_GT(train[1]["clip_region"].get<double>(), 0.0);
+  EXPECT_GT(train[1]["clip_ratio/region_mean"].get<double>(), 0.0);
   EXPECT_GT(train[1]["kl"].get<double>(), 0.0);
   EXPECT_EQ(train[1]["reward"], train[0]["reward"]);            // the same batch
   EXPECT_EQ(read_records(c.log_path(), "samples").size(), 2u);  // one per new batch
@@ -299,7 +315,7 @@ TEST(Grpo, DynamicSamplingReplacesGroupsWithoutAdvantage) {
   run_grpo(c);
   for (const json& r : read_records(c.log_path(), "train")) {
     EXPECT_EQ(r["resampled_groups"], 4);
-    EXPECT_EQ(r["zero_std_fraction"], 1.0);
+    EXPECT_EQ(r["frac_reward_zero_std"], 1.0);
   }
   json parity = base;
   parity.merge_patch({{"reward", {{"command", R"(sed 's/.*"completion"://' | awk '{print length($0) % 2}')"}}},
@@ -307,7 +323,7 @@ TEST(Grpo, DynamicSamplingReplacesGroupsWithoutAdvantage) {
   const GrpoConfig p = f.config(parity, "parity");
   run_grpo(p);
   for (const json& r : read_records(p.log_path(), "train")) {
-    EXPECT_EQ(r["zero_std_fraction"], 0.0);
+    EXPECT_EQ(r["frac_reward_zero_std"], 0.0);
     EXPECT_GE(r["resampled_groups"].get<int64_t>(), 0);
   }
 }

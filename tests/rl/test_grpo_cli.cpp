@@ -77,7 +77,8 @@ TEST(GrpoCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const std::string a_log = (f.sft.dir.path / "a" / "metrics.jsonl").string(), b_log = out + "/metrics.jsonl";
   EXPECT_GE(read_records(b_log, "resume").size(), 1u);
   auto without_clock = [](json r) {  // and without the out dir's name
-    for (const char* k : {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "elapsed_s", "path"})
+    for (const char* k :
+         {"update_tokens_per_s", "rollout_tokens_per_s", "tokens_per_s", "eval_tokens_per_s", "elapsed_s", "path"})
       r.erase(k);
     return r;
   };

@@ -68,13 +68,13 @@ TEST(Sft, LossGoesDownAndTheHeldOutLossIsLoggedFromStepZero) {
   EXPECT_LT(last, 0.5 * first) << "first epoch " << first << ", last epoch " << last;
   for (const auto& t : train) {
     EXPECT_GT(t["grad_norm"].get<double>(), 0);
-    EXPECT_DOUBLE_EQ(t["lr"].get<double>(), 1e-2);
+    EXPECT_DOUBLE_EQ(t["learning_rate"].get<double>(), 1e-2);
     EXPECT_GT(t["tokens_per_s"].get<double>(), 0);
   }
   const auto eval = read_records(c.log_path(), "eval");
   ASSERT_EQ(eval.size(), 4u);  // steps 0, 12, 24, 36
   EXPECT_EQ(eval[0]["step"], 0);
-  EXPECT_LT(eval.back()["heldout_loss"].get<double>(), eval[0]["heldout_loss"].get<double>());
+  EXPECT_LT(eval.back()["eval_loss"].get<double>(), eval[0]["eval_loss"].get<double>());
   const auto data = read_records(c.log_path(), "data");
   ASSERT_EQ(data.size(), 2u);
   EXPECT_EQ(data[0]["kept"], 6);
@@ -293,7 +293,7 @@ TEST_P(SftResume, AStoppedAndResumedRunEqualsAnUnbrokenOneBitForBit) {
   for (size_t i = 0; i < ta.size(); ++i) EXPECT_EQ(deterministic(ta[i]), deterministic(tb[i])) << "step " << i + 1;
   const auto ea = read_records(a.log_path(), "eval"), eb = read_records(b.log_path(), "eval");
   ASSERT_EQ(ea.size(), eb.size());
-  for (size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i]["heldout_loss"], eb[i]["heldout_loss"]);
+  for (size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i]["eval_loss"], eb[i]["eval_loss"]);
   EXPECT_EQ(all_weights(model_from_checkpoint(a, ra.last_checkpoint)),
             all_weights(model_from_checkpoint(b, rb2.last_checkpoint)));
   EXPECT_EQ(read_records(b.log_path(), "resume").size(), 1u);

@@ -101,7 +101,7 @@ TEST(SftCli, KilledAtArbitraryMomentsAndResumedEqualsAnUnbrokenRun) {
   const auto ea = read_records(f.out("a") + "/metrics.jsonl", "eval");
   const auto eb = read_records(f.out("b") + "/metrics.jsonl", "eval");
   ASSERT_EQ(ea.size(), eb.size());
-  for (size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i]["heldout_loss"], eb[i]["heldout_loss"]);
+  for (size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i]["eval_loss"], eb[i]["eval_loss"]);
   const auto weights = [](const std::string& dir) {
     const train::TrainingState s = train::read_training_state(*train::CheckpointDir(dir, 2).latest());
     std::vector<float> v;

@@ -64,7 +64,7 @@ TEST(LoraSft, TrainsOnlyTheAdapterLowersTheLossAndExportsPeftsFolder) {
   // to 5.21 here, steady from step to step.
   EXPECT_LT(last, first - 0.15) << "first epoch " << first << ", last epoch " << last;
   const auto eval = read_records(c.log_path(), "eval");
-  EXPECT_LT(eval.back()["heldout_loss"].get<double>(), eval.front()["heldout_loss"].get<double>());
+  EXPECT_LT(eval.back()["eval_loss"].get<double>(), eval.front()["eval_loss"].get<double>());
 
   // The checkpoint holds the adapter and its optimizer state, not the frozen model.
   const TrainingState st = read_training_state(r.last_checkpoint);
