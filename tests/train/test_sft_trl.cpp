@@ -2,10 +2,13 @@
 // train the tiny model; formats mix line by line; the mask settings reach the data; broken lines name file:line.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "data/tokenizer.h"
 #include "sft_fixture.h"
 #include "support/expect_error.h"
 #include "support/trl_dataset.h"
+#include "train/config_names.h"
 #include "train/sft.h"
 #include "train/sft_data.h"
 
@@ -102,10 +105,15 @@ TEST(SftTrl, TheMaskSettingsReadUnderTrlNamesAndLandInTheSavedConfig) {
   const json saved = to_json(c);
   EXPECT_EQ(saved["data"]["assistant_only_loss"], true);
   EXPECT_EQ(saved["data"]["chat_template_kwargs"]["enable_thinking"], false);
-  expect_error(
-      [&] {
-        f.config({{"data", {{"chat_template_kwargs", {{"thinking", true}}}}}});
-      },
-      {"sft.json", "data.chat_template_kwargs", "thinking"});
+  // The run's printout says where the thinking default differs from TRL's, and nothing for completion_only_loss.
+  std::ostringstream os;
+  print_settings(os, to_json(f.config()), TrainerKind::Sft);
+  EXPECT_NE(os.str().find("  data.chat_template_kwargs = {\"enable_thinking\":null,\"preserve_thinking\":false}   "
+                          "[chat_template_kwargs: TRL default null; an unset enable_thinking is on"),
+            std::string::npos)
+      << os.str();
+  EXPECT_NE(os.str().find("  data.completion_only_loss = true\n"), std::string::npos) << os.str();
+  expect_error([&] { f.config({{"data", {{"chat_template_kwargs", {{"thinking", true}}}}}}); },
+               {"sft.json", "data.chat_template_kwargs", "thinking"});
   expect_error([&] { f.config({{"data", {{"assistant_only_loss", 1}}}}); }, {"assistant_only_loss", "true or false"});
 }
