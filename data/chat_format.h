@@ -83,8 +83,10 @@ struct Segment {
 // Messages as the chat APIs write them: {"role", "content", "reasoning" or "reasoning_content", "tool_calls":
 // [{"id", "function": {"name", "arguments"}}] (or {"name", "arguments"} directly), "tool_responses": [{"name",
 // "response"}], "tool_call_id", "name"}; tools as [{"type": "function", "function": {...}}] or bare declarations.
-// Errors name the field: "messages[2].role must be one of system, developer, user, assistant, tool".
-Conversation conversation_from_json(const nlohmann::json& messages, const nlohmann::json& tools = nullptr);
+// Errors name the field: "messages[2].role must be one of system, developer, user, assistant, tool", with `field`
+// for "messages" where the list has another name (TRL's "prompt" and "completion").
+Conversation conversation_from_json(const nlohmann::json& messages, const nlohmann::json& tools = nullptr,
+                                    std::string_view field = "messages");
 
 std::vector<Segment> render_chat(const Conversation& conversation, const RenderOptions& options = {});
 std::string join_segments(const std::vector<Segment>& segments);

@@ -86,11 +86,11 @@ ChatMessage message_from(const JsonReader& r, const json& j) {
 
 }  // namespace
 
-Conversation conversation_from_json(const json& messages, const json& tools) {
-  if (!messages.is_array()) throw Error("messages must be an array");
+Conversation conversation_from_json(const json& messages, const json& tools, std::string_view field) {
+  const JsonReader list{std::string(field)};
+  if (!messages.is_array()) list.fail("", "must be an array");
   Conversation c;
-  for (std::size_t i = 0; i < messages.size(); ++i)
-    c.messages.push_back(message_from(JsonReader{"messages"}.at(i), messages[i]));
+  for (std::size_t i = 0; i < messages.size(); ++i) c.messages.push_back(message_from(list.at(i), messages[i]));
   if (tools.is_null()) return c;
   if (!tools.is_array()) throw Error("tools must be an array");
   for (std::size_t i = 0; i < tools.size(); ++i) {

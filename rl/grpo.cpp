@@ -86,7 +86,8 @@ class Trainer : train::TrainingRun {
       : TrainingRun("grpo", c, o),
         c_(c),
         reward_(c.reward_weights, c.reward_command, c.reward_timeout_s) {
-    prompts_ = load_prompts(c.train_data, tokenizer_, c.max_prompt_length, !reward_.external());
+    prompts_ =
+        load_prompts(c.train_data, tokenizer_, c.max_prompt_length, !reward_.external(), c.chat_template_kwargs);
     if (!c.heldout_data.empty()) heldout_ = load_prompts(c.heldout_data, tokenizer_, c.max_prompt_length, true);
     stop_ids_ = stop_ids_for(c.model.dir, tokenizer_);
     GT_CHECK(!stop_ids_.empty(), c.tokenizer, ": has none of the stop tokens <eos>, <turn|>, <|tool_response>");

@@ -35,6 +35,7 @@ GrpoConfig parse_grpo_config(const json& j, const std::string& path) {
 
   auto [data, eval] = train::read_trainer_config(root, c, {.lr = 1e-6, .tokenizer_from_model_dir = true});
   c.max_prompt_length = data.integer("max_prompt_length", c.max_prompt_length, 2);
+  c.chat_template_kwargs = train::read_chat_template_kwargs(data);
   data.done();
   c.prompts_per_step = root.integer("prompts_per_step", c.prompts_per_step, 1);
   c.num_iterations = root.integer("num_iterations", c.num_iterations, 1);
@@ -103,7 +104,9 @@ GrpoConfig load_grpo_config(const std::string& path) {
 
 json training_identity(const GrpoConfig& c) {
   json j = train::trainer_identity(c);
-  j.update({{"data", {{"max_prompt_length", c.max_prompt_length}}},
+  j.update({{"data",
+             {{"max_prompt_length", c.max_prompt_length},
+              {"chat_template_kwargs", c.chat_template_kwargs.to_json()}}},
             {"prompts_per_step", c.prompts_per_step},
             {"num_iterations", c.num_iterations},
             {"generation",

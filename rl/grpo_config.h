@@ -6,9 +6,11 @@
 //
 //   model        as in SFT: {"dir": D} or {"config": F, "init_seed", "init_std"}, "storage"
 //   tokenizer    tokenizer.json (default: model.dir/tokenizer.json; required with model.config)
-//   data         {"train": F (required: the prompts, §1.1 samples; their targets are the gold plans the reward
-//                 needs), "heldout": F (optional: the held-out eval set), "max_prompt_length": 1024 (longer prompts
-//                 are left out and counted)}
+//   data         {"train": F (required: the prompts, §1.1 samples whose targets are the gold plans the built-in
+//                 reward needs, or TRL's {"prompt": ..., extra columns} lines, which need reward.command;
+//                 docs/data.md), "heldout": F (optional: the held-out eval set, plan samples), "max_prompt_length":
+//                 1024 (longer prompts are left out and counted), "chat_template_kwargs": {"enable_thinking": null,
+//                 "preserve_thinking": false} (how TRL-format message prompts render)}
 //   out_dir      (required) checkpoints/, metrics.jsonl, best/ and final/ (exported Hugging Face folders)
 //   max_steps 0 (0: epochs over the prompts decide), epochs 1, seed 42
 //   prompts_per_step 2     prompts of one generation batch (each gives num_generations completions)
@@ -40,6 +42,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "data/trl_format.h"
 #include "model/sampler.h"
 #include "rl/grpo_loss.h"
 #include "rl/reward.h"
@@ -51,6 +54,7 @@ struct GrpoConfig : train::TrainerConfig {
   GrpoConfig() { batch_size = 4; }
 
   int64_t max_prompt_length = 1024;
+  data::ChatTemplateKwargs chat_template_kwargs;
   int64_t prompts_per_step = 2;
   int64_t num_iterations = 1;
 

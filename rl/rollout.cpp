@@ -6,6 +6,7 @@
 
 #include "base/checksum.h"
 #include "base/error.h"
+#include "base/json_file.h"
 #include "data/chat_format.h"
 #include "model/generate.h"
 
@@ -24,30 +25,57 @@ json PromptSet::report(const std::string& file) const {
 
 namespace {
 
+// One line: its prompt ids, its record, and its gold plan when need_gold (and the prompt fits).
+struct ReadPrompt {
+  data::EncodedChat encoded;
+  PromptRecord record;
+  std::optional<Reference> ref;
+};
+
+ReadPrompt read_prompt(const json& line, const std::string& source, const data::Tokenizer& tokenizer,
+                       int64_t max_prompt_length, bool need_gold, const data::ChatTemplateKwargs& kwargs) {
+  ReadPrompt p;
+  if (data::line_format(line, source, data::LineUse::Prompts) == data::LineFormat::Plan) {
+    const data::PlanSample s = data::sample_from_json(line, source);
+    p.encoded = data::encode_plan_sample(tokenizer, s, false);
+    p.record = {s.id, source, data::to_json(s)};
+    // A gt::Error naming the sample when it has no usable gold plan.
+    if (need_gold && static_cast<int64_t>(p.encoded.ids.size()) <= max_prompt_length) p.ref = Reference::of(s);
+    return p;
+  }
+  GT_CHECK(!need_gold, source,
+           ": a TRL-format prompt has no plan for the built-in reward or the held-out eval to score; give "
+           "reward.command (an external reward command, which receives the line's columns) and keep the held-out "
+           "set to plan samples (docs/data.md)");
+  p.encoded = data::encode_chat(tokenizer, data::render_prompt_line(line, source, kwargs), data::MaskRule::AllowEmpty,
+                                source);
+  p.record = {data::line_id(line, source), source, line};
+  return p;
+}
+
 PromptSet read_prompts(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_prompt_length,
-                       bool need_gold) {
+                       bool need_gold, const data::ChatTemplateKwargs& kwargs) {
   PromptSet set;
-  std::vector<data::PlanSample> all = data::read_samples(path);
-  set.read = static_cast<int64_t>(all.size());
   uint64_t h = fnv1a("", 0);
-  for (data::PlanSample& s : all) {
-    const data::EncodedChat e = data::encode_plan_sample(tokenizer, s, false);
-    const auto n = static_cast<int64_t>(e.ids.size());
+  for_each_jsonl(path, [&](const json& line, std::size_t number) {
+    ++set.read;
+    ReadPrompt p =
+        read_prompt(line, path + ":" + std::to_string(number), tokenizer, max_prompt_length, need_gold, kwargs);
+    const auto n = static_cast<int64_t>(p.encoded.ids.size());
     if (n > max_prompt_length) {
       ++set.dropped_too_long;
-      continue;
+      return;
     }
-    std::optional<Reference> ref;
-    if (need_gold) ref = Reference::of(s);  // a gt::Error naming the sample when it has no usable gold plan
-    const std::string text = data::to_json(s).dump();
+    const std::string text = p.record.sample.dump();
     h = fnv1a(text.data(), text.size(), h);
-    h = fnv1a(e.ids.data(), e.ids.size() * sizeof(int32_t), h);
-    set.ids.emplace_back(e.ids.begin(), e.ids.end());
-    set.refs.push_back(std::move(ref));
-    set.samples.push_back(std::move(s));
+    h = fnv1a(p.encoded.ids.data(), p.encoded.ids.size() * sizeof(int32_t), h);
+    set.ids.emplace_back(p.encoded.ids.begin(), p.encoded.ids.end());
+    set.refs.push_back(std::move(p.ref));
+    set.samples.push_back(std::move(p.record));
     set.tokens += n;
     set.longest = std::max(set.longest, n);
-  }
+  });
+  GT_CHECK(set.read > 0, path, ": no samples (the file is empty)");
   set.fingerprint = h;
   return set;
 }
@@ -55,8 +83,8 @@ PromptSet read_prompts(const std::string& path, const data::Tokenizer& tokenizer
 }  // namespace
 
 PromptSet load_prompts(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_prompt_length,
-                       bool need_gold) {
-  PromptSet set = read_prompts(path, tokenizer, max_prompt_length, need_gold);
+                       bool need_gold, const data::ChatTemplateKwargs& kwargs) {
+  PromptSet set = read_prompts(path, tokenizer, max_prompt_length, need_gold, kwargs);
   GT_CHECK(!set.samples.empty(), path, ": no prompt is left (", set.dropped_too_long,
            " of them are longer than max_prompt_length ", max_prompt_length, " tokens)");
   return set;
@@ -79,14 +107,14 @@ RewardFunction::RewardFunction(RewardWeights weights, std::string command, doubl
   external_.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
 }
 
-Scored RewardFunction::operator()(const data::PlanSample& sample, const std::optional<Reference>& ref,
+Scored RewardFunction::operator()(const PromptRecord& prompt, const std::optional<Reference>& ref,
                                   const std::string& completion) const {
   Scored s;
   if (external()) {
-    s.reward = external_(data::to_json(sample), completion);
+    s.reward = external_(prompt.sample, completion);
     return s;
   }
-  GT_CHECK(ref.has_value(), sample.source, ": sample '", sample.id, "' has no gold plan to score against");
+  GT_CHECK(ref.has_value(), prompt.source, ": sample '", prompt.id, "' has no gold plan to score against");
   const Score score = score_completion(completion, *ref, weights_);
   s.reward = score.reward;
   s.terms = score.terms;

@@ -10,6 +10,7 @@
 
 #include "data/plan_sample.h"
 #include "data/tokenizer.h"
+#include "data/trl_format.h"
 #include "model/gemma4.h"
 #include "model/sampler.h"
 #include "rl/external_reward.h"
@@ -17,8 +18,17 @@
 
 namespace gt::rl {
 
+// One prompt as the reward and the logs see it.
+struct PromptRecord {
+  std::string id;      // a plan sample's id; a TRL line's "id" column when it is a string, else `source`
+  std::string source;  // file:line
+  // What a reward command receives as "sample": a plan sample's §1.1 JSON, or a TRL line's columns as read (the
+  // prompt and every extra column; TRL hands those to reward functions as keyword arguments).
+  nlohmann::json sample;
+};
+
 struct PromptSet {
-  std::vector<data::PlanSample> samples;
+  std::vector<PromptRecord> samples;
   std::vector<std::vector<int64_t>> ids;       // the prompt: system, turns, generation prompt (thinking on), one <bos>
   std::vector<std::optional<Reference>> refs;  // gold plans (when the set was loaded with need_gold)
   int64_t read = 0, dropped_too_long = 0, tokens = 0, longest = 0;
@@ -28,11 +38,12 @@ struct PromptSet {
   nlohmann::json report(const std::string& file) const;
 };
 
-// Reads a §1.1 JSON Lines file. Prompts longer than max_prompt_length tokens are left out and counted. need_gold:
-// every sample must have a usable gold plan (the built-in reward and eval need one; the error names the sample).
-// Fails when no prompt is left.
+// Reads a JSON Lines file of plan samples (§1.1) or TRL prompts ({"prompt": a string or messages, extra columns},
+// data/trl_format.h), told apart line by line; TRL message prompts render with `kwargs`. Prompts longer than
+// max_prompt_length tokens are left out and counted. need_gold: every prompt must be a plan sample with a usable gold
+// plan (the built-in reward and eval need one; the error names the file and line). Fails when no prompt is left.
 PromptSet load_prompts(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_prompt_length,
-                       bool need_gold);
+                       bool need_gold, const data::ChatTemplateKwargs& kwargs = {});
 
 // The stop ids of generation: model_dir's generation_config.json when it has one (as `eval --model` and
 // `generate` use), else data::chat_stop_ids of the tokenizer.
@@ -52,7 +63,7 @@ class RewardFunction {
  public:
   RewardFunction(RewardWeights weights, std::string command, double timeout_s);
   bool external() const { return !external_.command.empty(); }
-  Scored operator()(const data::PlanSample& sample, const std::optional<Reference>& ref,
+  Scored operator()(const PromptRecord& prompt, const std::optional<Reference>& ref,
                     const std::string& completion) const;
 
  private:

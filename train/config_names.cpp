@@ -49,6 +49,9 @@ json scale_rewards(const json& v, std::string&) {
   return v;
 }
 
+// TRL's None for completion_only_loss means true for prompt-completion data, the only data it applies to.
+json null_is_true(const json& v, std::string&) { return v.is_null() ? json(true) : v; }
+
 // TRL's None (no limit, no top-k, keep every checkpoint) is our 0.
 json null_is_zero(const json& v, std::string&) { return v.is_null() ? json(0) : v; }
 
@@ -82,6 +85,11 @@ const std::vector<KeyName> kNames = {
     {"truncation_mode", "data.truncation", "TRL", "\"keep_start\"", nullptr, truncation_mode,
      "ours also has prompt_left (the default) and drop"},
     {"packing", "packing", "TRL", "false", nullptr, nullptr, "not supported yet"},
+    {"completion_only_loss", "data.completion_only_loss", "TRL", "null", nullptr, null_is_true,
+     "null is true: prompt-completion lines train on the completion only"},
+    {"assistant_only_loss", "data.assistant_only_loss", "TRL", "false", nullptr},
+    {"chat_template_kwargs", "data.chat_template_kwargs", "TRL", "null", "null", nullptr,
+     "an unset enable_thinking is on for lines whose messages carry reasoning (the template's default is off)"},
     {"max_prompt_length", "data.max_prompt_length", "TRL", nullptr, "512", nullptr,
      "longer prompts are left out (and counted), not cut"},
     {"num_generations", "generation.num_generations", "TRL", nullptr, "8"},
@@ -111,8 +119,8 @@ const std::vector<KeyName> kNames = {
 void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, json>>& out) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    // The reward weights are one setting, not one per term.
-    if (it->is_object() && key != "reward.weights")
+    // The reward weights and the chat template's arguments are one setting each, not one per key.
+    if (it->is_object() && key != "reward.weights" && key != "data.chat_template_kwargs")
       flatten(*it, key, out);
     else
       out.emplace_back(key, *it);

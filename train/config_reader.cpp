@@ -302,6 +302,17 @@ json precision_json(const PrecisionOptions& p) {
 
 }  // namespace
 
+data::ChatTemplateKwargs read_chat_template_kwargs(Section& data_section) {
+  const char* key = "chat_template_kwargs";
+  const json* v = data_section.find_as(key, [](const json& j) { return j.is_object() || j.is_null(); }, "an object");
+  if (!v || v->is_null()) return {};
+  try {
+    return data::ChatTemplateKwargs::from_json(*v, "'" + data_section.name(key) + "'");
+  } catch (const Error& e) {
+    data_section.error(e.what());
+  }
+}
+
 ModelSource read_model_source(Section& model, const std::string& file) {
   ModelSource m;
   m.dir = model.path("dir");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "data/trl_format.h"
 #include "model/gemma4.h"
 #include "optim/adafactor.h"
 #include "optim/adamw.h"
@@ -117,6 +118,8 @@ class Section {
 // listed in sft_config.h with `default_lr` for a missing "lr" (the precision seed is `seed`); `schedule`: {"name",
 // "warmup_steps"}, refused with Adafactor's relative_step unless none without warmup.
 ModelSource read_model_source(Section& model, const std::string& file);
+// A data section's "chat_template_kwargs" (data/trl_format.h): how the run renders TRL-format lines.
+data::ChatTemplateKwargs read_chat_template_kwargs(Section& data_section);
 OptimizerConfig read_optimizer(Section& opt, double default_lr, uint64_t seed);
 void read_schedule(Section& sched, const OptimizerConfig& opt, ScheduleKind& kind, int64_t& warmup_steps,
                    double& warmup_ratio);

@@ -73,8 +73,9 @@ namespace {
 class Trainer : TrainingRun {
  public:
   Trainer(const SftConfig& c, const SftRunOptions& o) : TrainingRun("sft", c, o), c_(c) {
-    train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation);
-    if (!c.heldout_data.empty()) heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation);
+    train_ = load_sft_dataset(c.train_data, tokenizer_, c.max_length, c.truncation, c.rendering);
+    if (!c.heldout_data.empty())
+      heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation, c.rendering);
     if (o.device != Device::CPU) model_.to(o.device);
     init_optimizer();
     const int64_t n = static_cast<int64_t>(train_.samples.size());

@@ -25,6 +25,9 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   c.truncation = data.choice(
       "truncation", c.truncation,
       {{"prompt_left", Truncation::PromptLeft}, {"keep_start", Truncation::KeepStart}, {"drop", Truncation::Drop}});
+  c.rendering.masks.completion_only = data.boolean("completion_only_loss", c.rendering.masks.completion_only);
+  c.rendering.masks.assistant_only = data.boolean("assistant_only_loss", c.rendering.masks.assistant_only);
+  c.rendering.chat_template_kwargs = read_chat_template_kwargs(data);
   data.done();
   eval.done();
   c.grad_accumulation = root.integer("grad_accumulation", c.grad_accumulation, 1);
@@ -39,7 +42,11 @@ SftConfig load_sft_config(const std::string& path) {
 
 json training_identity(const SftConfig& c) {
   json j = trainer_identity(c);
-  j["data"] = {{"max_length", c.max_length}, {"truncation", truncation_name(c.truncation)}};
+  j["data"] = {{"max_length", c.max_length},
+               {"truncation", truncation_name(c.truncation)},
+               {"completion_only_loss", c.rendering.masks.completion_only},
+               {"assistant_only_loss", c.rendering.masks.assistant_only},
+               {"chat_template_kwargs", c.rendering.chat_template_kwargs.to_json()}};
   j["grad_accumulation"] = c.grad_accumulation;
   return j;
 }

@@ -10,7 +10,10 @@
 //                for a config.json; "storage": "keep" | "f32" | "bf16" (parameter dtype, gemma4.h)
 //   tokenizer    tokenizer.json (required)
 //   data         {"train": F (required), "heldout": F (optional), "max_length": 1024,
-//                 "truncation": "prompt_left" | "keep_start" | "drop"}
+//                 "truncation": "prompt_left" | "keep_start" | "drop", and for TRL-format lines (docs/data.md)
+//                 "completion_only_loss": true, "assistant_only_loss": false,
+//                 "chat_template_kwargs": {"enable_thinking": null (on where the line has reasoning),
+//                 "preserve_thinking": false}}
 //   out_dir      (required) checkpoints/, metrics, final/ (the exported Hugging Face folder)
 //   epochs 3, max_steps 0 (0: no limit; else training stops there and schedules end there), seed 42
 //   batch_size 1 (samples in one padded forward), grad_accumulation 1 (forwards a step), packing false (not
@@ -30,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/trl_format.h"
 #include "model/gemma4.h"
 #include "train/trainer_config.h"
 
@@ -51,6 +55,7 @@ struct SftConfig : TrainerConfig {
 
   int64_t max_length = 1024;
   Truncation truncation = Truncation::PromptLeft;
+  data::LineRendering rendering;
   int64_t grad_accumulation = 1;
 };
 

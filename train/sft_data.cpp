@@ -4,6 +4,7 @@
 
 #include "base/checksum.h"
 #include "base/error.h"
+#include "base/json_file.h"
 #include "data/chat_format.h"
 #include "data/plan_sample.h"
 
@@ -60,14 +61,34 @@ nlohmann::json DataReport::to_json() const {
           {"longest", longest}};
 }
 
+namespace {
+
+// One line as token ids and mask, with the id logs name it by.
+data::EncodedChat encode_line(const nlohmann::json& line, const std::string& source, const data::Tokenizer& tokenizer,
+                              const data::LineRendering& r, std::string& id) {
+  const data::LineFormat format = data::line_format(line, source, data::LineUse::Sft);
+  if (format == data::LineFormat::Plan) {
+    const data::PlanSample s = data::sample_from_json(line, source);
+    id = s.source + ": " + s.id;
+    return data::encode_plan_sample(tokenizer, s, true);
+  }
+  const std::string name = data::line_id(line, source);
+  id = name == source ? source : source + ": " + name;
+  return data::encode_chat(tokenizer, data::render_sft_line(line, format, source, r),
+                           data::MaskRule::RequireTrainable, source);
+}
+
+}  // namespace
+
 SftDataset load_sft_dataset(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_length,
-                            Truncation policy) {
+                            Truncation policy, const data::LineRendering& rendering) {
   SftDataset d;
   d.report.file = path;
   uint64_t h = fnv1a(nullptr, 0);
-  for (const data::PlanSample& s : data::read_samples(path)) {
+  for_each_jsonl(path, [&](const nlohmann::json& line, std::size_t number) {
     ++d.report.read;
-    data::EncodedChat e = data::encode_plan_sample(tokenizer, s, true);
+    std::string id;
+    data::EncodedChat e = encode_line(line, path + ":" + std::to_string(number), tokenizer, rendering, id);
     switch (truncate_sample(e.ids, e.mask, max_length, policy)) {
       case CutResult::Fits: break;
       case CutResult::PromptCut: ++d.report.prompt_cut; break;
@@ -75,10 +96,10 @@ SftDataset load_sft_dataset(const std::string& path, const data::Tokenizer& toke
       case CutResult::Dropped:
         ++(count_trainable(e.mask) == 0 || policy != Truncation::Drop ? d.report.dropped_no_target
                                                                       : d.report.dropped_too_long);
-        continue;
+        return;
     }
     TokenizedSample t;
-    t.id = s.source + ": " + s.id;
+    t.id = std::move(id);
     t.first_trainable = std::find(e.mask.begin(), e.mask.end(), uint8_t{1}) - e.mask.begin();
     t.trainable = count_trainable(e.mask);
     h = fnv1a(e.ids.data(), e.ids.size() * sizeof(int32_t), h);
@@ -89,7 +110,8 @@ SftDataset load_sft_dataset(const std::string& path, const data::Tokenizer& toke
     t.ids = std::move(e.ids);
     t.mask = std::move(e.mask);
     d.samples.push_back(std::move(t));
-  }
+  });
+  GT_CHECK(d.report.read > 0, path, ": no samples (the file is empty)");
   d.report.kept = static_cast<int64_t>(d.samples.size());
   d.fingerprint = h;
   GT_CHECK(!d.samples.empty(), path, ": no sample left after truncation to ", max_length, " tokens (", d.report.read,

@@ -41,9 +41,10 @@ struct SftDataset {
   uint64_t fingerprint = 0;  // of every kept sample's ids and mask, in order
 };
 
-// Reads a §1.1 JSON Lines file, renders each sample with its target and tokenizes it (exactly one BOS, a non-empty
-// loss mask: errors name the sample), then cuts. Fails when no sample is left.
+// Reads a JSON Lines file whose lines are plan samples (§1.1) or TRL's conversational and prompt-completion formats
+// (data/trl_format.h, docs/data.md), told apart line by line; renders each with its target and tokenizes it (exactly
+// one BOS, a non-empty loss mask: errors name the file and line), then cuts. Fails when no sample is left.
 SftDataset load_sft_dataset(const std::string& path, const data::Tokenizer& tokenizer, int64_t max_length,
-                            Truncation policy);
+                            Truncation policy, const data::LineRendering& rendering = {});
 
 }  // namespace gt::train
