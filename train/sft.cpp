@@ -19,6 +19,27 @@ namespace gt::train {
 
 using nlohmann::json;
 
+namespace {
+
+// The head's mean loss over the positions that predict a label (labels [B, T - from] from position `from` on), those
+// rows alone gathered first: a packed row's later samples bring their prompts, which the head would score for
+// nothing.
+Tensor scored_rows_loss(const Gemma4& model, const Tensor& hidden, const std::vector<int64_t>& labels, int64_t from) {
+  const int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2);
+  std::vector<int64_t> rows, targets;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = from; t + 1 < T; ++t)
+      if (const int64_t y = labels[static_cast<size_t>(b * (T - from) + t + 1 - from)]; y != -100) {
+        rows.push_back(b * T + t);
+        targets.push_back(y);
+      }
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const Tensor scored = embedding(hidden.reshape({B * T, H}), Tensor::from_ids(rows, {n}));
+  return model.head_loss(scored.reshape({1, n, H}), Tensor::from_ids(targets, {1, n}));
+}
+
+}  // namespace
+
 Tensor packed_loss(const Gemma4& model, const std::vector<std::vector<const TokenizedSample*>>& rows,
                    const ForwardOptions& forward, double denominator) {
   GT_CHECK(!rows.empty(), "sft: empty batch");
@@ -66,8 +87,9 @@ Tensor packed_loss(const Gemma4& model, const std::vector<std::vector<const Toke
   ForwardOptions fo = forward;
   if (packed) fo.segment_ids = Tensor::from_ids(segments, {B, T});
   const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), fo);
-  const Tensor mean =
-      model.head_loss(hidden.slice(1, from, T), next_token_targets(Tensor::from_ids(labels, {B, T - from})));
+  const Tensor mean = packed ? scored_rows_loss(model, hidden, labels, from)
+                             : model.head_loss(hidden.slice(1, from, T),
+                                               next_token_targets(Tensor::from_ids(labels, {B, T - from})));
   const double count = static_cast<double>(trainable);
   return denominator == count ? mean : scale(mean, count / denominator);
 }
