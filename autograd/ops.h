@@ -69,6 +69,11 @@ struct AttentionOptions {
   int64_t q_offset = 0;
   // Optional [B, S] integer mask, non-zero where the key is a real token (padding is 0).
   Tensor key_mask;
+  // Optional [B, S] integer segment ids of packed sequences (attention_segments.h): query row t (at position
+  // q_offset + t, so q_offset + T <= S) sees key s only when both positions carry the same id, on top of the
+  // causal, window and key masks. Each id must occupy one contiguous run of positions in its row. Undefined: one
+  // segment, exactly the unsegmented computation.
+  Tensor segment_ids;
 };
 // q [B, T, Hq, D], k [B, S, Hkv, D], v [B, S, Hkv, Dv] -> [B, T, Hq, Dv]; Hq is a multiple of Hkv and query head
 // h reads kv head h / (Hq / Hkv) (GQA; Hkv = 1 is MQA). Softmax in float32. A query row with no visible key

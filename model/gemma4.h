@@ -36,6 +36,10 @@ struct ForwardOptions {
   bool checkpoint_layers = false;
   // Optional [B, T] integer mask, 0 for padding keys (left padding). Positions stay 0..T-1, as in transformers.
   Tensor attention_mask;
+  // Optional [B, T] integer segment ids of packed rows (training only, no cache): each id one contiguous run, one
+  // packed sample. Attention stays inside a segment on every layer (ops.h: AttentionOptions::segment_ids) and the
+  // positions restart at 0 where a segment starts, so each sample is computed as if alone in its row.
+  Tensor segment_ids;
   // When set, receives the scaled embeddings and then every layer's output (before the final norm): what
   // transformers returns as hidden_states, for comparing runs layer by layer.
   std::vector<Tensor>* hidden_states = nullptr;

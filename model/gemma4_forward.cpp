@@ -22,18 +22,36 @@ struct Rotary {
   Tensor cos, sin;  // [T, head_dim / 2]
 };
 
-// cos/sin for the T positions starting at pos0 (past tokens in the cache come first).
-Rotary make_rotary(const RopeConfig& r, int64_t pos0, int64_t T) {
+// The positions of the tokens: [T] from pos0 (past tokens in the cache come first), or with segment ids [B, T],
+// restarting at 0 at each segment's first token.
+Tensor positions(int64_t pos0, int64_t T, const Tensor& segment_ids) {
+  if (!segment_ids.defined()) {
+    std::vector<int64_t> pos(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = pos0 + t;
+    return Tensor::from_ids(pos, {T});
+  }
+  const std::vector<int64_t> seg = segment_ids.to_ids();
+  std::vector<int64_t> pos(seg.size());
+  for (size_t i = 0; i < seg.size(); ++i)
+    pos[i] = i % static_cast<size_t>(T) != 0 && seg[i] == seg[i - 1] ? pos[i - 1] + 1 : 0;
+  return Tensor::from_ids(pos, segment_ids.shape());
+}
+
+// cos/sin for `pos` ([T] or [B, T]).
+Rotary make_rotary(const RopeConfig& r, const Tensor& pos) {
   Tensor inv = rope_inv_freq(r.head_dim, r.theta, r.rotated);
   if (r.factor != 1.0) {
     float* p = inv.data<float>();
     for (int64_t i = 0; i < inv.numel(); ++i) p[i] /= static_cast<float>(r.factor);
   }
-  std::vector<int64_t> pos(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = pos0 + t;
-  RopeTable t = rope_table(inv, Tensor::from_ids(pos, {T}));
+  RopeTable t = rope_table(inv, pos);
   return {t.cos, t.sin};
 }
+
+// What restricts the keys a query sees beyond causality and the window (ForwardOptions).
+struct KeyMasks {
+  Tensor key_mask, segment_ids;
+};
 
 struct LayerOut {
   Tensor h, k, v;  // k, v: the keys and values this layer attended over (defined for layers that own them)
@@ -45,7 +63,7 @@ struct LayerOut {
 // `lora` is null when no adapter applies; `index` is the layer's number (it tells the dropout masks apart).
 LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma4Layer& w, const Tensor& h_in,
                        const Tensor& pli, const Tensor& k_in, const Tensor& v_in, const Rotary& rot,
-                       const Tensor& key_mask, const LoraRun* lora, int64_t index, KVCache::Entry* entry = nullptr,
+                       const KeyMasks& masks, const LoraRun* lora, int64_t index, KVCache::Entry* entry = nullptr,
                        int64_t pos0 = 0) {
   const int64_t B = h_in.size(0), T = h_in.size(1), H = c.num_heads, D = lc.head_dim;
   const double eps = c.rms_norm_eps;
@@ -76,7 +94,8 @@ LayerOut decoder_layer(const Gemma4Config& c, const LayerConfig& lc, const Gemma
   ao.scale = 1.0;  // q_norm and k_norm replace the 1/sqrt(d) scaling
   ao.causal = true;
   ao.window = lc.type == LayerType::Sliding ? c.sliding_window : 0;
-  ao.key_mask = key_mask;
+  ao.key_mask = masks.key_mask;
+  ao.segment_ids = masks.segment_ids;
   ao.q_offset = entry ? pos0 - entry->start : 0;
   const Tensor a = attention(q, k, v, ao).reshape({B, T, H * D});
   Tensor h = add(h_in, rms_norm(proj(a, w.o_proj, LoraTarget::O), w.post_attention_layernorm, eps));
@@ -106,6 +125,9 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
     GT_CHECK(options.attention_mask.shape() == ids.shape() && !is_floating(options.attention_mask.dtype()),
              "Gemma4: attention_mask ", options.attention_mask.str(), " must be integer and shaped like ids ",
              ids.str());
+  if (options.segment_ids.defined())
+    GT_CHECK(options.segment_ids.shape() == ids.shape() && !is_floating(options.segment_ids.dtype()),
+             "Gemma4: segment_ids ", options.segment_ids.str(), " must be integer and shaped like ids ", ids.str());
 
   Tensor h = scale(embedding(embed_tokens, ids, c.pad_token_id), embed_scale(c.hidden_size, embed_tokens.dtype()));
   if (options.hidden_states) options.hidden_states->push_back(h);
@@ -126,11 +148,12 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
   }
 
   const int64_t pos0 = options.cache ? options.cache->length : 0;
+  const Tensor pos = positions(pos0, T, options.segment_ids);
   std::array<Rotary, 2> rot;
   for (LayerType t : {LayerType::Sliding, LayerType::Full})
     if (c.rope(t).head_dim) {
       Rotary& r = rot[static_cast<size_t>(t)];
-      r = make_rotary(c.rope(t), pos0, T);
+      r = make_rotary(c.rope(t), pos);
       r.cos = r.cos.to(embed_tokens.device());
       r.sin = r.sin.to(embed_tokens.device());
     }
@@ -142,15 +165,17 @@ Tensor Gemma4::hidden_states(const Tensor& ids, const ForwardOptions& options) c
     if (lc.kv_shared) is_source[static_cast<size_t>(lc.kv_source)] = true;
   std::vector<std::pair<Tensor, Tensor>> kv(static_cast<size_t>(L));
 
-  const Tensor mask = options.attention_mask;
+  const KeyMasks mask{options.attention_mask, options.segment_ids};
   KVCache* cache = options.cache;
   std::optional<LoraRun> lora;
   if (adapter_ && !options.adapter_off)
     lora = LoraRun{adapter_->config().scale(), adapter_->config().lora_dropout, options.lora_dropout_key};
   const LoraRun* run = lora ? &*lora : nullptr;
   if (cache) {
-    GT_CHECK(!options.checkpoint_layers && !mask.defined() && !any_requires_grad({embed_tokens}),
-             "Gemma4: a KV cache is for inference: no gradient checkpointing, attention mask or recording");
+    GT_CHECK(!options.checkpoint_layers && !mask.key_mask.defined() && !mask.segment_ids.defined() &&
+                 !any_requires_grad({embed_tokens}),
+             "Gemma4: a KV cache is for inference: no gradient checkpointing, attention mask, segment ids or "
+             "recording");
     if (cache->layers.empty()) cache->layers.resize(static_cast<size_t>(L));
     GT_CHECK(static_cast<int64_t>(cache->layers.size()) == L && (cache->batch() == 0 || cache->batch() == B),
              "Gemma4: KV cache of ", cache->layers.size(), " layers and batch ", cache->batch(), " used for ", L,

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "optim/host_device.h"
+#include "base/host_device.h"
 
 namespace gt::optim_detail {
 

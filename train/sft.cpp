@@ -12,42 +12,93 @@
 #include "base/error.h"
 #include "train/gradients.h"
 #include "train/run_log.h"
+#include "train/sft_packing.h"
 #include "train/training_run.h"
 
 namespace gt::train {
 
 using nlohmann::json;
 
-Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>& batch, const ForwardOptions& forward,
-                  double denominator) {
-  GT_CHECK(!batch.empty(), "sft: empty batch");
+namespace {
+
+// The head's mean loss over the positions that predict a label (labels [B, T - from] from position `from` on), those
+// rows alone gathered first: a packed row's later samples bring their prompts, which the head would score for
+// nothing.
+Tensor scored_rows_loss(const Gemma4& model, const Tensor& hidden, const std::vector<int64_t>& labels, int64_t from) {
+  const int64_t B = hidden.size(0), T = hidden.size(1), H = hidden.size(2);
+  std::vector<int64_t> rows, targets;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = from; t + 1 < T; ++t)
+      if (const int64_t y = labels[static_cast<size_t>(b * (T - from) + t + 1 - from)]; y != -100) {
+        rows.push_back(b * T + t);
+        targets.push_back(y);
+      }
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const Tensor scored = embedding(hidden.reshape({B * T, H}), Tensor::from_ids(rows, {n}));
+  return model.head_loss(scored.reshape({1, n, H}), Tensor::from_ids(targets, {1, n}));
+}
+
+}  // namespace
+
+Tensor packed_loss(const Gemma4& model, const std::vector<std::vector<const TokenizedSample*>>& rows,
+                   const ForwardOptions& forward, double denominator) {
+  GT_CHECK(!rows.empty(), "sft: empty batch");
   int64_t T = 0, from = std::numeric_limits<int64_t>::max(), trainable = 0;
-  for (const TokenizedSample* s : batch) {
-    const int64_t n = static_cast<int64_t>(s->ids.size());
-    GT_CHECK(s->first_trainable >= 1 && s->first_trainable < n && s->trainable > 0, "sft: sample ", s->id,
-             " has no trainable token after position 0");
+  bool packed = false;
+  for (const std::vector<const TokenizedSample*>& row : rows) {
+    GT_CHECK(!row.empty(), "sft: empty sequence in a batch");
+    packed = packed || row.size() > 1;
+    int64_t n = 0;
+    for (const TokenizedSample* s : row) {
+      const int64_t len = static_cast<int64_t>(s->ids.size());
+      GT_CHECK(s->first_trainable >= 1 && s->first_trainable < len && s->trainable > 0, "sft: sample ", s->id,
+               " has no trainable token after position 0");
+      trainable += s->trainable;
+      n += len;
+    }
     T = std::max(T, n);
-    // Position t predicts token t + 1: the positions from first_trainable - 1 on are the only ones with a label.
-    from = std::min(from, s->first_trainable - 1);
-    trainable += s->trainable;
+    // Position t predicts token t + 1: the positions from first_trainable - 1 of a row's first sample on are the
+    // only ones with a label (the later samples of a packed row start after it).
+    from = std::min(from, row.front()->first_trainable - 1);
   }
   // Rows are padded on the right: under the causal mask no real token sees a pad, so the rows need no attention
-  // mask, and pads carry no label.
-  const int64_t B = static_cast<int64_t>(batch.size());
+  // mask, and pads carry no label. A packed row's samples each get a segment (the pads one more): attention stays
+  // inside a sample and its positions restart at 0. A sample's last token predicts nothing, as the next sample's
+  // BOS is never trainable.
+  const int64_t B = static_cast<int64_t>(rows.size());
   std::vector<int64_t> ids(static_cast<size_t>(B * T), model.config().pad_token_id);
   std::vector<int64_t> labels(static_cast<size_t>(B * (T - from)), -100);
+  std::vector<int64_t> segments(packed ? static_cast<size_t>(B * T) : 0);
   for (int64_t b = 0; b < B; ++b) {
-    const TokenizedSample& s = *batch[static_cast<size_t>(b)];
-    const int64_t n = static_cast<int64_t>(s.ids.size());
-    std::copy(s.ids.begin(), s.ids.end(), ids.begin() + b * T);
-    for (int64_t t = from; t < n; ++t)
-      if (s.mask[static_cast<size_t>(t)]) labels[static_cast<size_t>(b * (T - from) + t - from)] = s.ids[static_cast<size_t>(t)];
+    const std::vector<const TokenizedSample*>& row = rows[static_cast<size_t>(b)];
+    int64_t o = 0;
+    for (size_t k = 0; k <= row.size(); ++k) {
+      const int64_t n = k < row.size() ? static_cast<int64_t>(row[k]->ids.size()) : T - o;
+      if (packed) std::fill_n(segments.begin() + b * T + o, n, static_cast<int64_t>(k));
+      if (k == row.size()) break;
+      const TokenizedSample& s = *row[k];
+      std::copy(s.ids.begin(), s.ids.end(), ids.begin() + b * T + o);
+      for (int64_t t = std::max<int64_t>(0, from - o); t < n; ++t)
+        if (s.mask[static_cast<size_t>(t)])
+          labels[static_cast<size_t>(b * (T - from) + o + t - from)] = s.ids[static_cast<size_t>(t)];
+      o += n;
+    }
   }
-  const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), forward);
-  const Tensor mean =
-      model.head_loss(hidden.slice(1, from, T), next_token_targets(Tensor::from_ids(labels, {B, T - from})));
+  ForwardOptions fo = forward;
+  if (packed) fo.segment_ids = Tensor::from_ids(segments, {B, T});
+  const Tensor hidden = model.hidden_states(Tensor::from_ids(ids, {B, T}), fo);
+  const Tensor mean = packed ? scored_rows_loss(model, hidden, labels, from)
+                             : model.head_loss(hidden.slice(1, from, T),
+                                               next_token_targets(Tensor::from_ids(labels, {B, T - from})));
   const double count = static_cast<double>(trainable);
   return denominator == count ? mean : scale(mean, count / denominator);
+}
+
+Tensor batch_loss(const Gemma4& model, const std::vector<const TokenizedSample*>& batch, const ForwardOptions& forward,
+                  double denominator) {
+  std::vector<std::vector<const TokenizedSample*>> rows;
+  for (const TokenizedSample* s : batch) rows.push_back({s});
+  return packed_loss(model, rows, forward, denominator);
 }
 
 Tensor sample_loss(const Gemma4& model, const TokenizedSample& s, const ForwardOptions& forward, double denominator) {
@@ -78,12 +129,13 @@ class Trainer : TrainingRun {
       heldout_ = load_sft_dataset(c.heldout_data, tokenizer_, c.max_length, c.truncation, c.rendering);
     if (o.device != Device::CPU) model_.to(o.device);
     init_optimizer();
-    const int64_t n = static_cast<int64_t>(train_.samples.size());
+    sequences_ = c.packing ? pack_bfd(train_.samples, c.max_length) : one_per_sequence(train_.samples);
+    const int64_t n = static_cast<int64_t>(sequences_.size());
     const int64_t per_step = checked_mul(c.batch_size, c.grad_accumulation, "batch_size x grad_accumulation");
     const int64_t per_epoch = (n + per_step - 1) / per_step;
     total_ = per_epoch * c.epochs;
     if (c.max_steps > 0) total_ = std::min(total_, c.max_steps);
-    set_identity(training_identity(c), {{"samples", n}, {"fingerprint", hex64(train_.fingerprint)}});
+    set_identity(training_identity(c), {{"samples", samples()}, {"fingerprint", hex64(train_.fingerprint)}});
     forward_.checkpoint_layers = c.checkpoint_layers;
   }
 
@@ -97,14 +149,23 @@ class Trainer : TrainingRun {
 
  private:
   int64_t samples() const { return static_cast<int64_t>(train_.samples.size()); }
-  int64_t data_size() const override { return samples(); }
-  const char* data_noun() const override { return "training samples"; }
+  int64_t data_size() const override { return static_cast<int64_t>(sequences_.size()); }
+  const char* data_noun() const override { return c_.packing ? "packed training sequences" : "training samples"; }
   bool has_heldout() const override { return heldout_.has_value(); }
 
   void announce() override {
     report_data("train", train_.report);
     if (heldout_) report_data("heldout", heldout_->report);
-    say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples, " + std::to_string(c_.epochs) +
+    if (c_.packing) {
+      const PackingReport p = packing_report(sequences_, samples(), c_.max_length);
+      json j = p.to_json();
+      j.update({{"type", "packing"}, {"set", "train"}, {"step", 0}});
+      record(j);
+      say(p.describe());
+    }
+    say(std::to_string(total_) + " steps (" + std::to_string(samples()) + " samples" +
+        (c_.packing ? " in " + std::to_string(data_size()) + " packed sequences" : std::string()) + ", " +
+        std::to_string(c_.epochs) +
         " epochs, batch_size " + std::to_string(c_.batch_size) + ", grad_accumulation " +
         std::to_string(c_.grad_accumulation) + ")");
   }
@@ -125,15 +186,17 @@ class Trainer : TrainingRun {
   }
 
   // Stops the run when the loss of a micro-batch is not finite, naming where the forward first went wrong.
-  void check_loss(double v, const std::vector<const TokenizedSample*>& micro) const {
+  void check_loss(double v, const std::vector<std::vector<const TokenizedSample*>>& micro) const {
     if (std::isfinite(v)) return;
     std::string where;
-    for (const TokenizedSample* s : micro)
-      if (where.empty())
-        where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
-                                                          {1, static_cast<int64_t>(s->ids.size())}));
     std::vector<std::string> micro_ids;
-    for (const TokenizedSample* s : micro) micro_ids.push_back(s->id);
+    for (const std::vector<const TokenizedSample*>& row : micro)
+      for (const TokenizedSample* s : row) {
+        if (where.empty())
+          where = probe_non_finite(model_, Tensor::from_ids(std::vector<int64_t>(s->ids.begin(), s->ids.end()),
+                                                            {1, static_cast<int64_t>(s->ids.size())}));
+        micro_ids.push_back(s->id);
+      }
     fail("sft: step ", step() + 1, ": the loss of ", join_names(micro_ids, 4), " is ", v,
          where.empty() ? std::string("; the forward is finite, so the head's loss overflowed")
                        : "; the first non-finite value is in " + where);
@@ -143,23 +206,27 @@ class Trainer : TrainingRun {
     const auto t0 = Clock::now();
     double denominator = 0;
     int64_t tokens = 0;
-    std::vector<const TokenizedSample*> step_samples;
+    // The step's sequences (one sample each unless packing); the loss is the mean over all their trainable tokens.
+    std::vector<std::vector<const TokenizedSample*>> step_rows;
     std::vector<std::string> ids;
     for (int64_t k : next_items(c_.batch_size * c_.grad_accumulation)) {
-      const TokenizedSample& s = train_.samples[static_cast<size_t>(k)];
-      denominator += static_cast<double>(s.trainable);
-      tokens += static_cast<int64_t>(s.ids.size());
-      step_samples.push_back(&s);
-      ids.push_back(s.id);
+      std::vector<const TokenizedSample*>& row = step_rows.emplace_back();
+      for (int64_t i : sequences_[static_cast<size_t>(k)].samples) {
+        const TokenizedSample& s = train_.samples[static_cast<size_t>(i)];
+        denominator += static_cast<double>(s.trainable);
+        tokens += static_cast<int64_t>(s.ids.size());
+        row.push_back(&s);
+        ids.push_back(s.id);
+      }
     }
     double loss = 0;
-    for (size_t k = 0; k < step_samples.size(); k += static_cast<size_t>(c_.batch_size)) {
-      const std::vector<const TokenizedSample*> micro(
-          step_samples.begin() + static_cast<std::ptrdiff_t>(k),
-          step_samples.begin() + static_cast<std::ptrdiff_t>(std::min(step_samples.size(), k + static_cast<size_t>(c_.batch_size))));
+    for (size_t k = 0; k < step_rows.size(); k += static_cast<size_t>(c_.batch_size)) {
+      const std::vector<std::vector<const TokenizedSample*>> micro(
+          step_rows.begin() + static_cast<std::ptrdiff_t>(k),
+          step_rows.begin() + static_cast<std::ptrdiff_t>(std::min(step_rows.size(), k + static_cast<size_t>(c_.batch_size))));
       ForwardOptions fo = forward_;
       fo.lora_dropout_key = lora_dropout(static_cast<int64_t>(k / static_cast<size_t>(c_.batch_size)));
-      const Tensor l = batch_loss(model_, micro, fo, denominator);
+      const Tensor l = packed_loss(model_, micro, fo, denominator);
       const double v = l.item();
       check_loss(v, micro);
       loss += v;
@@ -203,6 +270,7 @@ class Trainer : TrainingRun {
 
   const SftConfig& c_;
   SftDataset train_;
+  std::vector<PackedSequence> sequences_;  // what the epochs' order permutes: packed, or one sample each
   std::optional<SftDataset> heldout_;
   ForwardOptions forward_;
   double last_loss_ = 0;

@@ -31,7 +31,10 @@ SftConfig parse_sft_config(const json& j, const std::string& path) {
   data.done();
   eval.done();
   c.grad_accumulation = root.integer("grad_accumulation", c.grad_accumulation, 1);
-  if (root.boolean("packing", false)) root.bad("packing", "= true is not supported yet (one sample per sequence)");
+  c.packing = root.boolean("packing", c.packing);
+  if (const json* v = root.find("packing_strategy"); v && *v != "bfd")
+    root.bad("packing_strategy", "must be \"bfd\" (best-fit decreasing, which never cuts a sample), got " +
+                                     v->dump() + (*v == "wrapped" ? ": \"wrapped\" cuts samples across sequences" : ""));
   root.done();
   return c;
 }
@@ -48,13 +51,16 @@ json training_identity(const SftConfig& c) {
                {"assistant_only_loss", c.rendering.masks.assistant_only},
                {"chat_template_kwargs", c.rendering.chat_template_kwargs.to_json()}};
   j["grad_accumulation"] = c.grad_accumulation;
+  // Only when on: the identities (and checkpoint hashes) of unpacked runs stay what they were.
+  if (c.packing) j["packing"] = {{"strategy", "bfd"}};
   return j;
 }
 
 json to_json(const SftConfig& c) {
   json j = training_identity(c);
   write_trainer_config(j, c);
-  j["packing"] = false;
+  j["packing"] = c.packing;
+  if (c.packing) j["packing_strategy"] = "bfd";
   return j;
 }
 

@@ -16,8 +16,9 @@
 //                 "preserve_thinking": false}}
 //   out_dir      (required) checkpoints/, metrics, final/ (the exported Hugging Face folder)
 //   epochs 3, max_steps 0 (0: no limit; else training stops there and schedules end there), seed 42
-//   batch_size 1 (samples in one padded forward), grad_accumulation 1 (forwards a step), packing false (not
-//   supported yet), grad_clip 0 (max global norm, 0: off)
+//   batch_size 1 (sequences in one padded forward), grad_accumulation 1 (forwards a step), packing false (true:
+//   samples packed whole into sequences of at most max_length tokens, train/sft_packing.h), packing_strategy "bfd"
+//   (the only one), grad_clip 0 (max global norm, 0: off)
 //   optimizer    {"name": "adafactor", "lr": 2e-5, "eps1", "eps2", "clip_threshold", "decay_rate", "beta1": null,
 //                 "weight_decay", "scale_parameter": false, "relative_step": false, "warmup_init": false} or
 //                {"name": "adamw", "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}; both also take
@@ -57,6 +58,8 @@ struct SftConfig : TrainerConfig {
   Truncation truncation = Truncation::PromptLeft;
   data::LineRendering rendering;
   int64_t grad_accumulation = 1;
+  // Several samples a sequence, best-fit decreasing (TRL's "bfd"; docs/config.md, Packing).
+  bool packing = false;
 };
 
 SftConfig parse_sft_config(const nlohmann::json& j, const std::string& path);

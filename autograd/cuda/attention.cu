@@ -192,10 +192,10 @@ void products_backward(const AttentionShape& s, const Params& p, const Tensor& q
 void set_attention_kernel(AttentionKernel k) { g_kernel = k; }
 
 void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
-                       const Tensor& key_mask, const Tensor& out, const Tensor& lse) {
+                       const AttentionMasks& masks, const Tensor& out, const Tensor& lse) {
   check_shape(s);
   if (s.B * s.T * s.Hq == 0) return;
-  const Params p = make_params(s, key_mask);
+  const Params p = make_params(s, masks);
   if (use_products(s, q.dtype()) && s.S > 0) {
     with_float(q.dtype(), "cuda::attention", [&](auto tag) {
       products_forward<typename decltype(tag)::type>(s, p, q, k, v, out, lse);
@@ -206,10 +206,10 @@ void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k
 }
 
 void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
-                        const Tensor& key_mask, const Tensor& out, const Tensor& lse, const Tensor& dout,
+                        const AttentionMasks& masks, const Tensor& out, const Tensor& lse, const Tensor& dout,
                         const Tensor& dq, const Tensor& dk, const Tensor& dv) {
   check_shape(s);
-  const Params p = make_params(s, key_mask);
+  const Params p = make_params(s, masks);
   if (use_products(s, q.dtype()) && s.S > 0 && s.T > 0) {
     with_float(q.dtype(), "cuda::attention_backward", [&](auto tag) {
       products_backward<typename decltype(tag)::type>(s, p, q, k, v, lse, dout, dq, dk, dv);

@@ -4,6 +4,7 @@
 //
 // Rows: the G = Hq / Hkv query heads that read one kv head are stacked, row r = t * G + j, so one key tile serves
 // all of them (for MQA all 8 heads of E2B).
+#include "autograd/attention_segments.h"
 #include "autograd/cuda/kernels.h"
 
 namespace gt::cuda::attention_detail {
@@ -19,21 +20,23 @@ struct Params {
   bool causal;
   int64_t window, q_offset;
   const int32_t* mask;  // [B, S] or null
+  const int32_t* seg;   // [B, S] segment ids or null
 };
 
-inline Params make_params(const AttentionShape& s, const Tensor& mask) {
+inline Params make_params(const AttentionShape& s, const AttentionMasks& m) {
   Params p{};
   p.B = s.B, p.T = s.T, p.S = s.S, p.Hq = s.Hq, p.Hkv = s.Hkv, p.G = s.Hq / s.Hkv, p.D = s.D, p.Dv = s.Dv;
   p.scale = s.scale;
   p.causal = s.causal;
   p.window = s.window;
   p.q_offset = s.q_offset;
-  p.mask = mask.defined() ? static_cast<const int32_t*>(mask.raw()) : nullptr;
+  p.mask = m.key_mask.defined() ? static_cast<const int32_t*>(m.key_mask.raw()) : nullptr;
+  p.seg = m.segment_ids.defined() ? static_cast<const int32_t*>(m.segment_ids.raw()) : nullptr;
   return p;
 }
 
-// Visible keys of query position t lie in [lo, hi); the mask may hide some of them. Both bounds are
-// nondecreasing in t.
+// Visible keys of query position t lie in [lo, hi); the mask and the segment ids may hide some of them. Both
+// bounds are nondecreasing in t.
 __device__ __forceinline__ int64_t key_lo(const Params& p, int64_t t) {
   return p.window > 0 ? max(p.q_offset + t - p.window + 1, int64_t{0}) : 0;
 }
@@ -41,7 +44,8 @@ __device__ __forceinline__ int64_t key_hi(const Params& p, int64_t t) {
   return p.causal ? min(p.q_offset + t + 1, p.S) : p.S;
 }
 __device__ __forceinline__ bool visible(const Params& p, int64_t b, int64_t t, int64_t s) {
-  return s >= key_lo(p, t) && s < key_hi(p, t) && (!p.mask || p.mask[b * p.S + s] != 0);
+  return s >= key_lo(p, t) && s < key_hi(p, t) && (!p.mask || p.mask[b * p.S + s] != 0) &&
+         same_segment(p.seg, p.S, b, p.q_offset + t, s);
 }
 
 // Element offset of stacked row r (of kv group g, batch b) in a [B, T, Hq, width] tensor.

@@ -91,13 +91,18 @@ struct AttentionShape {
 // FlashAttention kernel that never materialises them (f32, longer sequences). Tests force either.
 enum class AttentionKernel : uint8_t { Auto, Tiled, Products };
 GT_CUDA_API(void set_attention_kernel(AttentionKernel k))
+// Which keys a query may see beyond causality and the window, both i32 [B, S] on the device or undefined: key_mask
+// (0 = padding) and segment_ids (ops.h: AttentionOptions; the test is attention_segments.h's same_segment).
+struct AttentionMasks {
+  Tensor key_mask, segment_ids;
+};
 // q [B, T, Hq, D], k [B, S, Hkv, D], v [B, S, Hkv, Dv], out [B, T, Hq, Dv], all contiguous and of one dtype;
-// key_mask i32 [B, S] on the device (0 = padding) or undefined; lse f32 [B, T, Hq] or undefined.
+// lse f32 [B, T, Hq] or undefined.
 GT_CUDA_API(void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
-                                   const Tensor& key_mask, const Tensor& out, const Tensor& lse))
+                                   const AttentionMasks& masks, const Tensor& out, const Tensor& lse))
 // dq, dk, dv like q, k, v (any may be undefined). Deterministic: no atomics.
 GT_CUDA_API(void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
-                                    const Tensor& key_mask, const Tensor& out, const Tensor& lse,
+                                    const AttentionMasks& masks, const Tensor& out, const Tensor& lse,
                                     const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv))
 
 }  // namespace gt::cuda

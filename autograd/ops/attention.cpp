@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/attention_segments.h"
 #include "autograd/cuda/kernels.h"
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
@@ -66,16 +67,22 @@ struct Plan {
   std::vector<float> bias;
   // Per batch entry: first valid key and one past the last one, so padded ends are never multiplied.
   std::vector<int64_t> kmin, kmax;
+  // With segment ids, per [B, S] position: the first position of its segment and one past the last. Since each
+  // segment is one run, a query sees exactly the keys of [seg_lo, seg_hi), and every row's softmax runs over its
+  // own segment's keys alone. Empty without segments.
+  std::vector<int64_t> seg_lo, seg_hi;
 
   // Visible keys of query row t are within [lo, hi); both ends are nondecreasing in t, so a tile of rows
   // t0..t1-1 sees at most [lo(t0), hi(t1 - 1)).
   int64_t lo(int64_t b, int64_t t) const {
     const int64_t p = q_offset + t;
-    const int64_t l = window > 0 ? std::max<int64_t>(p - window + 1, 0) : 0;
+    int64_t l = window > 0 ? std::max<int64_t>(p - window + 1, 0) : 0;
+    if (!seg_lo.empty()) l = std::max(l, seg_lo[static_cast<size_t>(b * S + p)]);
     return std::max(l, kmin[static_cast<size_t>(b)]);
   }
   int64_t hi(int64_t b, int64_t t) const {
-    const int64_t h = causal ? std::min(q_offset + t + 1, S) : S;
+    int64_t h = causal ? std::min(q_offset + t + 1, S) : S;
+    if (!seg_hi.empty()) h = std::min(h, seg_hi[static_cast<size_t>(b * S + q_offset + t)]);
     return std::min(h, kmax[static_cast<size_t>(b)]);
   }
   const float* bias_at(int64_t b, int64_t s) const { return bias.empty() ? nullptr : bias.data() + b * S + s; }
@@ -89,6 +96,48 @@ struct Plan {
 
 [[noreturn]] void shape_error(const Tensor& q, const Tensor& k, const Tensor& v, const std::string& why) {
   fail("attention: q ", q.str(), ", k ", k.str(), ", v ", v.str(), ": ", why);
+}
+
+// The segment ids as i32 [B, S] (what the CUDA kernels read), checked against the plan's shape.
+std::vector<int32_t> segment_ids_i32(const Plan& p, const Tensor& seg, const Tensor& q, const Tensor& k,
+                                     const Tensor& v) {
+  GT_CHECK(!is_floating(seg.dtype()) && seg.dim() == 2 && seg.size(0) == p.B && seg.size(1) == p.S,
+           "attention: segment_ids ", seg.str(), " must be an integer [B, S] = [", p.B, ", ", p.S, "] for q ",
+           q.str(), ", k ", k.str(), ", v ", v.str());
+  GT_CHECK(p.q_offset + p.T <= p.S, "attention: segment ids need every query position in the keys' range, but ",
+           p.T, " queries from position ", p.q_offset, " pass the ", p.S, " keys");
+  const std::vector<int64_t> ids = seg.to_ids();
+  std::vector<int32_t> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    GT_CHECK(ids[i] == static_cast<int32_t>(ids[i]), "attention: segment id ", ids[i], " does not fit 32 bits");
+    out[i] = static_cast<int32_t>(ids[i]);
+  }
+  return out;
+}
+
+// Plan::seg_lo / seg_hi: the run of positions each position shares its segment with (same_segment between
+// neighbours). A segment id that comes back after another one is refused: a segment is one packed sample.
+void segment_bounds(Plan& p, const Tensor& seg, const Tensor& q, const Tensor& k, const Tensor& v) {
+  const std::vector<int32_t> ids = segment_ids_i32(p, seg, q, k, v);
+  p.seg_lo.resize(ids.size());
+  p.seg_hi.resize(ids.size());
+  for (int64_t b = 0; b < p.B; ++b) {
+    const size_t row = static_cast<size_t>(b * p.S);
+    std::vector<int32_t> closed;
+    for (int64_t s = 0; s < p.S; ++s) {
+      const bool joins = s > 0 && same_segment(ids.data(), p.S, b, s, s - 1);
+      p.seg_lo[row + static_cast<size_t>(s)] = joins ? p.seg_lo[row + static_cast<size_t>(s) - 1] : s;
+      if (joins) continue;
+      if (s > 0) closed.push_back(ids[row + static_cast<size_t>(s) - 1]);
+      GT_CHECK(std::find(closed.begin(), closed.end(), ids[row + static_cast<size_t>(s)]) == closed.end(),
+               "attention: segment id ", ids[row + static_cast<size_t>(s)], " of batch entry ", b,
+               " comes back at position ", s, " after another segment; each segment must be one run of positions");
+    }
+    for (int64_t s = p.S - 1; s >= 0; --s) {
+      const bool joins = s + 1 < p.S && same_segment(ids.data(), p.S, b, s, s + 1);
+      p.seg_hi[row + static_cast<size_t>(s)] = joins ? p.seg_hi[row + static_cast<size_t>(s) + 1] : s + 1;
+    }
+  }
 }
 
 std::shared_ptr<Plan> make_plan(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt) {
@@ -121,6 +170,7 @@ std::shared_ptr<Plan> make_plan(const Tensor& q, const Tensor& k, const Tensor& 
   p->ntiles = (p->T + p->tq - 1) / p->tq;
   p->kmin.assign(static_cast<size_t>(p->B), 0);
   p->kmax.assign(static_cast<size_t>(p->B), p->S);
+  if (opt.segment_ids.defined()) segment_bounds(*p, opt.segment_ids, q, k, v);
   if (opt.key_mask.defined()) {
     const Tensor& m = opt.key_mask;
     GT_CHECK(!is_floating(m.dtype()) && m.dim() == 2 && m.size(0) == p->B && m.size(1) == p->S,
@@ -373,7 +423,8 @@ void attention_backward(const Plan& p, const float* q, const float* k, const flo
   if (need_kv) sum_key_partials(p, spans, nchunks, partial, gr);
 }
 
-// The GPU path (autograd/cuda/attention.cu): operands dense in q's dtype, the key mask as i32 on the device.
+// The GPU path (autograd/cuda/attention.cu): operands dense in q's dtype, the key mask and segment ids as i32 on the
+// device.
 Tensor attention_cuda(const Plan& p, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opt) {
   cuda::AttentionShape s;
   s.B = p.B, s.T = p.T, s.S = p.S, s.Hq = p.Hq, s.Hkv = p.Hkv, s.D = p.D, s.Dv = p.Dv;
@@ -381,18 +432,19 @@ Tensor attention_cuda(const Plan& p, const Tensor& q, const Tensor& k, const Ten
   const DType dt = q.dtype();
   const Tensor qc = dense_as(q, dt), kc = dense_as(k, dt), vc = dense_as(v, dt);
   const Tensor mask = opt.key_mask.defined() ? dense_as(opt.key_mask, DType::I32).to(Device::CUDA) : Tensor();
+  const Tensor seg = opt.segment_ids.defined() ? dense_as(opt.segment_ids, DType::I32).to(Device::CUDA) : Tensor();
   Tensor out = Tensor::empty({p.B, p.T, p.Hq, p.Dv}, dt, Device::CUDA);
   const bool rec = any_requires_grad({q, k, v});
   Tensor lse = rec ? Tensor::empty({p.B, p.T, p.Hq}, DType::F32, Device::CUDA) : Tensor();
-  cuda::attention_forward(s, qc, kc, vc, mask, out, lse);
+  cuda::attention_forward(s, qc, kc, vc, {mask, seg}, out, lse);
   if (rec) {
     record("attention", {q, k, v}, {out},
-           [s, sq = qc.detach(), sk = kc.detach(), sv = vc.detach(), so = out.detach(), lse, mask](GradSink& g) {
+           [s, sq = qc.detach(), sk = kc.detach(), sv = vc.detach(), so = out.detach(), lse, mask, seg](GradSink& g) {
              const Tensor& dout = g.out();
              Tensor dq = g.needs(0) ? Tensor::empty(sq.shape(), sq.dtype(), Device::CUDA) : Tensor();
              Tensor dk = g.needs(1) ? Tensor::empty(sk.shape(), sk.dtype(), Device::CUDA) : Tensor();
              Tensor dv = g.needs(2) ? Tensor::empty(sv.shape(), sv.dtype(), Device::CUDA) : Tensor();
-             cuda::attention_backward(s, sq, sk, sv, mask, so, lse, dense_as(dout, sq.dtype()), dq, dk, dv);
+             cuda::attention_backward(s, sq, sk, sv, {mask, seg}, so, lse, dense_as(dout, sq.dtype()), dq, dk, dv);
              if (dq.defined()) g.add(0, dq);
              if (dk.defined()) g.add(1, dk);
              if (dv.defined()) g.add(2, dv);

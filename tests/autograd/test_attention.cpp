@@ -3,6 +3,7 @@
 #include "support/error_message.h"
 
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "autograd/parallel.h"
@@ -21,6 +22,7 @@ struct Case {
   bool causal = true;
   int64_t window = 0, q_offset = 0;
   std::vector<int64_t> mask = {};  // [B, S], empty for none
+  std::vector<int64_t> seg = {};   // [B, S] segment ids, empty for none
 
   AttentionOptions options() const {
     AttentionOptions o;
@@ -29,12 +31,14 @@ struct Case {
     o.window = window;
     o.q_offset = q_offset;
     if (!mask.empty()) o.key_mask = Tensor::from_ids(mask, {B, S}, DType::I32);
+    if (!seg.empty()) o.segment_ids = Tensor::from_ids(seg, {B, S}, DType::I32);
     return o;
   }
   bool visible(int64_t b, int64_t t, int64_t s) const {
     const int64_t p = q_offset + t;
     if (causal && s > p) return false;
     if (window > 0 && s <= p - window) return false;
+    if (!seg.empty() && seg[static_cast<size_t>(b * S + s)] != seg[static_cast<size_t>(b * S + p)]) return false;
     return mask.empty() || mask[static_cast<size_t>(b * S + s)] != 0;
   }
 };
@@ -145,7 +149,29 @@ std::vector<Case> small_cases() {
       {.name = "mqa", .B = 1, .T = 6, .S = 6, .Hq = 4, .Hkv = 1, .D = 4, .Dv = 4, .window = 4},
       {.name = "dv_ne_d", .B = 1, .T = 5, .S = 5, .Hq = 2, .Hkv = 1, .D = 4, .Dv = 6},
       {.name = "scale", .B = 1, .T = 6, .S = 6, .Hq = 2, .Hkv = 2, .D = 4, .Dv = 3, .scale = 0.37},
+      // Packed rows: three samples, then two and a padding segment (any ids, each one run).
+      {.name = "segments", .B = 2, .T = 9, .S = 9, .Hq = 2, .Hkv = 1, .D = 4, .Dv = 4,
+       .seg = {0, 0, 0, 1, 1, 1, 1, 2, 2, 5, 5, 5, 5, 5, 7, 7, 9, 9}},
+      {.name = "segments_sliding_gqa", .B = 1, .T = 10, .S = 10, .Hq = 4, .Hkv = 2, .D = 4, .Dv = 3, .window = 3,
+       .seg = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1}},
+      {.name = "segments_padded", .B = 1, .T = 8, .S = 8, .Hq = 2, .Hkv = 1, .D = 4, .Dv = 4,
+       .mask = {1, 1, 1, 1, 1, 1, 0, 0}, .seg = {0, 0, 0, 1, 1, 1, 2, 2}},
+      {.name = "segments_noncausal", .B = 1, .T = 7, .S = 7, .Hq = 2, .Hkv = 1, .D = 4, .Dv = 4, .causal = false,
+       .seg = {3, 3, 3, 1, 1, 1, 1}},
   };
+}
+
+// Segment ids of B rows of S positions filled with samples of these lengths in turn (the last one cut at the end).
+std::vector<int64_t> packed_segments(int64_t B, int64_t S, const std::vector<int64_t>& lengths) {
+  std::vector<int64_t> seg;
+  int64_t id = 0, left = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      if (left == 0 || s == 0) left = lengths[static_cast<size_t>(id++ % static_cast<int64_t>(lengths.size()))];
+      seg.push_back(id);
+      --left;
+    }
+  return seg;
 }
 
 // Larger ones that span several query tiles and several backward chunks (the op stacks 128 query rows per tile
@@ -160,6 +186,8 @@ std::vector<Case> large_cases() {
       {.name = "gqa_decode", .B = 1, .T = 70, .S = 200, .Hq = 8, .Hkv = 2, .D = 8, .Dv = 12, .q_offset = 130},
       {.name = "noncausal", .B = 1, .T = 100, .S = 90, .Hq = 8, .Hkv = 1, .D = 8, .Dv = 8, .causal = false},
       {.name = "mqa_long", .B = 1, .T = 300, .S = 300, .Hq = 8, .Hkv = 1, .D = 8, .Dv = 8, .window = 100},
+      {.name = "segments_long", .B = 2, .T = 260, .S = 260, .Hq = 8, .Hkv = 1, .D = 8, .Dv = 8, .window = 50,
+       .seg = packed_segments(2, 260, {70, 3, 101, 40, 46})},
   };
 }
 
@@ -310,4 +338,45 @@ TEST(Attention, ShapeErrors) {
   AttentionOptions negative;
   negative.q_offset = -1;
   EXPECT_NE(gt::testing::thrown_message<Error>([&] { attention(q2, k, v, negative); }).find("q_offset -1"), std::string::npos);
+}
+
+// A packed row equals its samples run alone: the same keys under the same positions, in float32 (not bitwise: a
+// sample's rows sit at other offsets of the tile buffers, where Eigen vectorises the softmax differently).
+TEST(Attention, SegmentsEqualTheSamplesRunAlone) {
+  const std::vector<int64_t> lengths = {5, 9, 4};
+  const int64_t S = 18, Hq = 4, Hkv = 2, D = 8;
+  std::vector<int64_t> seg;
+  for (size_t i = 0; i < lengths.size(); ++i) seg.insert(seg.end(), static_cast<size_t>(lengths[i]), int64_t(i));
+  const Tensor q = randn({1, S, Hq, D}, 1), k = randn({1, S, Hkv, D}, 2), v = randn({1, S, Hkv, D}, 3);
+  AttentionOptions opt;
+  opt.window = 6;
+  opt.segment_ids = Tensor::from_ids(seg, {1, S});
+  const std::vector<float> packed = attention(q, k, v, opt).to_floats();
+  opt.segment_ids = Tensor();
+  int64_t o = 0;
+  for (int64_t n : lengths) {
+    const std::vector<float> alone =
+        attention(q.slice(1, o, o + n), k.slice(1, o, o + n), v.slice(1, o, o + n), opt).to_floats();
+    for (size_t i = 0; i < alone.size(); ++i)
+      EXPECT_NEAR(packed[static_cast<size_t>(o * Hq * D) + i], alone[i], 1e-6) << "sample at " << o << ", " << i;
+    o += n;
+  }
+}
+
+TEST(Attention, SegmentErrors) {
+  const Tensor q = randn({1, 4, 2, 4}, 1), k = randn({1, 4, 1, 4}, 2), v = randn({1, 4, 1, 4}, 3);
+  auto message = [](const std::function<void()>& f) { return gt::testing::thrown_message<Error>(f); };
+  AttentionOptions opt;
+  opt.segment_ids = Tensor::from_ids({0, 1, 1, 0}, {1, 4});
+  EXPECT_NE(message([&] { attention(q, k, v, opt); }).find("segment id 0 of batch entry 0 comes back at position 3"),
+            std::string::npos);
+  opt.segment_ids = Tensor::from_ids({0, 1, 1}, {1, 3});
+  EXPECT_NE(message([&] { attention(q, k, v, opt); }).find("segment_ids i64[1, 3] must be an integer [B, S] = [1, 4]"),
+            std::string::npos);
+  // Decoding T = 4 queries from position 3 of 6 keys: positions 6 has no segment id.
+  opt.segment_ids = Tensor::from_ids({0, 0, 0, 0, 0, 0}, {1, 6});
+  opt.q_offset = 3;
+  EXPECT_NE(message([&] { attention(q, randn({1, 6, 1, 4}, 4), randn({1, 6, 1, 4}, 5), opt); })
+                .find("segment ids need every query position"),
+            std::string::npos);
 }

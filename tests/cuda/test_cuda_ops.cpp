@@ -224,7 +224,22 @@ struct AttnCase {
   bool causal;
   int64_t window, q_offset;
   bool mask;
+  // Packed rows (segment ids, attention_segments.h): samples of these lengths in turn, each batch row restarting the
+  // list; empty for none.
+  std::vector<int64_t> lengths = {};
 };
+
+std::vector<int64_t> segment_ids(const AttnCase& c) {
+  std::vector<int64_t> seg;
+  for (int64_t b = 0; b < c.B; ++b) {
+    size_t next = 0;
+    for (int64_t left = 0, id = 0, t = 0; t < c.S; ++t, --left) {
+      if (left == 0) left = c.lengths[next++ % c.lengths.size()], ++id;
+      seg.push_back(id);
+    }
+  }
+  return seg;
+}
 
 TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
   const AttnCase cases[] = {
@@ -235,6 +250,11 @@ TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
       {"attention decode (q_offset)", 2, 3, 40, 8, 1, 32, 32, true, 16, 37, false},
       {"attention MQA D256 (E2B sliding)", 1, 70, 70, 8, 1, 256, 256, true, 32, 0, false},
       {"attention MQA D512 (E2B full)", 1, 50, 50, 8, 1, 512, 512, true, 0, 0, false},
+      {"segments GQA causal D16", 2, 41, 41, 4, 2, 16, 16, true, 0, 0, false, {9, 17, 5, 10}},
+      {"segments window 8 + key mask", 2, 50, 50, 6, 2, 24, 24, true, 8, 0, true, {20, 3, 27}},
+      {"segments non-causal", 1, 30, 30, 3, 3, 12, 20, false, 0, 0, false, {12, 18}},
+      {"segments MQA D256 window 32 (E2B sliding)", 1, 90, 90, 8, 1, 256, 256, true, 32, 0, false, {40, 1, 49}},
+      {"segments MQA D512 (E2B full)", 1, 60, 60, 8, 1, 512, 512, true, 0, 0, false, {25, 35}},
   };
   for (cuda::AttentionKernel kernel : {cuda::AttentionKernel::Tiled, cuda::AttentionKernel::Products}) {
     cuda::set_attention_kernel(kernel);
@@ -256,6 +276,7 @@ TEST_F(CudaOps, AttentionMasksHeadsAndHeadDims) {
               o.window = c.window;
               o.q_offset = c.q_offset;
               if (c.mask) o.key_mask = mask;
+              if (!c.lengths.empty()) o.segment_ids = Tensor::from_ids(segment_ids(c), {c.B, c.S});
               return std::vector<Tensor>{attention(x[0], x[1], x[2], o)};
             },
             {q, k, v}, dt);

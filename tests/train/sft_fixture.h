@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/json_file.h"
+#include "model/gemma4.h"
 #include "support/byte_tokenizer.h"
 #include "support/files.h"
 #include "train/sft_config.h"
@@ -89,6 +90,17 @@ struct SftFixture {
   }
   std::string out(const std::string& name = "out") const { return (dir.path / name).string(); }
 };
+
+// Every trainable parameter's gradient, concatenated, and the gradients zeroed for the next comparison.
+inline std::vector<float> take_gradients(Gemma4& m) {
+  std::vector<float> g;
+  for (const Tensor& p : m.state().trainable()) {
+    const std::vector<float> v = p.grad().to_floats();
+    g.insert(g.end(), v.begin(), v.end());
+  }
+  m.state().zero_grad();
+  return g;
+}
 
 // The records of a metrics file with the given "type".
 inline std::vector<json> read_records(const std::string& path, const std::string& type) {

@@ -132,25 +132,16 @@ TEST(Sft, APaddedBatchEqualsItsSamplesOneByOne) {
   }
   ASSERT_NE(batch[0]->ids.size(), batch[1]->ids.size());  // so the padding is exercised
   Gemma4 m = Gemma4::random(load_gemma4_config(f.model_config), 5);
-  const auto grads = [&] {
-    std::vector<float> g;
-    for (const Tensor& p : m.state().trainable()) {
-      const std::vector<float> v = p.grad().to_floats();
-      g.insert(g.end(), v.begin(), v.end());
-    }
-    m.state().zero_grad();
-    return g;
-  };
   double one_by_one = 0;
   for (const TokenizedSample* s : batch) {
     const Tensor l = sample_loss(m, *s, {}, denominator);
     one_by_one += l.item();
     l.backward();
   }
-  const std::vector<float> want = grads();
+  const std::vector<float> want = take_gradients(m);
   const Tensor l = batch_loss(m, batch, {}, denominator);
   l.backward();
-  const std::vector<float> got = grads();
+  const std::vector<float> got = take_gradients(m);
   // Only the GEMMs' blocking over more rows and the summation order differ: float32 rounding.
   EXPECT_NEAR(l.item(), one_by_one, 1e-6 * one_by_one);
   double diff = 0, scale = 0;

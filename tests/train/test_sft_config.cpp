@@ -103,12 +103,20 @@ TEST(SftConfig, BadValuesAndMissingKeys) {
 }
 
 TEST(SftConfig, UnsupportedOptionsSaySo) {
-  expect_config_error({{"packing", true}}, {"'packing'", "not supported yet"});
+  expect_config_error({{"packing", true}, {"packing_strategy", "wrapped"}},
+                      {"'packing_strategy' must be \"bfd\"", "\"wrapped\" cuts samples across sequences"});
   expect_config_error({{"batch_size", 0}}, {"'batch_size'"});
   // Their supported values are accepted, so a config may state them.
   json j = minimal();
   j.merge_patch({{"packing", false}, {"batch_size", 3}});
-  EXPECT_NO_THROW(parse_sft_config(j, "cfg.json"));
+  EXPECT_FALSE(parse_sft_config(j, "cfg.json").packing);
+  j.merge_patch({{"packing", true}, {"packing_strategy", "bfd"}});
+  const SftConfig c = parse_sft_config(j, "cfg.json");
+  EXPECT_TRUE(c.packing);
+  EXPECT_EQ(to_json(c)["packing_strategy"], "bfd");
+  EXPECT_EQ(training_identity(c)["packing"]["strategy"], "bfd");
+  // Off, the identity is what it was before packing existed (old checkpoints still resume).
+  EXPECT_FALSE(training_identity(parse_sft_config(minimal(), "cfg.json")).contains("packing"));
 }
 
 TEST(SftConfig, RelativeStepTakesNoLearningRate) {
