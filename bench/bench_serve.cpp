@@ -10,7 +10,9 @@
 #include <benchmark/benchmark.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 
 #include "autograd/parallel.h"
@@ -59,6 +61,8 @@ void BM_ServeChat(benchmark::State& state) {
                      {"max_tokens", kNewTokens}}
           .dump();
   int64_t requests = 0;
+  std::atomic<int> failed{0};
+  std::string why;
   for (auto _ : state) {
     std::vector<std::thread> ts;
     for (int c = 0; c < clients; ++c)
@@ -66,9 +70,14 @@ void BM_ServeChat(benchmark::State& state) {
         httplib::Client cl("127.0.0.1", s.port);
         cl.set_read_timeout(600);
         auto r = cl.Post("/v1/chat/completions", body, "application/json");
-        if (!r || r->status != 200) state.SkipWithError("a request failed");
+        if (!r || r->status != 200)
+          if (failed++ == 0) why = r ? "HTTP " + std::to_string(r->status) + ": " + r->body : httplib::to_string(r.error());
       });
     for (auto& t : ts) t.join();
+    if (failed > 0) {
+      state.SkipWithError(("a request failed: " + why).c_str());
+      break;
+    }
     requests += clients;
   }
   state.counters["requests/s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);

@@ -8,21 +8,12 @@ set -euo pipefail
 
 readonly PKG="openai@4.104.0"
 [ $# -eq 3 ] || { echo "usage: $0 BASE_URL MODEL REQUESTS.json" >&2; exit 2; }
-prefix="${GT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gemma-tune}/npm-openai"
+requests="$(realpath "$3")"
+source "$(dirname "$0")/npm_cached.sh"
+npm_cached openai_chat "$PKG" npm-openai
 
-command -v node >/dev/null && command -v npm >/dev/null ||
-  { echo "openai_chat: node and npm are needed to install $PKG" >&2; exit 1; }
-if [ ! -f "$prefix/node_modules/openai/package.json" ]; then
-  mkdir -p "$prefix"
-  if ! npm install --prefix "$prefix" --loglevel=error --no-audit --no-fund "$PKG" >"$prefix/npm.log" 2>&1; then
-    echo "openai_chat: 'npm install $PKG' failed (is the npm registry reachable?):" >&2
-    cat "$prefix/npm.log" >&2
-    exit 1
-  fi
-fi
-
-cd "$prefix"
-BASE_URL="$1" MODEL="$2" REQUESTS="$(realpath "$3")" node --input-type=module -e '
+cd "$npm_prefix"
+BASE_URL="$1" MODEL="$2" REQUESTS="$requests" node --input-type=module -e '
 import OpenAI from "openai";
 import { readFileSync } from "node:fs";
 const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: "unused", maxRetries: 0 });

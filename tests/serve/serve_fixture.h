@@ -49,21 +49,27 @@ inline std::vector<int64_t> generate_for_chat(const Gemma4& model, const data::T
 
 // The model, its tokenizer and a server over them, listening until destroyed.
 struct RunningServer {
-  Gemma4 model;
+  Gemma4 model, adapted;
   data::Tokenizer tok;
   std::vector<int64_t> stop_ids;
   std::unique_ptr<serve::Server> server;
   std::thread thread;
   int port = 0;
 
-  RunningServer(const std::string& dir, serve::ServeLimits limits = {})
+  // With `adapter_dir`, that LoRA adapter is also served as model "ft".
+  RunningServer(const std::string& dir, serve::ServeLimits limits = {}, const std::string& adapter_dir = {})
       : model(Gemma4::load(dir)),
+        adapted(model),
         tok(data::Tokenizer::from_file(std::filesystem::path(dir) / "tokenizer.json")),
         stop_ids(stop_ids_from(dir)) {
     serve::ServerOptions o;
     o.port = 0;
     o.limits = limits;
     o.models = {{"tiny", &model}};
+    if (!adapter_dir.empty()) {
+      adapted.set_adapter(LoraAdapter::load(adapter_dir, adapted));
+      o.models.emplace_back("ft", &adapted);
+    }
     o.sampling_defaults = serve::sampling_defaults(dir);
     o.stop_ids = stop_ids;
     o.vocab_limit = tok.vocab_size();

@@ -110,6 +110,48 @@ TEST(Serve, ConcurrentRequestsEachEqualGenerate) {
   EXPECT_EQ(got_sampled, want_sampled);
 }
 
+// A LoRA adapter served beside the base: "model": "ft" gives generate's tokens with that adapter on, the base
+// stays the base, both in one batch.
+TEST(Serve, AdapterIsPickedByModelName) {
+  TinyServeFolder f;
+  const std::string adapter_dir = (f.dir.path / "adapter").string();
+  {
+    const Gemma4 base = Gemma4::load(f.model);
+    LoraConfig c;
+    c.r = 4;
+    LoraAdapter a = LoraAdapter::create(base, c, 1);
+    // A fresh adapter's B is zero (no change); a random one makes the adapter matter.
+    uint64_t k = 0;
+    for (auto& item : a.state().items())
+      if (item.first.find("lora_B") != std::string::npos) {
+        Tensor t(item.second);
+        std::vector<float> v(static_cast<size_t>(t.numel()));
+        for (float& x : v) x = static_cast<float>(static_cast<int64_t>((++k * 2654435761u) % 2001) - 1000) * 1e-3f;
+        NoGradGuard ng;
+        t.copy_from(Tensor::from_vector(v, t.shape()));
+      }
+    a.save(adapter_dir, "model.", "base");
+  }
+  RunningServer s(f.model, {}, adapter_dir);
+  // Sampled with a seed: greedy decoding of random weights repeats one token with or without the adapter.
+  json body = chat_body("adapt me", 30, true);
+  body["temperature"] = 1.0;
+  body["seed"] = 5;
+  const SamplingOptions sampling{1.0, 0, 1.0, 5};
+  const auto want_base = s.generate_tokens(body["messages"], 30, sampling);
+  const auto want_ft = generate_for_chat(s.adapted, s.tok, s.stop_ids, body["messages"], 30, sampling);
+  EXPECT_NE(want_base, want_ft);
+  std::vector<int64_t> got_base, got_ft;
+  std::thread base_client([&] { got_base = streamed_ids(post_stream(s, body)); });
+  json ft = body;
+  ft["stream"] = false;
+  ft["model"] = "ft";
+  got_ft = post_json(s, ft)["choices"][0]["token_ids"].get<std::vector<int64_t>>();
+  base_client.join();
+  EXPECT_EQ(got_base, want_base);
+  EXPECT_EQ(got_ft, want_ft);
+}
+
 TEST(Serve, ModelsAndUnknownModel) {
   TinyServeFolder f;
   RunningServer s(f.model);
