@@ -17,14 +17,9 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
   const int64_t G = opt.num_samples, V = model.config().vocab_size;
   // Sampling from the first `drawable` logits of a row is sampling with the rest masked out.
   const int64_t drawable = opt.vocab_limit > 0 ? std::min(opt.vocab_limit, V) : V;
-  KVCache prefill;
-  ForwardOptions fo;
-  fo.cache = &prefill;
-  const int64_t P = static_cast<int64_t>(prompt.size());
-  Tensor h = model.hidden_states(Tensor::from_ids(prompt, {1, P}), fo);
-  // Only the last position's logits are needed (transformers' logits_to_keep = 1).
-  Tensor logits = model.head(h.slice(1, P - 1, P)).contiguous();  // [1, 1, V]
-  KVCache cache = prefill.fork(G);
+  KVCache prompt_cache;
+  Tensor logits = prefill(model, prompt, prompt_cache);
+  KVCache cache = prompt_cache.fork(G);
 
   std::vector<Sampler> samplers;
   for (int64_t s = 0; s < G; ++s) samplers.emplace_back(opt.sampling, static_cast<uint64_t>(s));
@@ -49,10 +44,25 @@ std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>
     }
     if (!any_active || step + 1 == opt.max_new_tokens) break;
     // Finished samples still feed their last token (keeping the batch rectangular); their rows are ignored.
-    fo.cache = &cache;
-    logits = model.head(model.hidden_states(Tensor::from_ids(next, {G, 1}), fo)).contiguous();
+    logits = decode_step(model, next, cache);
   }
   return out;
+}
+
+Tensor prefill(const Gemma4& model, const std::vector<int64_t>& prompt, KVCache& cache) {
+  ForwardOptions fo;
+  fo.cache = &cache;
+  const int64_t P = static_cast<int64_t>(prompt.size());
+  Tensor h = model.hidden_states(Tensor::from_ids(prompt, {1, P}), fo);
+  // Only the last position's logits are needed (transformers' logits_to_keep = 1).
+  return model.head(h.slice(1, P - 1, P)).contiguous();
+}
+
+Tensor decode_step(const Gemma4& model, const std::vector<int64_t>& next, KVCache& cache) {
+  ForwardOptions fo;
+  fo.cache = &cache;
+  const int64_t B = static_cast<int64_t>(next.size());
+  return model.head(model.hidden_states(Tensor::from_ids(next, {B, 1}), fo)).contiguous();
 }
 
 std::vector<int64_t> stop_ids_from(const std::string& model_dir) {

@@ -30,6 +30,12 @@ struct Generation {
 
 std::vector<Generation> generate(const Gemma4& model, const std::vector<int64_t>& prompt, const GenerateOptions& opt);
 
+// generate's two forward steps, for callers that schedule sequences themselves (serve/): the prompt's pass, which
+// fills `cache` and returns the last position's logits [1, 1, V], and one decode step of `next` ([B] ids, one per
+// cache row), returning logits [B, 1, V]. Recording must be off (NoGradGuard).
+Tensor prefill(const Gemma4& model, const std::vector<int64_t>& prompt, KVCache& cache);
+Tensor decode_step(const Gemma4& model, const std::vector<int64_t>& next, KVCache& cache);
+
 // Stop ids from DIR/generation_config.json ("eos_token_id": an id or a list); the Gemma 4 IT default
 // {1, 106, 50} when the file is absent.
 std::vector<int64_t> stop_ids_from(const std::string& model_dir);

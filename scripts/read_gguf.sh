@@ -8,20 +8,10 @@ set -euo pipefail
 readonly PKG="@huggingface/gguf@0.4.6"
 [ $# -eq 1 ] || { echo "usage: $0 FILE.gguf" >&2; exit 2; }
 file="$(realpath "$1")"
-prefix="${GT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gemma-tune}/npm-gguf"
+source "$(dirname "$0")/npm_cached.sh"
+npm_cached read_gguf "$PKG" npm-gguf
 
-command -v node >/dev/null && command -v npm >/dev/null ||
-  { echo "read_gguf: node and npm are needed to install $PKG" >&2; exit 1; }
-if [ ! -f "$prefix/node_modules/@huggingface/gguf/package.json" ]; then
-  mkdir -p "$prefix"
-  if ! npm install --prefix "$prefix" --loglevel=error --no-audit --no-fund "$PKG" >"$prefix/npm.log" 2>&1; then
-    echo "read_gguf: 'npm install $PKG' failed (is the npm registry reachable?):" >&2
-    cat "$prefix/npm.log" >&2
-    exit 1
-  fi
-fi
-
-cd "$prefix"
+cd "$npm_prefix"
 GGUF_FILE="$file" node --input-type=module -e '
 import { gguf } from "@huggingface/gguf";
 const { metadata, tensorInfos } = await gguf(process.env.GGUF_FILE, { allowLocalFile: true });

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libeigen3-dev libhdf5-dev nlohmann-json3-dev libtbb-dev
-      libcli11-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev libprotobuf-dev protobuf-compiler)
+      libcli11-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev libprotobuf-dev protobuf-compiler
+      libcpp-httplib-dev)
 source scripts/install_missing.sh
 # A Node.js from another source (NodeSource, nvm) brings its own npm, which Debian's npm package would conflict with.
 command -v npm >/dev/null || pkgs+=(npm)
