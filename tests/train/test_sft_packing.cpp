@@ -149,5 +149,5 @@ TEST(SftPacking, APackedRunTrainsAndReportsWhatPackingSaved) {
   EXPECT_EQ(epoch_tokens, data[0]["trainable_tokens"].get<int64_t>());
   const auto eval = read_records(c.log_path(), "eval");
   ASSERT_GE(eval.size(), 2u);
-  EXPECT_LT(eval.back()["heldout_loss"].get<double>(), 0.7 * eval.front()["heldout_loss"].get<double>());
+  EXPECT_LT(eval.back()["eval_loss"].get<double>(), 0.7 * eval.front()["eval_loss"].get<double>());
 }

@@ -42,7 +42,7 @@ TEST(SftTrl, AConversationalDatasetTrainsAndReportsItsHeldOutLoss) {
   EXPECT_LT(last, 0.7 * first) << "first 4 steps " << first << ", last 4 steps " << last;
   const auto eval = read_records(c.log_path(), "eval");
   ASSERT_EQ(eval.size(), 3u);  // steps 0, 12, 24
-  EXPECT_LT(eval.back()["heldout_loss"].get<double>(), eval[0]["heldout_loss"].get<double>());
+  EXPECT_LT(eval.back()["eval_loss"].get<double>(), eval[0]["eval_loss"].get<double>());
   ASSERT_TRUE(r.heldout_loss.has_value());
 }
 
