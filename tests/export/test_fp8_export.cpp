@@ -133,7 +133,7 @@ TEST(Fp8Export, LoadsBackWithLogitsCloseToTheBf16Model) {
 
 TEST(Fp8Export, TheCommandLineExportsAndForwardRunsOnTheResult) {
   TinyHfFolder t;
-  const CommandResult e = run_gemma_tune("export '" + t.src + "' --out '" + t.path("cli") + "' --format fp8");
+  const CommandResult e = run_gemma_tune("export '" + t.src + "' --out '" + t.path("cli") + "' --format FP8");  // any case
   ASSERT_EQ(e.rc, 0) << e.output;
   const CommandResult f =
       run_gemma_tune("forward --model '" + t.path("cli") + "' --ids 2,17,9 --out '" + t.path("logits.safetensors") + "'");

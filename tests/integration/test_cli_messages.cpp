@@ -30,6 +30,8 @@ TEST(CliMessages, RangeErrorsPrintTheBound) {
   expect_output("sft --config " GT_CONFIGS "/sft.json --stop-after -3", {"--stop-after: must be >= 0, got -3"});
   expect_output("research --config " GT_CONFIGS "/research.json --iterations 0", {"--iterations: must be >= 1, got 0"});
   expect_output("data synth --out x --train 0 --heldout 1 --seed 1", {"--train: must be >= 1, got 0"});
+  // A choice lists the names it takes (CLI11's enum transformer printed the enum values as raw bytes).
+  expect_output("export x --out y --format onnx", {"--format: onnx not in {fp8,gguf,hf}"});
 }
 
 TEST(CliMessages, RewardSaysCompletionIsAFile) {
