@@ -104,9 +104,7 @@ GrpoConfig load_grpo_config(const std::string& path) {
 
 json training_identity(const GrpoConfig& c) {
   json j = train::trainer_identity(c);
-  j.update({{"data",
-             {{"max_prompt_length", c.max_prompt_length},
-              {"chat_template_kwargs", c.chat_template_kwargs.to_json()}}},
+  j.update({{"data", {{"max_prompt_length", c.max_prompt_length}}},
             {"prompts_per_step", c.prompts_per_step},
             {"num_iterations", c.num_iterations},
             {"generation",
@@ -124,6 +122,9 @@ json training_identity(const GrpoConfig& c) {
               {"mask_truncated_completions", c.mask_truncated_completions}}},
             {"reward", {{"weights", c.reward_weights.to_json()}, {"command", c.reward_command}}}});
   // Absent at the default, so runs from before the setting keep their identity (and resume).
+  // These only when set otherwise than by default, so runs from before them keep their identity (and resume).
+  if (const json k = c.chat_template_kwargs.to_json(); k != data::ChatTemplateKwargs{}.to_json())
+    j["data"]["chat_template_kwargs"] = k;
   if (c.dynamic_sampling) {
     j["generation"]["dynamic_sampling"] = true;
     j["generation"]["max_resamples"] = c.max_resamples;
@@ -136,6 +137,10 @@ json training_identity(const GrpoConfig& c) {
 json to_json(const GrpoConfig& c) {
   json j = training_identity(c);
   train::write_trainer_config(j, c);
+  j["data"]["chat_template_kwargs"] = c.chat_template_kwargs.to_json();
+  j["generation"]["dynamic_sampling"] = c.dynamic_sampling;
+  j["generation"]["max_resamples"] = c.max_resamples;
+  j["loss"]["importance_sampling_level"] = importance_level_name(c.importance_level);
   j["reward"]["timeout_s"] = c.reward_timeout_s;
   j["eval"].update({{"max_new_tokens", c.eval_max_new_tokens},
                     {"temperature", c.eval_sampling.temperature},

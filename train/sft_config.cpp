@@ -43,13 +43,21 @@ SftConfig load_sft_config(const std::string& path) {
   return parse_sft_config(read_config_file(path, "the SFT config"), path);
 }
 
+namespace {
+
+json rendering_json(const data::LineRendering& r) {
+  return {{"completion_only_loss", r.masks.completion_only},
+          {"assistant_only_loss", r.masks.assistant_only},
+          {"chat_template_kwargs", r.chat_template_kwargs.to_json()}};
+}
+
+}  // namespace
+
 json training_identity(const SftConfig& c) {
   json j = trainer_identity(c);
-  j["data"] = {{"max_length", c.max_length},
-               {"truncation", truncation_name(c.truncation)},
-               {"completion_only_loss", c.rendering.masks.completion_only},
-               {"assistant_only_loss", c.rendering.masks.assistant_only},
-               {"chat_template_kwargs", c.rendering.chat_template_kwargs.to_json()}};
+  j["data"] = {{"max_length", c.max_length}, {"truncation", truncation_name(c.truncation)}};
+  // Only when set otherwise than by default: runs from before these settings keep their identity (and resume).
+  if (const json r = rendering_json(c.rendering); r != rendering_json({})) j["data"].update(r);
   j["grad_accumulation"] = c.grad_accumulation;
   // Only when on: the identities (and checkpoint hashes) of unpacked runs stay what they were.
   if (c.packing) j["packing"] = {{"strategy", "bfd"}};
@@ -58,6 +66,7 @@ json training_identity(const SftConfig& c) {
 
 json to_json(const SftConfig& c) {
   json j = training_identity(c);
+  j["data"].update(rendering_json(c.rendering));
   write_trainer_config(j, c);
   j["packing"] = c.packing;
   if (c.packing) j["packing_strategy"] = "bfd";

@@ -151,6 +151,28 @@ TEST(ConfigNames, WarmupRatioIsHfsShareOfTheRunsSteps) {
                {"c.json", "warmup_ratio", "must be in [0, 1]"});
 }
 
+// Settings added after runs were made enter a run's identity only when set otherwise than by default, so those runs
+// still resume; the saved config (to_json) lists them all.
+TEST(ConfigNames, NewSettingsLeaveTheIdentityOfDefaultRunsAlone) {
+  const json sft = training_identity(parse_sft_config(minimal_sft(), "c.json"));
+  EXPECT_EQ(sft["data"], json({{"max_length", 1024}, {"truncation", "prompt_left"}}));
+  EXPECT_FALSE(sft.contains("packing"));
+  EXPECT_FALSE(sft["schedule"].contains("warmup_ratio"));
+  EXPECT_EQ(to_json(parse_sft_config(minimal_sft(), "c.json"))["data"]["assistant_only_loss"], false);
+  EXPECT_EQ(training_identity(parse_sft_config(sft_json({{"assistant_only_loss", true}}), "c.json"))["data"]
+                ["assistant_only_loss"],
+            true);
+  const rl::GrpoConfig g = rl::parse_grpo_config(grpo_json(json::object()), "g.json");
+  const json gi = rl::training_identity(g);
+  EXPECT_EQ(gi["data"], json({{"max_prompt_length", 1024}}));
+  EXPECT_FALSE(gi["generation"].contains("dynamic_sampling"));
+  EXPECT_FALSE(gi["loss"].contains("importance_sampling_level"));
+  const json gj = rl::to_json(g);
+  EXPECT_EQ(gj["generation"]["dynamic_sampling"], false);
+  EXPECT_EQ(gj["loss"]["importance_sampling_level"], "token");
+  EXPECT_TRUE(gj["data"].contains("chat_template_kwargs"));
+}
+
 TEST(ConfigNames, EveryUnknownKeyIsReportedAtOnceWithTheNearestName) {
   const std::string msg = thrown_message<Error>([] {
     parse_sft_config(sft_json({{"learning_rte", 1e-3},
