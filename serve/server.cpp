@@ -1,5 +1,8 @@
 #include "serve/server.h"
 
+// httplib's listen backlog is 5: with more clients connecting at once than that, the kernel drops their handshakes
+// and a client can see its connection closed unanswered.
+#define CPPHTTPLIB_LISTEN_BACKLOG 128
 #include <httplib.h>
 
 #include <atomic>
