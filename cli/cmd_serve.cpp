@@ -48,7 +48,7 @@ int run(const Args& a) {
     m.set_adapter(gt::LoraAdapter::load(spec.substr(eq + 1), m));
     o.models.emplace_back(spec.substr(0, eq), &m);
   }
-  o.sampling_defaults = gt::serve::sampling_defaults(a.model);
+  o.sampling_defaults = gt::sampling_from(a.model, gt::SamplingRule::Vllm);
   if (fs::exists(fs::path(a.model) / "generation_config.json")) {
     o.stop_ids = gt::stop_ids_from(a.model);  // what `generate` stops on
   } else {

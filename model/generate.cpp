@@ -90,21 +90,30 @@ double config_number(const nlohmann::json& j, const char* key, double fallback, 
 
 }  // namespace
 
-SamplingOptions sampling_from(const std::string& model_dir) {
+SamplingOptions sampling_from(const std::string& model_dir, SamplingRule rule) {
+  const bool transformers = rule == SamplingRule::Transformers;
   const std::filesystem::path p = std::filesystem::path(model_dir) / "generation_config.json";
   SamplingOptions s;
-  s.temperature = 0.0;
+  s.temperature = transformers ? 0.0 : 1.0;
   if (!std::filesystem::exists(p)) return s;
   const std::string file = p.string();
   const nlohmann::json j = read_json_file(p);
   GT_CHECK(j.is_object(), file, ": must hold a JSON object");
   if (j.contains("do_sample") && !j["do_sample"].is_null())
     GT_CHECK(j["do_sample"].is_boolean(), file, ": do_sample must be true or false, got ", j["do_sample"].dump());
-  if (!j.value("do_sample", false)) return s;
+  // Absent: transformers' GenerationConfig does not sample; vLLM takes the keys as they are.
+  const bool do_sample = j.contains("do_sample") && j["do_sample"].is_boolean() ? j["do_sample"].get<bool>()
+                                                                                : !transformers;
+  if (!do_sample) {
+    s.temperature = 0.0;
+    return s;
+  }
   s.temperature = config_number(j, "temperature", 1.0, file);
-  const double top_k = config_number(j, "top_k", 50, file);
+  const double top_k = config_number(j, "top_k", transformers ? 50 : 0, file);
   s.top_p = config_number(j, "top_p", 1.0, file);
-  GT_CHECK(s.temperature > 0, file, ": temperature must be > 0 with do_sample true, got ", s.temperature);
+  // transformers refuses a zero temperature when sampling; vLLM reads it as greedy.
+  GT_CHECK(transformers ? s.temperature > 0 : s.temperature >= 0, file, ": temperature must be ",
+           transformers ? "> 0 with do_sample true" : ">= 0", ", got ", s.temperature);
   GT_CHECK(top_k >= 0 && top_k <= 1e9 && top_k == static_cast<double>(static_cast<int64_t>(top_k)), file,
            ": top_k must be a whole number >= 0, got ", j["top_k"].dump());
   GT_CHECK(s.top_p > 0 && s.top_p <= 1, file, ": top_p must be in (0, 1], got ", s.top_p);

@@ -40,11 +40,14 @@ Tensor decode_step(const Gemma4& model, const std::vector<int64_t>& next, KVCach
 // {1, 106, 50} when the file is absent.
 std::vector<int64_t> stop_ids_from(const std::string& model_dir);
 
-// The sampling settings DIR/generation_config.json asks for, read as transformers' generate reads them
-// (docs/generation.md): "do_sample" false or absent is greedy (temperature 0) whatever the other keys say;
-// "do_sample" true samples with "temperature" (default 1.0), "top_k" (default 50, transformers' default; 0 or null
-// = off) and "top_p" (default 1.0). Without the file: greedy, as transformers' default GenerationConfig. Values of
-// the wrong type or out of range are errors naming the file.
-SamplingOptions sampling_from(const std::string& model_dir);
+// How a client reads generation_config.json's sampling keys (docs/generation.md).
+//   Transformers (generate): "do_sample" false or absent is greedy whatever the other keys say; "do_sample" true
+//     samples with "temperature" (default 1.0), "top_k" (default 50, transformers' default; 0 = off) and "top_p"
+//     (default 1.0). Without the file: greedy, as transformers' default GenerationConfig.
+//   Vllm (serve's request defaults): the keys present are the defaults, the OpenAI API's otherwise (temperature
+//     1.0, no top-k or top-p limit), without the file too; "do_sample" false is greedy.
+// A null reads as absent. Values of the wrong type or out of range are errors naming the file.
+enum class SamplingRule { Transformers, Vllm };
+SamplingOptions sampling_from(const std::string& model_dir, SamplingRule rule = SamplingRule::Transformers);
 
 }  // namespace gt

@@ -1,7 +1,6 @@
 #include "serve/chat_request.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -137,24 +136,6 @@ ChatRequest parse_chat_request(std::string_view text, const data::Tokenizer& tok
   r.return_token_ids = boolean(body, "return_token_ids");
   r.prompt = render_prompt(body, tokenizer, limits);
   return r;
-}
-
-SamplingOptions sampling_defaults(const std::string& model_dir) {
-  SamplingOptions s;
-  const std::filesystem::path p = std::filesystem::path(model_dir) / "generation_config.json";
-  if (!std::filesystem::exists(p)) return s;
-  const json j = read_json_file(p);
-  auto num = [&](const char* key, auto fallback) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return fallback;
-    GT_CHECK(it->is_number(), p.string(), ": '", key, "' must be a number, got ", it->dump());
-    return it->get<decltype(fallback)>();
-  };
-  s.temperature = num("temperature", s.temperature);
-  s.top_k = num("top_k", s.top_k);
-  s.top_p = num("top_p", s.top_p);
-  if (j.contains("do_sample") && j["do_sample"] == false) s.temperature = 0;
-  return s;
 }
 
 }  // namespace gt::serve

@@ -29,12 +29,9 @@ struct ChatRequest {
   bool return_token_ids = false;  // vLLM's extension: the new ids beside the text, for exact comparisons
 };
 
-// `defaults` are the model folder's sampling settings (sampling_defaults), used for the fields a request leaves out.
+// `defaults` are the model folder's sampling settings (gt::sampling_from with SamplingRule::Vllm), used for the fields
+// a request leaves out.
 ChatRequest parse_chat_request(std::string_view body, const data::Tokenizer& tokenizer, const ServeLimits& limits,
                                const SamplingOptions& defaults);
-
-// temperature, top_k and top_p from DIR/generation_config.json where it has them (greedy when do_sample is false);
-// otherwise the OpenAI API's defaults (temperature 1, no top-k or top-p limit).
-SamplingOptions sampling_defaults(const std::string& model_dir);
 
 }  // namespace gt::serve

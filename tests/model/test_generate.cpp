@@ -166,6 +166,21 @@ TEST(Generate, SamplingFollowsGenerationConfigAsTransformersDoes) {
   EXPECT_EQ(s.temperature, 0.6);
   EXPECT_EQ(s.top_k, 50);
   EXPECT_EQ(s.top_p, 1.0);
+  // serve's rule (vLLM's): the keys present are the defaults, the OpenAI API's otherwise; do_sample false is greedy.
+  std::filesystem::remove(dir.path / "generation_config.json");
+  s = sampling_from(d, SamplingRule::Vllm);
+  EXPECT_EQ(s.temperature, 1.0);
+  EXPECT_EQ(s.top_k, 0);
+  EXPECT_EQ(s.top_p, 1.0);
+  dir.write("generation_config.json", R"({"temperature": 0.7, "top_k": 64, "top_p": 0.95})");
+  s = sampling_from(d, SamplingRule::Vllm);
+  EXPECT_EQ(s.temperature, 0.7);
+  EXPECT_EQ(s.top_k, 64);
+  EXPECT_EQ(s.top_p, 0.95);
+  dir.write("generation_config.json", R"({"do_sample": false, "temperature": 0.7})");
+  EXPECT_EQ(sampling_from(d, SamplingRule::Vllm).temperature, 0.0);
+  dir.write("generation_config.json", R"({"temperature": 0})");
+  EXPECT_EQ(sampling_from(d, SamplingRule::Vllm).temperature, 0.0);
   for (const char* bad : {R"({"do_sample": "yes"})", R"({"do_sample": true, "top_k": 2.5})",
                           R"({"do_sample": true, "top_k": -1})", R"({"do_sample": true, "top_p": 0})",
                           R"({"do_sample": true, "temperature": 0})", R"({"do_sample": true, "temperature": "1"})",

@@ -70,7 +70,7 @@ struct RunningServer {
       adapted.set_adapter(LoraAdapter::load(adapter_dir, adapted));
       o.models.emplace_back("ft", &adapted);
     }
-    o.sampling_defaults = serve::sampling_defaults(dir);
+    o.sampling_defaults = sampling_from(dir, SamplingRule::Vllm);
     o.stop_ids = stop_ids;
     o.vocab_limit = tok.vocab_size();
     server = std::make_unique<serve::Server>(tok, o);
